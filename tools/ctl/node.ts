@@ -1,0 +1,4 @@
+import type { Command } from 'commander';
+
+/** Registers the petrelctl 'node' subcommands (placeholder until its owner fills it in). */
+export function register(_program: Command): void {}
