@@ -3,6 +3,8 @@
  * petrelctl: the operator's CLI. It talks to a daemon only through its control socket, and to the
  * cluster only through the datastore. Each command family lives in tools/ctl/<family>.ts.
  */
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { register as registerNode } from './ctl/node.js';
 import { register as registerIpam } from './ctl/ipam.js';
@@ -24,7 +26,8 @@ export function buildProgram(): Command {
   return program;
 }
 
-const isMain = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+// True when run as a program (also through npm's bin symlink), false when imported by tests.
+const isMain = process.argv[1] !== undefined && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
 if (isMain) {
   buildProgram()
     .parseAsync(process.argv)
