@@ -1,4 +1,63 @@
+/**
+ * petrelctl lab: build, inspect and remove a namespace lab from a topology file.
+ *   lab up <topology.yaml> [--name <lab>] [--datastore file|etcd]
+ *   lab down [--name <lab>]
+ *   lab status [--name <lab>]
+ *   lab exec [--name <lab>] <host> -- <cmd...>
+ */
+import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { DEFAULT_LAB_NAME, parseTopology } from '../lab/topology.js';
+import { labDown, labExec, labStatus, labUp } from '../lab/lab.js';
 
-/** Registers the petrelctl 'lab' subcommands (placeholder until its owner fills it in). */
-export function register(_program: Command): void {}
+const defaultName = (): string => process.env.PETREL_LAB ?? DEFAULT_LAB_NAME;
+
+export function register(program: Command): void {
+  const lab = program.command('lab').description('A lab of network namespaces: petrel nodes, BIRD/GoBGP routers, workloads');
+
+  lab
+    .command('up')
+    .description('build the lab described by a topology file (idempotent: completes or repairs a running lab)')
+    .argument('<topology>', 'topology YAML file (see docs/examples/lab/)')
+    .option('--name <lab>', 'lab name; namespaces are <lab>-<host> (default: the topology\'s name)')
+    .option('--datastore <kind>', 'file (a YAML file shared by the lab) or etcd (an etcd the lab starts)', 'file')
+    .option('-q, --quiet', 'print nothing but errors')
+    .action(async (file: string, opts: { name?: string; datastore: string; quiet?: boolean }) => {
+      if (opts.datastore !== 'file' && opts.datastore !== 'etcd') throw new Error(`--datastore must be file or etcd, not '${opts.datastore}'`);
+      const topo = parseTopology(await readFile(file, 'utf8'));
+      const log = opts.quiet ? undefined : (line: string) => process.stdout.write(`lab: ${line}\n`);
+      const st = await labUp(topo, { ...(opts.name ? { name: opts.name } : {}), datastore: opts.datastore, ...(log ? { log } : {}) });
+      if (!opts.quiet) process.stdout.write(`lab ${st.name} is up. Look around: petrelctl lab status --name ${st.name}; take it down: petrelctl lab down --name ${st.name}\n`);
+    });
+
+  lab
+    .command('down')
+    .description('stop everything the lab started and delete its namespaces and files (also after a crash)')
+    .option('--name <lab>', 'lab name', defaultName())
+    .action(async (opts: { name: string }) => {
+      const r = await labDown(opts.name);
+      if (!r) {
+        process.stdout.write(`no lab named '${opts.name}' is up\n`);
+        return;
+      }
+      process.stdout.write(`lab ${r.name} is down: stopped ${r.stopped.length} processes, deleted ${r.namespaces.length} namespaces\n`);
+    });
+
+  lab
+    .command('status')
+    .description('per host: processes, node status (petrel) or protocols (routers), and ip route')
+    .option('--name <lab>', 'lab name', defaultName())
+    .action(async (opts: { name: string }) => {
+      process.stdout.write(await labStatus(opts.name));
+    });
+
+  lab
+    .command('exec')
+    .description('run a command inside a host\'s namespace (petrelctl there talks to that host\'s daemon)')
+    .option('--name <lab>', 'lab name', defaultName())
+    .argument('<host>', 'host name (or a workload address)')
+    .argument('<cmd...>', 'command and arguments, after --')
+    .action(async (host: string, cmd: string[], opts: { name: string }) => {
+      process.exitCode = await labExec(opts.name, host, cmd);
+    });
+}

@@ -1,0 +1,400 @@
+/**
+ * The namespace lab: a Topology becomes namespaces, bridges, veth pairs, routers, petrel daemons
+ * and workload addresses; `labDown` removes exactly that, from the state file `labUp` keeps.
+ * Every step checks before it acts, so `labUp` is idempotent and also repairs a half-built lab.
+ */
+import { createHash } from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  addBridge, addNamespace, addVethPair, deleteNamespace, listNamespaces, nsExec, run, waitFor, NetnsError,
+} from './netns.js';
+import { hostByName, hostNamespace, hubAddress, hubNamespace, type Host, type Topology } from './topology.js';
+import { labDir, readState, removeLabDir, writeState, type LabState, type WorkloadRecord } from './state.js';
+import { isAlive, spawnDetached, stopProcess, type ProcessRecord } from './processes.js';
+import { renderBirdConfig, renderGobgpConfig } from './router-config.js';
+import { labResources, renderResources } from './calico-resources.js';
+import { daemonJs, gobgpPumpJs, petrelctlJs } from './paths.js';
+
+export class LabError extends Error {
+  override readonly name = 'LabError';
+}
+
+export interface UpOptions {
+  /** Lab name (namespaces `<name>-<host>`); default: the topology's name. */
+  readonly name?: string;
+  readonly datastore?: 'file' | 'etcd';
+  /** Progress lines for the CLI; silent by default. */
+  readonly log?: (line: string) => void;
+  /** How long to wait for each router or daemon to answer on its control socket. */
+  readonly readyTimeoutMs?: number;
+}
+
+const bridgeName = (network: string): string => `br-${network}`;
+export const ctlSocketPath = (state: Pick<LabState, 'dir'>, host: string): string => join(state.dir, `${host}.ctl`);
+export const logPath = (state: Pick<LabState, 'dir'>, file: string): string => join(state.dir, 'logs', file);
+const hostBinDir = (state: Pick<LabState, 'dir'>, host: string): string => join(state.dir, 'bin', host);
+
+export function topologyHash(topo: Topology): string {
+  return createHash('sha256').update(JSON.stringify(topo)).digest('hex').slice(0, 16);
+}
+
+/** Builds (or completes) the lab and returns its state. */
+export async function labUp(topoIn: Topology, opts: UpOptions = {}): Promise<LabState> {
+  const name = opts.name ?? topoIn.name;
+  const topo: Topology = { ...topoIn, name };
+  const log = opts.log ?? (() => undefined);
+  const hash = topologyHash(topo);
+  const datastoreKind = opts.datastore ?? 'file';
+  let state = await readState(name);
+  if (state && (state.topologyHash !== hash || state.datastoreKind !== datastoreKind)) {
+    throw new LabError(`lab '${name}' is already up with another topology or datastore; run 'petrelctl lab down --name ${name}' first`);
+  }
+  if (!state) {
+    const dir = labDir(name);
+    state = {
+      version: 1, name, dir, topologyHash: hash, topology: topo, datastoreKind,
+      datastore: datastoreKind === 'file' ? `file:${join(dir, 'datastore.yaml')}` : '',
+      namespaces: [], processes: [], workloads: [],
+    };
+  }
+  const st = state;
+  await mkdir(join(st.dir, 'logs'), { recursive: true });
+  await writeState(st);
+
+  const ensureNs = async (ns: string): Promise<void> => {
+    if (!st.namespaces.includes(ns)) {
+      st.namespaces.push(ns); // write-ahead: recorded before it exists, so a crash cannot orphan it
+      await writeState(st);
+    }
+    await addNamespace(ns);
+  };
+
+  // The shared segments: one bridge per network inside the hub namespace.
+  const hub = hubNamespace(name);
+  await ensureNs(hub);
+  for (const net of topo.networks) await addBridge(hub, bridgeName(net.name));
+  log(`namespaces: hub ${hub}, bridges ${topo.networks.map((n) => `${bridgeName(n.name)} (${n.cidr})`).join(', ')}`);
+
+  for (const [idx, host] of topo.hosts.entries()) {
+    const ns = hostNamespace(name, host.name);
+    await ensureNs(ns);
+    await setSysctls(ns, host);
+    for (const itf of host.interfaces) {
+      if (await linkExists(ns, itf.name)) continue;
+      const port = `h${idx}-${itf.name}`.slice(0, 15);
+      await addVethPair([hub, port], [ns, itf.name, itf.address]);
+      await nsExec(hub, 'ip', ['link', 'set', port, 'master', bridgeName(itf.network)]);
+    }
+    if (host.role === 'petrel') st.tunnel = await ensureTunnelDevice(hub, ns, host, idx);
+    await writeBinWrappers(st, host);
+  }
+  await writeState(st);
+  log(`hosts: ${topo.hosts.map((h) => `${h.name} (${h.role}, ${h.ip})`).join(', ')}`);
+
+  const petrels = topo.hosts.filter((h) => h.role === 'petrel');
+  if (petrels.length > 0) {
+    if (datastoreKind === 'etcd') await ensureEtcd(st, hub, log, opts.readyTimeoutMs);
+    await applyResourcesFile(st, join(st.dir, 'resources.yaml'), renderResources(labResources(topo)));
+    log(`datastore: ${st.datastore} (Nodes, IPPools, BGPPeers from the topology)`);
+  }
+
+  for (const host of topo.hosts) {
+    if (host.role === 'bird') await ensureBird(st, host, opts.readyTimeoutMs);
+    else if (host.role === 'gobgp') await ensureGobgp(st, host, opts.readyTimeoutMs);
+    else if (host.role === 'frr') throw new LabError(`host ${host.name}: role 'frr' is not supported by this lab yet`);
+  }
+  for (const host of petrels) await ensurePetrel(st, host, opts.readyTimeoutMs);
+  if (petrels.length > 0) log(`petrel daemons: ${petrels.map((h) => h.name).join(', ')} (logs in ${join(st.dir, 'logs')})`);
+
+  for (const host of petrels) {
+    for (const w of host.workloads) {
+      const have = st.workloads.filter((x) => x.host === host.name && x.pool === w.pool).length;
+      for (let i = have; i < w.count; i++) {
+        const rec = await addWorkload(st, host.name, w.pool === '' ? undefined : w.pool);
+        log(`workload ${rec.address} on ${host.name} (namespace ${rec.namespace})`);
+      }
+    }
+  }
+  await writeState(st);
+  return st;
+}
+
+/** Sysctls a lab host needs: routers and nodes forward; ARP answers only for the receiving interface's addresses. */
+async function setSysctls(ns: string, host: Host): Promise<void> {
+  const forward = host.role === 'host' ? '0' : '1';
+  const settings: Array<[string, string]> = [
+    ['net/ipv4/ip_forward', forward],
+    ['net/ipv4/conf/all/arp_ignore', '1'],
+    ['net/ipv4/conf/all/rp_filter', '0'],
+    ['net/ipv4/conf/default/rp_filter', '0'],
+  ];
+  const script = settings.map(([k, v]) => `echo ${v} > /proc/sys/${k}`).join(' && ');
+  await nsExec(ns, 'sh', ['-c', script]);
+}
+
+async function linkExists(ns: string, dev: string): Promise<boolean> {
+  try {
+    await nsExec(ns, 'ip', ['link', 'show', 'dev', dev]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The IPIP device petrel programs for IPIP pools (tunl0). With the kernel's ipip module, the real
+ * tunl0 is brought up. Kernels without it (CONFIG_NET_IPIP unset, as on this project's machines)
+ * get a stand-in: a veth named tunl0 on the host's first segment. Routes then read exactly as on
+ * a Calico node (`via <node> dev tunl0 onlink proto bird`) and packets flow, unencapsulated.
+ */
+async function ensureTunnelDevice(hub: string, ns: string, host: Host, idx: number): Promise<'ipip' | 'veth'> {
+  const dev = 'tunl0';
+  if (!(await linkExists(ns, dev))) {
+    try {
+      await nsExec(ns, 'ip', ['link', 'add', dev, 'type', 'ipip']);
+    } catch (e) {
+      if (!(e instanceof NetnsError) || !/Unknown device type|not supported|Operation not supported/i.test(e.stderr)) throw e;
+      const port = `t${idx}-${dev}`.slice(0, 15);
+      const net = host.interfaces[0]!.network;
+      await addVethPair([hub, port], [ns, dev]);
+      await nsExec(hub, 'ip', ['link', 'set', port, 'master', bridgeName(net)]);
+    }
+  }
+  await nsExec(ns, 'ip', ['link', 'set', dev, 'up']);
+  const details = await nsExec(ns, 'ip', ['-d', 'link', 'show', 'dev', dev]);
+  return /\bveth\b/.test(details) ? 'veth' : 'ipip';
+}
+
+/** `lab exec` puts <lab>/bin/<host> first on PATH: petrelctl (and birdc) already aimed at this host. */
+async function writeBinWrappers(st: LabState, host: Host): Promise<void> {
+  const dir = hostBinDir(st, host.name);
+  await mkdir(dir, { recursive: true });
+  const sock = ctlSocketPath(st, host.name);
+  const files: Array<[string, string]> = [
+    ['petrelctl', `#!/bin/sh\nexec node ${petrelctlJs()} --ctl-socket ${sock} "$@"\n`],
+  ];
+  if (host.role === 'bird') files.push(['birdc', `#!/bin/sh\nexec /usr/sbin/birdc -s ${sock} "$@"\n`]);
+  for (const [f, text] of files) {
+    await writeFile(join(dir, f), text);
+    await chmod(join(dir, f), 0o755);
+  }
+}
+
+/** Runs petrelctl against the lab's datastore, from the hub namespace (where etcd is reachable). */
+export async function labPetrelctl(st: LabState, args: readonly string[], timeoutMs = 30_000): Promise<string> {
+  if (!existsSync(petrelctlJs())) throw new LabError(`${petrelctlJs()} is missing: run 'npm run build' first`);
+  return nsExec(hubNamespace(st.name), process.execPath, [petrelctlJs(), '--datastore', st.datastore, ...args], { timeoutMs });
+}
+
+async function applyResourcesFile(st: LabState, file: string, yamlText: string): Promise<void> {
+  await writeFile(file, yamlText);
+  await labPetrelctl(st, ['apply', '-f', file]);
+}
+
+function liveProcess(st: LabState, host: string, what: string): ProcessRecord | undefined {
+  return st.processes.find((p) => p.host === host && p.what === what && isAlive(p));
+}
+
+async function recordProcess(st: LabState, rec: ProcessRecord): Promise<void> {
+  const i = st.processes.findIndex((p) => p.host === rec.host && p.what === rec.what);
+  if (i >= 0) st.processes.splice(i, 1);
+  st.processes.push(rec);
+  await writeState(st);
+}
+
+async function waitAlive<T>(rec: ProcessRecord, what: string, probe: () => Promise<T> | T, timeoutMs: number): Promise<T> {
+  try {
+    return await waitFor(what, async () => {
+      if (!isAlive(rec)) throw new LabError(`${rec.what} on ${rec.host} exited; see ${rec.log}`);
+      return probe();
+    }, timeoutMs, 100);
+  } catch (e) {
+    if (!isAlive(rec)) throw new LabError(`${rec.what} on ${rec.host} exited; see ${rec.log}`);
+    throw e;
+  }
+}
+
+async function ensureBird(st: LabState, host: Host, timeoutMs = 15_000): Promise<void> {
+  const ns = hostNamespace(st.name, host.name);
+  const conf = join(st.dir, `${host.name}.bird.conf`);
+  const sock = ctlSocketPath(st, host.name);
+  await writeFile(conf, renderBirdConfig(st.topology, host));
+  let rec = liveProcess(st, host.name, 'bird');
+  if (!rec) {
+    await run('bird', ['-p', '-c', conf]).catch((e: NetnsError) => {
+      throw new LabError(`generated BIRD config for ${host.name} is invalid: ${e.stderr.trim()}`);
+    });
+    rec = spawnDetached(host.name, 'bird', ns, ['bird', '-f', '-c', conf, '-s', sock], logPath(st, `${host.name}.bird.log`));
+    await recordProcess(st, rec);
+  }
+  await waitAlive(rec, `BIRD on ${host.name} to answer on ${sock}`, () => run('birdc', ['-s', sock, 'show', 'status']).then(() => true), timeoutMs);
+}
+
+async function ensureGobgp(st: LabState, host: Host, timeoutMs = 15_000): Promise<void> {
+  const ns = hostNamespace(st.name, host.name);
+  const conf = join(st.dir, `${host.name}.gobgpd.toml`);
+  await writeFile(conf, renderGobgpConfig(st.topology, host));
+  let rec = liveProcess(st, host.name, 'gobgpd');
+  if (!rec) {
+    rec = spawnDetached(host.name, 'gobgpd', ns, ['gobgpd', '-f', conf, '-t', 'toml', '-p', '--api-hosts', '127.0.0.1:50051', '--pprof-disable'], logPath(st, `${host.name}.gobgpd.log`));
+    await recordProcess(st, rec);
+  }
+  await waitAlive(rec, `gobgpd on ${host.name} to answer`, () => nsExec(ns, 'gobgp', ['global']).then(() => true), timeoutMs);
+  for (const p of host.originate) await nsExec(ns, 'gobgp', ['global', 'rib', 'add', p, '-a', 'ipv4']);
+  // gobgpd has no kernel programming without zebra: the pump copies its RIB into the kernel.
+  if (!liveProcess(st, host.name, 'gobgp-pump')) {
+    const pump = spawnDetached(host.name, 'gobgp-pump', ns, [process.execPath, gobgpPumpJs()], logPath(st, `${host.name}.gobgp-pump.log`));
+    await recordProcess(st, pump);
+  }
+}
+
+async function ensurePetrel(st: LabState, host: Host, timeoutMs = 15_000): Promise<void> {
+  const ns = hostNamespace(st.name, host.name);
+  const sock = ctlSocketPath(st, host.name);
+  let rec = liveProcess(st, host.name, 'petrel');
+  if (!rec) {
+    if (!existsSync(daemonJs())) throw new LabError(`${daemonJs()} is missing: run 'npm run build' first`);
+    const argv = [process.execPath, daemonJs(), '--node', host.name, '--listen', `${host.ip}:179`, '--ctl-socket', sock, '--sink', 'kernel', '--log-level', 'info'];
+    rec = spawnDetached(host.name, 'petrel', ns, argv, logPath(st, `${host.name}.petrel.log`), { PETREL_DATASTORE: st.datastore, NODENAME: host.name });
+    await recordProcess(st, rec);
+  }
+  await waitAlive(rec, `petrel on ${host.name} to open ${sock}`, () => existsSync(sock), timeoutMs);
+}
+
+/** etcd in the hub namespace, on the first network's hub address so every host reaches it. */
+async function ensureEtcd(st: LabState, hub: string, log: (l: string) => void, timeoutMs = 20_000): Promise<void> {
+  const net = st.topology.networks[0]!;
+  const addr = hubAddress(net);
+  const ip = addr.split('/')[0]!;
+  const br = bridgeName(net.name);
+  const have = await nsExec(hub, 'ip', ['-o', 'addr', 'show', 'dev', br]);
+  if (!have.includes(` ${addr} `)) await nsExec(hub, 'ip', ['addr', 'add', addr, 'dev', br]);
+  st.datastore = `etcd:http://${ip}:2379`;
+  let rec = liveProcess(st, 'hub', 'etcd');
+  if (!rec) {
+    const data = join(st.dir, 'etcd');
+    rec = spawnDetached('hub', 'etcd', hub, [
+      'etcd', '--name', `${st.name}-etcd`, '--data-dir', data,
+      '--listen-client-urls', `http://${ip}:2379`, '--advertise-client-urls', `http://${ip}:2379`,
+      '--listen-peer-urls', 'http://127.0.0.1:2380', '--initial-advertise-peer-urls', 'http://127.0.0.1:2380',
+      '--initial-cluster', `${st.name}-etcd=http://127.0.0.1:2380`,
+    ], logPath(st, 'etcd.log'));
+    await recordProcess(st, rec);
+  }
+  await waitAlive(rec, `etcd to listen on ${ip}:2379`, async () => (await nsExec(hub, 'ss', ['-ltnH'])).includes(`${ip}:2379`), timeoutMs);
+  log(`etcd: http://${ip}:2379 in namespace ${hub}`);
+}
+
+/**
+ * Allocates one address from IPAM for `host` and plumbs it as Calico does: a workload namespace
+ * with eth0 holding the /32 and a default route, and on the node a veth end with proxy ARP and a
+ * /32 route to it.
+ */
+export async function addWorkload(st: LabState, hostName: string, pool?: string): Promise<WorkloadRecord> {
+  const host = hostByName(st.topology, hostName);
+  if (host.role !== 'petrel') throw new LabError(`workloads live on petrel hosts; ${hostName} is '${host.role}'`);
+  const n = st.workloads.filter((w) => w.host === hostName).length;
+  const args = ['ipam', 'allocate', '--node', hostName, ...(pool ? ['--pool', pool] : []), '--handle', `${st.name}-${hostName}-w${n}`];
+  const out = await labPetrelctl(st, args);
+  const address = /\b(\d{1,3}(?:\.\d{1,3}){3})\b/.exec(out)?.[1];
+  if (!address) throw new LabError(`petrelctl ipam allocate printed no address: ${out.trim()}`);
+  const nodeNs = hostNamespace(st.name, hostName);
+  const wlNs = `${nodeNs}-w${n}`;
+  const nodeIf = `caliw${n}`;
+  const rec: WorkloadRecord = { host: hostName, pool: pool ?? '', address, namespace: wlNs, nodeInterface: nodeIf };
+  if (!st.namespaces.includes(wlNs)) st.namespaces.push(wlNs);
+  st.workloads.push(rec);
+  await writeState(st);
+  await addNamespace(wlNs);
+  if (!(await linkExists(nodeNs, nodeIf))) await addVethPair([nodeNs, nodeIf], [wlNs, 'eth0', `${address}/32`]);
+  await nsExec(wlNs, 'ip', ['route', 'replace', 'default', 'dev', 'eth0']);
+  await nsExec(nodeNs, 'sh', ['-c', `echo 1 > /proc/sys/net/ipv4/conf/${nodeIf}/proxy_arp`]);
+  await nsExec(nodeNs, 'ip', ['route', 'replace', `${address}/32`, 'dev', nodeIf, 'scope', 'link']);
+  return rec;
+}
+
+export interface DownReport {
+  readonly name: string;
+  readonly stopped: readonly string[];
+  readonly namespaces: readonly string[];
+}
+
+/** Stops the lab's processes and deletes its namespaces and files; undefined when no such lab. */
+export async function labDown(name: string): Promise<DownReport | undefined> {
+  const st = await readState(name);
+  if (!st) return undefined;
+  const stopped: string[] = [];
+  // Daemons first (petrel withdraws cleanly), then routers, etcd last.
+  const order = (p: ProcessRecord): number => (p.what === 'petrel' ? 0 : p.what === 'etcd' ? 2 : 1);
+  for (const p of [...st.processes].sort((a, b) => order(a) - order(b))) {
+    if (isAlive(p)) {
+      await stopProcess(p);
+      stopped.push(`${p.what}@${p.host} (pid ${p.pid})`);
+    }
+  }
+  const present = new Set(await listNamespaces());
+  const deleted: string[] = [];
+  for (const ns of [...st.namespaces].reverse()) {
+    if (!present.has(ns)) continue;
+    await deleteNamespace(ns);
+    deleted.push(ns);
+  }
+  await removeLabDir(name);
+  return { name, stopped, namespaces: deleted };
+}
+
+async function capture(ns: string, cmd: string, args: readonly string[]): Promise<string> {
+  try {
+    return await nsExec(ns, cmd, args, { timeoutMs: 10_000 });
+  } catch (e) {
+    return e instanceof NetnsError ? `(${e.message.trim()})\n` : `(${String(e)})\n`;
+  }
+}
+
+/** What `lab status` prints: per host its processes, its BGP status and its routing table. */
+export async function labStatus(name: string): Promise<string> {
+  const st = await readState(name);
+  if (!st) return `no lab named '${name}' is up\n`;
+  const present = new Set(await listNamespaces());
+  const out: string[] = [`lab ${st.name}: datastore ${st.datastore}, state in ${st.dir}, logs in ${join(st.dir, 'logs')}`];
+  if (st.tunnel === 'veth') out.push('note: this kernel has no IPIP; tunl0 is a veth stand-in on the lab segment (routes as in Calico, packets unencapsulated)');
+  for (const host of st.topology.hosts) {
+    const ns = hostNamespace(st.name, host.name);
+    const procs = st.processes.filter((p) => p.host === host.name).map((p) => `${p.what} pid ${p.pid} ${isAlive(p) ? 'running' : 'NOT RUNNING'}`);
+    out.push('', `=== ${host.name} (${host.role}, ${host.ip}, namespace ${ns}${present.has(ns) ? '' : ' MISSING'})${procs.length ? ` ${procs.join(', ')}` : ''}`);
+    if (!present.has(ns)) continue;
+    const sock = ctlSocketPath(st, host.name);
+    if (host.role === 'petrel') out.push(`$ petrelctl node status`, (await capture(ns, process.execPath, [petrelctlJs(), '--ctl-socket', sock, 'node', 'status'])).trimEnd());
+    if (host.role === 'bird') out.push(`$ birdc show protocols`, (await capture(ns, 'birdc', ['-s', sock, 'show', 'protocols'])).trimEnd());
+    if (host.role === 'gobgp') out.push(`$ gobgp neighbor`, (await capture(ns, 'gobgp', ['neighbor'])).trimEnd());
+    out.push('$ ip route', (await capture(ns, 'ip', ['route'])).trimEnd());
+    const wl = st.workloads.filter((w) => w.host === host.name);
+    if (wl.length) out.push(`workloads: ${wl.map((w) => `${w.address} (${w.namespace})`).join(', ')}`);
+  }
+  return `${out.join('\n')}\n`;
+}
+
+/** Runs a command inside a host's namespace with the lab's environment; resolves to its exit code. */
+export async function labExec(name: string, hostName: string, argv: readonly string[]): Promise<number> {
+  const st = await readState(name);
+  if (!st) throw new LabError(`no lab named '${name}' is up`);
+  const host = st.topology.hosts.find((h) => h.name === hostName);
+  const wl = st.workloads.find((w) => w.namespace === hostName || w.address === hostName);
+  if (!host && !wl) throw new LabError(`lab ${name} has no host '${hostName}' (hosts: ${st.topology.hosts.map((h) => h.name).join(', ')})`);
+  const ns = host ? hostNamespace(st.name, host.name) : wl!.namespace;
+  const owner = host?.name ?? wl!.host;
+  const env = {
+    ...process.env,
+    PATH: `${hostBinDir(st, owner)}:${process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}`,
+    PETREL_DATASTORE: st.datastore,
+    PETREL_CTL_SOCKET: ctlSocketPath(st, owner),
+  };
+  return new Promise((resolve, reject) => {
+    const child = spawn('ip', ['netns', 'exec', ns, ...argv], { stdio: 'inherit', env });
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+  });
+}
