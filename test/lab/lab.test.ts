@@ -1,0 +1,107 @@
+/**
+ * The lab itself, with what is installed everywhere (bird2, iproute2): plain hosts and two BIRD
+ * routers peering. Namespaces are pt-lab-<pid>-*; state lives under a temporary PETREL_LAB_DIR.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { addNamespace, deleteNamespace, listNamespaces, nsExec, routes, run, waitFor } from '../../tools/lab/netns.js';
+import { parseTopology } from '../../tools/lab/topology.js';
+import { LabError, labDown, labStatus, labUp } from '../../tools/lab/lab.js';
+import { readState, type LabState } from '../../tools/lab/state.js';
+import { isAlive } from '../../tools/lab/processes.js';
+
+const LAB = `pt-lab-${process.pid}`;
+const pair = parseTopology(`
+network: 10.0.9.0/24
+hosts:
+  - { name: r1, role: bird, address: 10.0.9.1/24, peers: [r2], originate: [10.99.1.0/24] }
+  - { name: r2, role: bird, address: 10.0.9.2/24, peers: [r1], originate: [10.99.2.0/24] }
+  - { name: client, address: 10.0.9.3/24 }
+`);
+const ours = async (): Promise<string[]> => (await listNamespaces()).filter((n) => n.startsWith(`${LAB}-`)).sort();
+const established = async (st: LabState, host: string, proto: string): Promise<boolean> =>
+  / up .*Established/.test((await run('birdc', ['-s', join(st.dir, `${host}.ctl`), 'show', 'protocols', proto])).split('\n').find((l) => l.startsWith(proto)) ?? '');
+
+let root = '';
+const bystander = `${LAB}-bystander`;
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'pt-lab-'));
+  process.env.PETREL_LAB_DIR = root;
+  await addNamespace(bystander); // not the lab's: down must leave it alone
+});
+
+afterAll(async () => {
+  await labDown(LAB).catch(() => undefined);
+  await labDown(`${LAB}x`).catch(() => undefined);
+  for (const ns of await ours()) await deleteNamespace(ns);
+  await rm(root, { recursive: true, force: true });
+});
+
+describe('lab with plain hosts and two BIRD routers', () => {
+  let st: LabState;
+
+  it('builds namespaces on one bridge, starts both BIRDs, and they peer', async () => {
+    st = await labUp(pair, { name: LAB });
+    expect(await ours()).toEqual([bystander, `${LAB}-client`, `${LAB}-hub`, `${LAB}-r1`, `${LAB}-r2`].sort());
+    expect([...st.namespaces].sort()).toEqual([`${LAB}-client`, `${LAB}-hub`, `${LAB}-r1`, `${LAB}-r2`].sort());
+    expect(st.processes.map((p) => `${p.what}@${p.host}`).sort()).toEqual(['bird@r1', 'bird@r2']);
+    await waitFor('r1 peer_r2 Established', () => established(st, 'r1', 'peer_r2'), 20_000);
+    await waitFor('r2 peer_r1 Established', () => established(st, 'r2', 'peer_r1'), 20_000);
+    // The route r2 announces lands in r1's kernel, installed by BIRD.
+    const learned = await waitFor('10.99.2.0/24 in r1', async () => (await routes(`${LAB}-r1`)).find((r) => r.dst === '10.99.2.0/24'), 10_000);
+    expect(learned).toMatchObject({ gateway: '10.0.9.2', dev: 'eth0', protocol: 'bird' });
+    expect((await routes(`${LAB}-r2`)).filter((r) => r.protocol === 'bird').map((r) => r.dst)).toEqual(['10.99.1.0/24']);
+    // The plain host reaches both routers across the bridge.
+    await nsExec(`${LAB}-client`, 'ping', ['-c', '1', '-W', '1', '10.0.9.2']);
+  });
+
+  it('up again is idempotent: same processes, same namespaces, nothing new', async () => {
+    const before = (await readState(LAB))!;
+    const again = await labUp(pair, { name: LAB });
+    expect(again.processes.map((p) => p.pid)).toEqual(before.processes.map((p) => p.pid));
+    expect(again.namespaces).toEqual(before.namespaces);
+    expect((await ours()).length).toBe(5);
+    expect(await established(again, 'r1', 'peer_r2')).toBe(true);
+  });
+
+  it('refuses another topology under the same name', async () => {
+    const other = parseTopology('network: 10.0.9.0/24\nhosts: [{ name: solo, address: 10.0.9.5/24 }]');
+    await expect(labUp(other, { name: LAB })).rejects.toThrow(LabError);
+  });
+
+  it('status shows each host with its protocols and routing table', async () => {
+    const text = await labStatus(LAB);
+    expect(text).toMatch(/=== r1 \(bird, 10\.0\.9\.1, namespace pt-lab-\d+-r1\) bird pid \d+ running/);
+    expect(text).toMatch(/peer_r2 +BGP .* up .*Established/);
+    expect(text).toMatch(/10\.99\.2\.0\/24 via 10\.0\.9\.2 dev eth0 proto bird/);
+    expect(text).toContain('=== client (host, 10.0.9.3');
+  });
+
+  it('down removes exactly what up made', async () => {
+    const procs = (await readState(LAB))!.processes;
+    const report = await labDown(LAB);
+    expect(report?.namespaces.slice().sort()).toEqual([`${LAB}-client`, `${LAB}-hub`, `${LAB}-r1`, `${LAB}-r2`].sort());
+    expect(report?.stopped).toHaveLength(2);
+    expect(procs.every((p) => !isAlive(p))).toBe(true);
+    expect(await ours()).toEqual([bystander]);
+    expect(existsSync(join(root, LAB))).toBe(false);
+    expect(await labDown(LAB)).toBeUndefined();
+  });
+
+  it('down after a crash (state left behind, processes killed) still cleans up', async () => {
+    const name = `${LAB}x`;
+    const st2 = await labUp(pair, { name });
+    for (const p of st2.processes) process.kill(p.pid, 'SIGKILL');
+    await waitFor('routers dead', () => st2.processes.every((p) => !isAlive(p)), 5000);
+    expect(existsSync(join(root, name, 'state.json'))).toBe(true);
+    const report = await labDown(name);
+    expect(report?.stopped).toEqual([]);
+    expect(report?.namespaces).toHaveLength(4);
+    expect((await listNamespaces()).filter((n) => n.startsWith(`${name}-`))).toEqual([]);
+    expect(await ours()).toEqual([bystander]);
+  });
+});
