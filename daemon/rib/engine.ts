@@ -1,0 +1,764 @@
+/**
+ * The RouteEngine: Adj-RIB-In per source, the Loc-RIB with its decision process, Adj-RIB-Out per
+ * peer, the kernel's view through a RouteSink. One per daemon.
+ *
+ * Every mutating call is queued and runs alone, in call order, so a long table walk never
+ * interleaves with another change; long walks yield to the event loop every few thousand
+ * prefixes so timers and sockets keep running. Best paths are recomputed only for prefixes whose
+ * candidates changed (and for every prefix only when the export or kernel rules changed).
+ */
+import type { Logger } from 'pino';
+import type { CodecContext } from '../../proto/context.js';
+import { emptyRouteCounters, type Family, type NodeIntent, type RouteCounters, type RouteSink, type SinkResult, type SinkRoute } from '../model.js';
+import { diffOrigination, originate } from '../origin.js';
+import { compileExportPolicy, exportVerdict, type ExportPolicy } from '../policy/export.js';
+import { importVerdict, maxPrefixOutcome, normaliseImported } from '../policy/import.js';
+import { compileKernelPolicy, sameSinkRoute, sinkRouteSatisfies, toSinkRoute, type KernelPolicy } from '../policy/kernel.js';
+import { AdjRibIn } from './adj-rib-in.js';
+import { AdjRibOut } from './adj-rib-out.js';
+import { AttrStore, ORIGIN_IGP, type LocalKind, type RouteAttrs } from './attrs.js';
+import { addressRank, routerIdNumber, selectBest, type Candidate } from './decision.js';
+import { bgpMayAdvertise, exportAttrs, type ExportTarget, type RouteSource } from './export-attrs.js';
+import { cidrToKey, familyOfKey, forEachPackedKey, keyToCidr, packKeys, type PrefixKey } from './keys.js';
+import { LocRib, type BestRef } from './loc-rib.js';
+import type { EnginePeer, PeerOutput, PeerUpdateResult, RibUpdate, RouteCount, RouteEntry, RouteFilter, UpdateEncoder } from './types.js';
+
+export interface RouteEngineOptions {
+  readonly intent: NodeIntent;
+  readonly sink: RouteSink;
+  readonly encoder: UpdateEncoder;
+  readonly log?: Logger;
+  /** IPIP device for tunnelled routes; Calico's tunl0 by default. */
+  readonly ipipDevice?: string;
+  /** Kernel route metric; the kernel default when unset. */
+  readonly kernelMetric?: number;
+  /** Prefixes handled between two yields to the event loop. */
+  readonly yieldEvery?: number;
+  /** Kernel changes per RouteSink.apply call. */
+  readonly sinkBatch?: number;
+  /** BIRD protocol names shown for own routes. */
+  readonly staticProtocol?: string;
+  readonly kernelProtocol?: string;
+  /** Clock in seconds (tests). */
+  readonly now?: () => number;
+}
+
+const LOCAL = 0;
+const OUT_CACHE_LIMIT = 4096;
+
+interface Source {
+  readonly index: number;
+  readonly name: string;
+  readonly peer: EnginePeer | undefined;
+  readonly adjIn: AdjRibIn;
+  readonly candidate: Omit<Candidate, 'attrs' | 'pathId'>;
+  readonly routeSource: RouteSource;
+  readonly since: Date;
+  counters: RouteCounters;
+  preferred: number;
+  maxPrefixWarned: boolean;
+  /** Set while the session is up: the export side. */
+  out?: {
+    readonly adjOut: AdjRibOut;
+    readonly output: PeerOutput;
+    readonly target: ExportTarget;
+    readonly ctx: CodecContext;
+    /** (source attribute id, source index) → exported attribute id; validated on use. */
+    readonly cache: Map<number, number>;
+  };
+}
+
+interface SinkChange {
+  readonly before: SinkRoute | null;
+  after: SinkRoute | null;
+}
+
+export interface SinkFailureRecord {
+  readonly route: SinkRoute;
+  readonly reason: string;
+  readonly at: Date;
+}
+
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+export class RouteEngine {
+  private intent: NodeIntent;
+  private readonly sink: RouteSink;
+  private readonly encoder: UpdateEncoder;
+  private readonly log: Logger | undefined;
+  private readonly yieldEvery: number;
+  private readonly sinkBatch: number;
+  private readonly staticProtocol: string;
+  private readonly kernelProtocol: string;
+  private readonly kernelOptions: { ipipDevice: string; metric?: number };
+  private readonly now: () => number;
+
+  private readonly store = new AttrStore();
+  private readonly loc = new LocRib();
+  private readonly sources: (Source | undefined)[] = [];
+  private readonly byName = new Map<string, Source>();
+  private exportPolicy: ExportPolicy;
+  private exportSignature: string;
+  private kernelPolicy: KernelPolicy;
+  private originated = new Map<PrefixKey, LocalKind>();
+  private readonly localAttrIds = new Map<LocalKind, number>();
+
+  private chain: Promise<unknown> = Promise.resolve();
+  private readonly sinkPending = new Map<PrefixKey, SinkChange>();
+  private sinkLoop: Promise<void> | undefined;
+  private readonly routesByFamily = { 4: 0, 6: 0 };
+  private readonly networksByFamily = { 4: 0, 6: 0 };
+  /** The most recent kernel failures (bounded), for status output. */
+  readonly sinkFailures: SinkFailureRecord[] = [];
+  sinkFailureTotal = 0;
+
+  constructor(opts: RouteEngineOptions) {
+    this.intent = opts.intent;
+    this.sink = opts.sink;
+    this.encoder = opts.encoder;
+    this.log = opts.log;
+    this.yieldEvery = opts.yieldEvery ?? 4096;
+    this.sinkBatch = opts.sinkBatch ?? 20_000;
+    this.staticProtocol = opts.staticProtocol ?? 'static1';
+    this.kernelProtocol = opts.kernelProtocol ?? 'kernel1';
+    this.kernelOptions = { ipipDevice: opts.ipipDevice ?? 'tunl0', ...(opts.kernelMetric !== undefined ? { metric: opts.kernelMetric } : {}) };
+    this.now = opts.now ?? (() => Date.now() / 1000);
+    this.exportPolicy = compileExportPolicy(opts.intent);
+    this.exportSignature = exportSignatureOf(opts.intent);
+    this.kernelPolicy = compileKernelPolicy(opts.intent, this.kernelOptions);
+    const local: Source = {
+      index: LOCAL,
+      name: this.staticProtocol,
+      peer: undefined,
+      adjIn: new AdjRibIn(),
+      candidate: { local: true, ebgp: false, peerRouterId: 0, peerAddressRank: '' },
+      routeSource: { local: true, ibgp: false, rrClient: false, routerId: opts.intent.routerId },
+      since: new Date(),
+      counters: emptyRouteCounters(),
+      preferred: 0,
+      maxPrefixWarned: false,
+    };
+    this.sources[LOCAL] = local;
+    // Origination of the first intent runs as the first queued task.
+    void this.enqueue(() => this.applyOrigination(opts.intent));
+  }
+
+  // ------------------------------------------------------------------ public API
+
+  /** New intent: origination diffs, export and kernel rules; announces/withdraws and reprograms as needed. */
+  setIntent(intent: NodeIntent): Promise<void> {
+    return this.enqueue(async () => {
+      this.intent = intent;
+      const kernel = compileKernelPolicy(intent, this.kernelOptions);
+      if (kernel.signature !== this.kernelPolicy.signature) await this.reprogramKernel(kernel);
+      const exportSig = exportSignatureOf(intent);
+      const exportChanged = exportSig !== this.exportSignature;
+      this.exportPolicy = compileExportPolicy(intent);
+      this.exportSignature = exportSig;
+      await this.applyOrigination(intent);
+      if (exportChanged) await this.reexportAll();
+      this.flushAllOutputs();
+    });
+  }
+
+  /** A session reached Established: sends it the current table, then End-of-RIB per family. */
+  peerUp(peer: EnginePeer, output: PeerOutput): Promise<void> {
+    return this.enqueue(async () => {
+      if (this.byName.has(peer.name)) await this.removeSource(this.byName.get(peer.name)!);
+      let index = this.sources.findIndex((s, i) => i > LOCAL && s === undefined);
+      if (index < 0) index = this.sources.length;
+      if (index > 32767) throw new Error('too many peers');
+      const src: Source = {
+        index,
+        name: peer.name,
+        peer,
+        adjIn: new AdjRibIn(),
+        candidate: {
+          local: false,
+          ebgp: !peer.ibgp,
+          peerRouterId: routerIdNumber(peer.neighborId),
+          peerAddressRank: addressRank(peer.peerIp),
+        },
+        routeSource: { local: false, ibgp: peer.ibgp, rrClient: peer.rrClient, routerId: peer.neighborId },
+        since: new Date(this.now() * 1000),
+        counters: emptyRouteCounters(),
+        preferred: 0,
+        maxPrefixWarned: false,
+        out: {
+          adjOut: new AdjRibOut(this.store),
+          output,
+          target: {
+            ibgp: peer.ibgp,
+            localAs: peer.localAs,
+            selfNextHop: selfNextHops(peer),
+            keepOriginalNextHop: peer.keepOriginalNextHop,
+            rrClient: peer.rrClient,
+          },
+          ctx: contextOf(peer),
+          cache: new Map(),
+        },
+      };
+      this.sources[index] = src;
+      this.byName.set(peer.name, src);
+      let n = 0;
+      for (const key of [...this.loc.keys()]) {
+        this.exportTo(src, key, this.loc.best(key));
+        if (++n % this.yieldEvery === 0) {
+          this.flushOutput(src);
+          await yieldToLoop();
+        }
+      }
+      this.flushOutput(src);
+      const eor = peer.families.map((f) => this.encoder.endOfRib(f));
+      if (eor.length > 0) output.send(eor);
+    });
+  }
+
+  /** A decoded UPDATE from `name`. */
+  peerUpdate(name: string, update: RibUpdate): Promise<PeerUpdateResult> {
+    return this.enqueue(async () => {
+      const src = this.byName.get(name);
+      if (!src || !src.peer) {
+        this.log?.warn({ peer: name }, 'UPDATE from a peer that is not up; ignored');
+        return { maxPrefixExceeded: false, prefixes: 0 };
+      }
+      await this.ingest(src, src.peer, update);
+      this.flushAllOutputs();
+      this.scheduleSink();
+      const outcome = maxPrefixOutcome(src.adjIn.pathCount, src.peer.maxPrefixes, src.peer.maxPrefixesAction);
+      if (outcome === 'warn' && !src.maxPrefixWarned) {
+        src.maxPrefixWarned = true;
+        this.log?.warn({ peer: name, limit: src.peer.maxPrefixes, prefixes: src.adjIn.pathCount }, 'route limit exceeded');
+      } else if (outcome === 'ok') src.maxPrefixWarned = false;
+      return { maxPrefixExceeded: outcome === 'reset', prefixes: src.adjIn.pathCount };
+    });
+  }
+
+  /** The session went down: its routes leave the Loc-RIB, the kernel and every other peer. */
+  peerDown(name: string): Promise<void> {
+    return this.enqueue(async () => {
+      const src = this.byName.get(name);
+      if (src) await this.removeSource(src);
+      this.flushAllOutputs();
+      this.scheduleSink();
+    });
+  }
+
+  /** The peer's route counters in BIRD's vocabulary (O(1)). */
+  counters(name: string): RouteCounters {
+    const src = this.byName.get(name);
+    if (!src) return emptyRouteCounters();
+    const c = src.counters;
+    return {
+      ...c,
+      imported: src.adjIn.pathCount,
+      exported: src.out?.adjOut.size ?? 0,
+      preferred: src.preferred,
+      importUpdates: { ...c.importUpdates },
+      importWithdraws: { ...c.importWithdraws },
+      exportUpdates: { ...c.exportUpdates },
+      exportWithdraws: { ...c.exportWithdraws },
+    };
+  }
+
+  routeCount(): RouteCount {
+    return {
+      routes: this.routesByFamily[4] + this.routesByFamily[6],
+      networks: this.networksByFamily[4] + this.networksByFamily[6],
+      primary: this.loc.primaryCount,
+      byFamily: {
+        4: { routes: this.routesByFamily[4], networks: this.networksByFamily[4] },
+        6: { routes: this.routesByFamily[6], networks: this.networksByFamily[6] },
+      },
+      attributeSets: this.store.size,
+    };
+  }
+
+  /** Routes for `show route`, primary first per network. Reads the live tables: consume promptly. */
+  *listRoutes(filter: RouteFilter = {}): Generator<RouteEntry> {
+    let keys: Iterable<PrefixKey>;
+    if (filter.prefix !== undefined) {
+      let key: PrefixKey;
+      try {
+        key = cidrToKey(filter.prefix);
+      } catch {
+        return;
+      }
+      keys = [key];
+    } else keys = this.loc.keys();
+    for (const key of keys) {
+      const family = familyOfKey(key);
+      if (filter.family !== undefined && filter.family !== family) continue;
+      const best = this.loc.best(key);
+      const entries: RouteEntry[] = [];
+      for (const src of this.sources) {
+        if (!src) continue;
+        src.adjIn.forEachPath(key, (pathId, attrId) => {
+          const primary = best !== undefined && best.source === src.index && best.pathId === pathId;
+          if (filter.primaryOnly && !primary) return;
+          const attrs = this.store.get(attrId);
+          const protocol = this.protocolOf(src, attrs.local);
+          if (filter.protocol !== undefined && filter.protocol !== protocol) return;
+          const kernel = toSinkRoute(this.kernelPolicy, key, { local: attrs.local, nextHop: attrs.nextHop });
+          const entry: RouteEntry = {
+            prefix: keyToCidr(key),
+            family,
+            type: attrs.local === 'block' || attrs.local === 'service' ? 'blackhole' : 'unicast',
+            protocol,
+            since: (primary ? this.loc.sinceOf(key) : undefined) ?? src.since,
+            primary,
+            preference: attrs.local === 'borrowed' ? 10 : attrs.local ? 200 : 100,
+            ...(attrs.local === undefined && attrs.nextHop !== undefined ? { via: attrs.nextHop } : {}),
+            ...(kernel?.dev !== undefined ? { dev: kernel.dev } : {}),
+            ...(kernel?.onlink ? { onlink: true } : {}),
+            ...(src.peer ? { fromAddress: src.peer.peerIp, ibgp: src.peer.ibgp } : {}),
+            ...(attrs.local ? { local: attrs.local } : {}),
+            pathId,
+            attrs,
+            ...(primary ? { kernel } : {}),
+          };
+          if (primary) entries.unshift(entry);
+          else entries.push(entry);
+        });
+      }
+      yield* entries;
+    }
+  }
+
+  /** Resolves once every queued change ran and the sink holds the result. */
+  async settled(): Promise<void> {
+    for (;;) {
+      this.scheduleSink();
+      const chain = this.chain;
+      await chain.catch(() => undefined);
+      if (this.sinkLoop) await this.sinkLoop;
+      if (chain === this.chain && !this.sinkLoop && this.sinkPending.size === 0) return;
+    }
+  }
+
+  /**
+   * Startup reconcile: reads what the sink holds (proto bird) and removes what the Loc-RIB does not
+   * want there, then (re)installs what it wants. Call it once the initial tables are in; skip it
+   * (or call it later) to keep the previous routes through a graceful restart.
+   */
+  reconcileSink(): Promise<SinkResult> {
+    return this.enqueue(async () => {
+      await this.settledSink();
+      const wanted = new Map<string, SinkRoute>();
+      let n = 0;
+      for (const key of this.loc.keys()) {
+        const r = this.sinkRouteOf(key, this.loc.best(key), this.kernelPolicy);
+        if (r) wanted.set(r.prefix, r);
+        if (++n % this.yieldEvery === 0) await yieldToLoop();
+      }
+      const present = await this.sink.dump();
+      const remove: SinkRoute[] = [];
+      const seen = new Set<string>();
+      for (const r of present) {
+        const w = wanted.get(r.prefix);
+        if (w && !seen.has(r.prefix) && sinkRouteSatisfies(w, r)) seen.add(r.prefix);
+        else remove.push(r);
+      }
+      const add = [...wanted.values()].filter((w) => !seen.has(w.prefix));
+      const result = await this.sink.apply({ add, remove });
+      this.recordSinkFailures(result);
+      this.log?.info({ removed: remove.length, added: add.length, failures: result.failures.length }, 'kernel routes reconciled');
+      return result;
+    });
+  }
+
+  // ------------------------------------------------------------------ queue
+
+  private enqueue<T>(task: () => Promise<T> | T): Promise<T> {
+    const run = this.chain.then(task, task);
+    this.chain = run.catch((e: unknown) => {
+      this.log?.error({ err: e }, 'route engine task failed');
+    });
+    return run;
+  }
+
+  // ------------------------------------------------------------------ import
+
+  private async ingest(src: Source, peer: EnginePeer, u: RibUpdate): Promise<void> {
+    if (u.endOfRib) return;
+    const dirty = new Set<PrefixKey>();
+    const c = src.counters;
+    /** Removes routes; `count` false when they were announcements that got filtered. */
+    const withdraw = (family: Family, packed: Uint32Array, pathIds: Uint32Array | undefined, count = true) => {
+      forEachPackedKey(family, packed, (key, i) => {
+        if (count) c.importWithdraws.received++;
+        const old = src.adjIn.delete(key, pathIds?.[i] ?? 0);
+        if (old === undefined) {
+          if (count) c.importWithdraws.ignored++;
+          return;
+        }
+        if (count) c.importWithdraws.accepted++;
+        this.store.release(old);
+        this.loc.addCandidates(key, -1);
+        this.routesByFamily[family]--;
+        dirty.add(key);
+      });
+    };
+    withdraw(4, u.withdrawn, u.withdrawnPathIds);
+    if (u.mpUnreach) {
+      const f = afiFamily(u.mpUnreach.afi);
+      if (f) withdraw(f, u.mpUnreach.withdrawn, u.mpUnreach.pathIds);
+    }
+    const announce = (family: Family, packed: Uint32Array, pathIds: Uint32Array | undefined, attrs: RouteAttrs | null) => {
+      if (packed.length === 0) return;
+      let accepted = attrs !== null && !u.treatAsWithdraw;
+      let imported: RouteAttrs | undefined;
+      if (accepted && attrs) {
+        imported = normaliseImported(attrs, peer.ibgp);
+        const verdict = importVerdict(
+          { ibgp: peer.ibgp, localAs: peer.localAs, routerId: this.intent.routerId, ...optional('clusterId', this.intent.rrClusterId), ...optional('allowLocalAs', peer.allowLocalAs) },
+          imported,
+        );
+        if (!verdict.accept) {
+          accepted = false;
+          this.log?.debug({ peer: peer.name, reason: verdict.reason }, 'routes filtered on import');
+        }
+      }
+      if (!accepted || !imported) {
+        // Filtered or treat-as-withdraw: the routes leave the Adj-RIB-In like withdrawals.
+        const n = family === 4 ? packed.length / 2 : packed.length / 5;
+        c.importUpdates.received += n;
+        c.importUpdates.filtered += n;
+        withdraw(family, packed, pathIds, false);
+        return;
+      }
+      const id = this.store.intern(imported);
+      forEachPackedKey(family, packed, (key, i) => {
+        c.importUpdates.received++;
+        this.store.ref(id);
+        const old = src.adjIn.set(key, pathIds?.[i] ?? 0, id);
+        if (old === undefined) {
+          this.loc.addCandidates(key, 1);
+          this.routesByFamily[family]++;
+        } else this.store.release(old);
+        if (old === id) c.importUpdates.ignored++;
+        else {
+          c.importUpdates.accepted++;
+          dirty.add(key);
+        }
+      });
+      this.store.release(id);
+    };
+    announce(4, u.nlri, u.nlriPathIds, u.attrs);
+    if (u.mpReach) {
+      const f = afiFamily(u.mpReach.afi);
+      if (f && u.attrs) {
+        const nh = u.mpReach.nextHop;
+        const attrs: RouteAttrs = { ...u.attrs, ...optional('nextHop', nh[0]), mpNextHops: [...nh] };
+        announce(f, u.mpReach.nlri, u.mpReach.pathIds, attrs);
+      } else if (f) announce(f, u.mpReach.nlri, u.mpReach.pathIds, null);
+    }
+    await this.recompute(dirty, src.index);
+  }
+
+  // ------------------------------------------------------------------ origination
+
+  private localAttrId(kind: LocalKind): number {
+    let id = this.localAttrIds.get(kind);
+    if (id === undefined) {
+      id = this.store.intern({ origin: ORIGIN_IGP, asPath: [], local: kind });
+      this.localAttrIds.set(kind, id);
+    }
+    return id;
+  }
+
+  private async applyOrigination(intent: NodeIntent): Promise<void> {
+    const { routes, problems } = originate(intent);
+    for (const p of problems) this.log?.warn({ cidr: p.cidr, reason: p.reason }, 'cannot originate');
+    const diff = diffOrigination(this.originated, routes);
+    this.originated = routes;
+    const local = this.sources[LOCAL]!;
+    const dirty = new Set<PrefixKey>();
+    for (const key of diff.withdraw) {
+      const old = local.adjIn.delete(key, 0);
+      if (old === undefined) continue;
+      this.store.release(old);
+      this.loc.addCandidates(key, -1);
+      this.routesByFamily[familyOfKey(key)]--;
+      dirty.add(key);
+    }
+    for (const { key, kind } of diff.announce) {
+      const id = this.localAttrId(kind);
+      this.store.ref(id);
+      const old = local.adjIn.set(key, 0, id);
+      if (old === undefined) {
+        this.loc.addCandidates(key, 1);
+        this.routesByFamily[familyOfKey(key)]++;
+      } else this.store.release(old);
+      dirty.add(key);
+    }
+    await this.recompute(dirty, LOCAL);
+    this.flushAllOutputs();
+    this.scheduleSink();
+  }
+
+  // ------------------------------------------------------------------ decision
+
+  private async recompute(keys: Iterable<PrefixKey>, hint: number): Promise<void> {
+    let n = 0;
+    for (const key of keys) {
+      this.decide(key, hint);
+      if (++n % this.yieldEvery === 0) {
+        this.flushAllOutputs();
+        await yieldToLoop();
+      }
+    }
+  }
+
+  private decide(key: PrefixKey, hint: number): void {
+    const count = this.loc.candidateCount(key);
+    let best: BestRef | undefined;
+    if (count === 1 && this.sources[hint]?.adjIn.pathsOf(key) === 1) {
+      this.sources[hint]!.adjIn.forEachPath(key, (pathId, attrId) => (best = { source: hint, pathId, attrId }));
+    } else if (count > 0) {
+      const refs: BestRef[] = [];
+      const cands: Candidate[] = [];
+      for (const src of this.sources) {
+        if (!src) continue;
+        src.adjIn.forEachPath(key, (pathId, attrId) => {
+          refs.push({ source: src.index, pathId, attrId });
+          cands.push({ ...src.candidate, attrs: this.store.get(attrId), pathId });
+        });
+      }
+      if (cands.length > 0) best = refs[selectBest(cands).index];
+    }
+    const old = this.loc.best(key);
+    if (old && best && old.source === best.source && old.pathId === best.pathId && old.attrId === best.attrId) return;
+    if (!old && !best) return;
+    const family = familyOfKey(key);
+    const oldSource = old ? this.sources[old.source] : undefined;
+    if (oldSource) oldSource.preferred--;
+    if (best) {
+      this.sources[best.source]!.preferred++;
+      if (!old) this.networksByFamily[family]++;
+      this.loc.setBest(key, best, this.now());
+    } else {
+      this.networksByFamily[family]--;
+      this.loc.clearBest(key);
+    }
+    this.queueSink(key, this.sinkRouteFromRef(key, old, this.kernelPolicy), this.sinkRouteFromRef(key, best, this.kernelPolicy));
+    for (const dest of this.sources) if (dest?.out) this.exportTo(dest, key, best);
+  }
+
+  // ------------------------------------------------------------------ export
+
+  private exportTo(dest: Source, key: PrefixKey, best: BestRef | undefined): void {
+    const out = dest.out!;
+    const family = familyOfKey(key);
+    const c = dest.counters;
+    let outId: number | undefined;
+    if (best && best.source !== dest.index && dest.peer!.families.includes(family)) {
+      const src = this.sources[best.source]!;
+      if (bgpMayAdvertise(src.routeSource, out.target, this.intent.rrClusterId)) {
+        c.exportUpdates.received++;
+        const verdict = exportVerdict(this.exportPolicy, key, undefined, dest.peer!.ibgp);
+        if (verdict.accept) outId = this.exportedAttrId(dest, best.attrId, src, family);
+        else c.exportUpdates.filtered++;
+      }
+    }
+    if (outId !== undefined) {
+      if (out.adjOut.announce(key, outId)) c.exportUpdates.accepted++;
+      this.store.release(outId);
+      return;
+    }
+    if (out.adjOut.withdraw(key)) {
+      c.exportWithdraws.received++;
+      c.exportWithdraws.accepted++;
+    }
+  }
+
+  /** The exported attribute set of a route for `dest`, with one reference for the caller. */
+  private exportedAttrId(dest: Source, attrId: number, src: Source, family: Family): number {
+    const out = dest.out!;
+    // The key carries the source (ORIGINATOR_ID when reflecting) and the family (next hop self).
+    const cacheKey = (attrId * 32768 + src.index) * 2 + (family === 6 ? 1 : 0);
+    const cached = out.cache.get(cacheKey);
+    // The cache holds no references: an entry whose set was freed meanwhile is rebuilt.
+    if (cached !== undefined && this.store.has(cached)) {
+      this.store.ref(cached);
+      return cached;
+    }
+    if (out.cache.size > OUT_CACHE_LIMIT && out.cache.size > 2 * this.store.size) out.cache.clear();
+    const attrs = exportAttrs(this.store.get(attrId), family, src.routeSource, out.target, this.intent.rrClusterId);
+    const id = this.store.intern(attrs);
+    out.cache.set(cacheKey, id);
+    return id;
+  }
+
+  private async reexportAll(): Promise<void> {
+    let n = 0;
+    const dests = this.sources.filter((s): s is Source => s?.out !== undefined);
+    if (dests.length === 0) return;
+    for (const key of [...this.loc.keys()]) {
+      const best = this.loc.best(key);
+      for (const d of dests) this.exportTo(d, key, best);
+      if (++n % this.yieldEvery === 0) {
+        this.flushAllOutputs();
+        await yieldToLoop();
+      }
+    }
+  }
+
+  private flushAllOutputs(): void {
+    for (const s of this.sources) if (s?.out && s.out.adjOut.pendingCount > 0) this.flushOutput(s);
+  }
+
+  private flushOutput(dest: Source): void {
+    const out = dest.out!;
+    if (out.adjOut.pendingCount === 0) return;
+    const batch = out.adjOut.drain();
+    const msgs: Uint8Array[] = [];
+    const addPath = dest.peer!.addPathTx;
+    for (const [family, keys] of batch.withdraw) {
+      msgs.push(...this.encoder.withdrawals(family, packKeys(family, keys), out.ctx, addPath ? pathIdsFor(keys.length) : undefined));
+    }
+    for (const [family, byAttr] of batch.announce) {
+      for (const [attrId, keys] of byAttr) {
+        msgs.push(...this.encoder.updates(this.store.get(attrId), family, packKeys(family, keys), out.ctx, addPath ? pathIdsFor(keys.length) : undefined));
+      }
+    }
+    if (msgs.length > 0) out.output.send(msgs);
+  }
+
+  // ------------------------------------------------------------------ peers
+
+  private async removeSource(src: Source): Promise<void> {
+    this.byName.delete(src.name);
+    if (src.out) {
+      src.out.adjOut.clear();
+      src.out.cache.clear();
+      src.out = undefined;
+    }
+    const dirty: PrefixKey[] = [];
+    for (const [key, , attrId] of [...src.adjIn.entries()]) {
+      this.store.release(attrId);
+      this.loc.addCandidates(key, -1);
+      this.routesByFamily[familyOfKey(key)]--;
+      dirty.push(key);
+    }
+    src.adjIn.clear();
+    await this.recompute(dirty, src.index);
+    this.sources[src.index] = undefined;
+  }
+
+  private protocolOf(src: Source, local: LocalKind | undefined): string {
+    if (src.index !== LOCAL) return src.name;
+    return local === 'borrowed' ? this.kernelProtocol : this.staticProtocol;
+  }
+
+  // ------------------------------------------------------------------ kernel
+
+  private sinkRouteFromRef(key: PrefixKey, ref: BestRef | undefined, policy: KernelPolicy): SinkRoute | null {
+    if (!ref) return null;
+    const attrs = this.store.get(ref.attrId);
+    return toSinkRoute(policy, key, { ...optional('local', attrs.local), ...optional('nextHop', attrs.nextHop) });
+  }
+
+  private sinkRouteOf(key: PrefixKey, best: BestRef | undefined, policy: KernelPolicy): SinkRoute | null {
+    return this.sinkRouteFromRef(key, best, policy);
+  }
+
+  private queueSink(key: PrefixKey, before: SinkRoute | null, after: SinkRoute | null): void {
+    const cur = this.sinkPending.get(key);
+    if (cur) cur.after = after;
+    else if (!sameSinkRoute(before, after)) this.sinkPending.set(key, { before, after });
+  }
+
+  private async reprogramKernel(next: KernelPolicy): Promise<void> {
+    const prev = this.kernelPolicy;
+    this.kernelPolicy = next;
+    let n = 0;
+    for (const key of this.loc.keys()) {
+      const best = this.loc.best(key);
+      this.queueSink(key, this.sinkRouteOf(key, best, prev), this.sinkRouteOf(key, best, next));
+      if (++n % this.yieldEvery === 0) await yieldToLoop();
+    }
+    this.scheduleSink();
+  }
+
+  private scheduleSink(): void {
+    if (this.sinkLoop || this.sinkPending.size === 0) return;
+    this.sinkLoop = this.runSink().finally(() => {
+      this.sinkLoop = undefined;
+      // Changes queued while the last apply ran.
+      this.scheduleSink();
+    });
+  }
+
+  private async settledSink(): Promise<void> {
+    while (this.sinkLoop) await this.sinkLoop;
+  }
+
+  private async runSink(): Promise<void> {
+    while (this.sinkPending.size > 0) {
+      const add: SinkRoute[] = [];
+      const remove: SinkRoute[] = [];
+      for (const [key, change] of this.sinkPending) {
+        this.sinkPending.delete(key);
+        if (sameSinkRoute(change.before, change.after)) continue;
+        if (change.after) add.push(change.after);
+        else if (change.before) remove.push(change.before);
+        if (add.length + remove.length >= this.sinkBatch) break;
+      }
+      if (add.length + remove.length === 0) continue;
+      try {
+        const result = await this.sink.apply({ add, remove });
+        this.recordSinkFailures(result);
+      } catch (e) {
+        // A sink must report per route; if it throws anyway, record the whole batch as failed.
+        const reason = (e as Error).message;
+        this.recordSinkFailures({ applied: 0, failures: [...add, ...remove].map((route) => ({ route, reason })) });
+      }
+    }
+  }
+
+  private recordSinkFailures(result: SinkResult): void {
+    for (const f of result.failures) {
+      this.sinkFailureTotal++;
+      this.sinkFailures.push({ ...f, at: new Date(this.now() * 1000) });
+      this.log?.warn({ route: f.route, reason: f.reason }, 'kernel route failed');
+    }
+    if (this.sinkFailures.length > 100) this.sinkFailures.splice(0, this.sinkFailures.length - 100);
+  }
+}
+
+function exportSignatureOf(intent: NodeIntent): string {
+  return JSON.stringify([intent.pools.map((p) => [p.cidr, p.disableBGPExport]), intent.ownBlocks, intent.serviceRoutes]);
+}
+
+function afiFamily(afi: number): Family | undefined {
+  return afi === 1 ? 4 : afi === 2 ? 6 : undefined;
+}
+
+function selfNextHops(peer: EnginePeer): { 4?: string; 6?: string } {
+  const v6 = peer.localAddress.includes(':');
+  const out: { 4?: string; 6?: string } = {};
+  if (v6) out[6] = peer.localAddress;
+  else out[4] = peer.localAddress;
+  if (peer.localAddress6 !== undefined) out[6] = peer.localAddress6;
+  return out;
+}
+
+function contextOf(peer: EnginePeer): CodecContext {
+  return {
+    as4: peer.as4,
+    addPathRx: { ipv4: peer.addPathRx, ipv6: peer.addPathRx },
+    addPathTx: { ipv4: peer.addPathTx, ipv6: peer.addPathTx },
+    extendedMessage: peer.extendedMessage ?? false,
+  };
+}
+
+/** Every route is sent with path id 1: we advertise only the best path, as one path. */
+function pathIdsFor(n: number): Uint32Array {
+  return new Uint32Array(n).fill(1);
+}
+
+/** `{ [k]: v }` when v is defined, `{}` otherwise (exactOptionalPropertyTypes-friendly spreads). */
+function optional<K extends string, V>(k: K, v: V | undefined): { [P in K]?: V } {
+  return (v === undefined ? {} : { [k]: v }) as { [P in K]?: V };
+}

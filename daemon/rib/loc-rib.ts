@@ -1,0 +1,120 @@
+/**
+ * The Loc-RIB: for each prefix, the chosen route and how many candidates exist.
+ *
+ * One Map from prefix key to a slot number; the slot's fields live in typed arrays that grow by
+ * doubling, and freed slots are reused. A million prefixes cost a Map entry and ~22 bytes each.
+ */
+import type { PrefixKey } from './keys.js';
+
+export interface BestRef {
+  readonly source: number;
+  readonly pathId: number;
+  readonly attrId: number;
+}
+
+export class LocRib {
+  private readonly slots = new Map<PrefixKey, number>();
+  private bestSource = new Int16Array(1024);
+  private bestPathId = new Uint32Array(1024);
+  private bestAttr = new Int32Array(1024);
+  /** Seconds since the epoch, when the best route last changed (what `show route` prints). */
+  private since = new Float64Array(1024);
+  private candidates = new Uint32Array(1024);
+  private free: number[] = [];
+  private nextSlot = 0;
+  private bestTotal = 0;
+
+  get size(): number {
+    return this.slots.size;
+  }
+
+  /** Prefixes with a best route. */
+  get primaryCount(): number {
+    return this.bestTotal;
+  }
+
+  private grow(): void {
+    const n = this.bestSource.length * 2;
+    const copy = <T extends Int16Array | Uint32Array | Int32Array | Float64Array>(a: T, make: (n: number) => T): T => {
+      const b = make(n);
+      b.set(a);
+      return b;
+    };
+    this.bestSource = copy(this.bestSource, (k) => new Int16Array(k));
+    this.bestPathId = copy(this.bestPathId, (k) => new Uint32Array(k));
+    this.bestAttr = copy(this.bestAttr, (k) => new Int32Array(k));
+    this.since = copy(this.since, (k) => new Float64Array(k));
+    this.candidates = copy(this.candidates, (k) => new Uint32Array(k));
+  }
+
+  private slotOf(key: PrefixKey): number {
+    let s = this.slots.get(key);
+    if (s !== undefined) return s;
+    s = this.free.pop();
+    if (s === undefined) {
+      if (this.nextSlot === this.bestSource.length) this.grow();
+      s = this.nextSlot++;
+    }
+    this.bestSource[s] = -1;
+    this.candidates[s] = 0;
+    this.slots.set(key, s);
+    return s;
+  }
+
+  /** Adjusts the candidate count of `key` by delta; returns the new count. Frees empty slots. */
+  addCandidates(key: PrefixKey, delta: number): number {
+    const s = this.slotOf(key);
+    const n = this.candidates[s]! + delta;
+    this.candidates[s] = n;
+    if (n === 0 && this.bestSource[s] === -1) {
+      this.slots.delete(key);
+      this.free.push(s);
+    }
+    return n;
+  }
+
+  candidateCount(key: PrefixKey): number {
+    const s = this.slots.get(key);
+    return s === undefined ? 0 : this.candidates[s]!;
+  }
+
+  best(key: PrefixKey): BestRef | undefined {
+    const s = this.slots.get(key);
+    if (s === undefined || this.bestSource[s] === -1) return undefined;
+    return { source: this.bestSource[s]!, pathId: this.bestPathId[s]!, attrId: this.bestAttr[s]! };
+  }
+
+  bestSourceOf(key: PrefixKey): number {
+    const s = this.slots.get(key);
+    return s === undefined ? -1 : this.bestSource[s]!;
+  }
+
+  sinceOf(key: PrefixKey): Date | undefined {
+    const s = this.slots.get(key);
+    return s === undefined ? undefined : new Date(this.since[s]! * 1000);
+  }
+
+  setBest(key: PrefixKey, best: BestRef, nowSeconds: number): void {
+    const s = this.slotOf(key);
+    if (this.bestSource[s] === -1) this.bestTotal++;
+    this.bestSource[s] = best.source;
+    this.bestPathId[s] = best.pathId;
+    this.bestAttr[s] = best.attrId;
+    this.since[s] = nowSeconds;
+  }
+
+  clearBest(key: PrefixKey): void {
+    const s = this.slots.get(key);
+    if (s === undefined || this.bestSource[s] === -1) return;
+    this.bestSource[s] = -1;
+    this.bestTotal--;
+    if (this.candidates[s] === 0) {
+      this.slots.delete(key);
+      this.free.push(s);
+    }
+  }
+
+  keys(): IterableIterator<PrefixKey> {
+    return this.slots.keys();
+  }
+}
