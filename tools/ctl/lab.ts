@@ -3,12 +3,14 @@
  *   lab up <topology.yaml> [--name <lab>] [--datastore file|etcd]
  *   lab down [--name <lab>]
  *   lab status [--name <lab>]
+ *   lab wait [--name <lab>] [--timeout <s>]
  *   lab exec [--name <lab>] <host> -- <cmd...>
  */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { DEFAULT_LAB_NAME, parseTopology } from '../lab/topology.js';
 import { labDown, labExec, labStatus, labUp } from '../lab/lab.js';
+import { labWait } from '../lab/converge.js';
 
 const defaultName = (): string => process.env.PETREL_LAB ?? DEFAULT_LAB_NAME;
 
@@ -49,6 +51,15 @@ export function register(program: Command): void {
     .option('--name <lab>', 'lab name', defaultName())
     .action(async (opts: { name: string }) => {
       process.stdout.write(await labStatus(opts.name));
+    });
+
+  lab
+    .command('wait')
+    .description('wait until every expected BGP session is Established and every workload is routed everywhere')
+    .option('--name <lab>', 'lab name', defaultName())
+    .option('--timeout <seconds>', 'give up after this long', '30')
+    .action(async (opts: { name: string; timeout: string }) => {
+      await labWait(opts.name, Number(opts.timeout) * 1000);
     });
 
   lab

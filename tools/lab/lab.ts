@@ -189,8 +189,17 @@ export async function labPetrelctl(st: LabState, args: readonly string[], timeou
   return nsExec(hubNamespace(st.name), process.execPath, [petrelctlJs(), '--datastore', st.datastore, ...args], { timeoutMs });
 }
 
+/**
+ * Seeds the datastore. A new file datastore is simply written (it is Calico YAML, and this lab
+ * is its only user); an existing one, or etcd, goes through `petrelctl apply` and its validation.
+ */
 async function applyResourcesFile(st: LabState, file: string, yamlText: string): Promise<void> {
   await writeFile(file, yamlText);
+  const path = st.datastore.startsWith('file:') ? st.datastore.slice('file:'.length) : undefined;
+  if (path !== undefined && !existsSync(path)) {
+    await writeFile(path, yamlText);
+    return;
+  }
   await labPetrelctl(st, ['apply', '-f', file]);
 }
 
