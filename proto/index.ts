@@ -16,3 +16,4 @@ export * from './intern.js';
 export * from './format.js';
 export { ByteWriter, toHex, fromHex, bytesEqual } from './bytes.js';
 export * from './prefix.js';
+export * from './pcap.js';
