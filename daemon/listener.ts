@@ -1,0 +1,76 @@
+/**
+ * The one BGP listening socket all peers share. Each accepted connection is offered to a router
+ * (the peer manager) by source address; connections nobody claims are refused with Cease 6/5
+ * (Connection rejected) and logged with their source, without touching any session.
+ */
+import * as net from 'node:net';
+import type { Logger } from './log.js';
+import { notificationBytes } from './session/wire.js';
+
+export interface ListenAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** Offers an accepted socket to its peer; returns 'unknown' when no peer has that address. */
+export type ConnectionRouter = (socket: net.Socket, source: string) => 'accepted' | 'refused' | 'unknown';
+
+/** Parses `addr:port`, `[v6]:port`, `addr` or `:port` (defaults 0.0.0.0 and 179). */
+export function parseListen(text: string, defaultPort = 179): ListenAddress {
+  const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(text);
+  if (bracket) return { host: bracket[1] as string, port: bracket[2] ? Number(bracket[2]) : defaultPort };
+  const colons = text.split(':').length - 1;
+  if (colons > 1) return { host: text, port: defaultPort }; // bare IPv6
+  const [host, port] = text.split(':');
+  const p = port === undefined || port === '' ? defaultPort : Number(port);
+  if (!Number.isInteger(p) || p < 0 || p > 65535) throw new Error(`invalid listen port in '${text}'`);
+  return { host: host || '0.0.0.0', port: p };
+}
+
+export function stripV4Mapped(a: string): string {
+  return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
+}
+
+export class BgpListener {
+  private readonly server: net.Server;
+
+  constructor(
+    private readonly address: ListenAddress,
+    private readonly route: ConnectionRouter,
+    private readonly log: Logger,
+  ) {
+    this.server = net.createServer({ noDelay: true }, (socket) => this.onConnection(socket));
+  }
+
+  /** Binds and listens; resolves with the bound address (port 0 picks a free one). */
+  listen(): Promise<ListenAddress> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen({ host: this.address.host, port: this.address.port, exclusive: true }, () => {
+        this.server.off('error', reject);
+        this.server.on('error', (e) => this.log.error({ err: e }, 'listener error'));
+        const a = this.server.address() as net.AddressInfo;
+        this.log.info({ host: a.address, port: a.port }, 'listening for BGP');
+        resolve({ host: a.address, port: a.port });
+      });
+    });
+  }
+
+  /** Stops accepting; established connections are not touched. */
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      if (!this.server.listening) return resolve();
+      this.server.close(() => resolve());
+    });
+  }
+
+  private onConnection(socket: net.Socket): void {
+    const source = stripV4Mapped(socket.remoteAddress ?? '');
+    socket.on('error', () => {}); // a refused socket may still report ECONNRESET
+    const verdict = this.route(socket, source);
+    if (verdict !== 'unknown') return;
+    this.log.warn({ source, sourcePort: socket.remotePort }, 'connection from an unconfigured address refused');
+    socket.end(notificationBytes(6, 5));
+    setTimeout(() => socket.destroy(), 1000).unref();
+  }
+}

@@ -1,0 +1,561 @@
+/**
+ * One configured BGP peer: up to two connection attempts (one we dial, one the peer dialled), each
+ * driven by the RFC 4271 table in proto/fsm.ts, plus what belongs to the peer rather than to a
+ * connection: the connect delay and error wait between attempts, collision resolution, the
+ * status record and the hand-over to the route engine.
+ */
+import * as net from 'node:net';
+import { MsgType } from '../../proto/constants.js';
+import { BgpError, isBgpError } from '../../proto/errors.js';
+import { MessageFramer } from '../../proto/framer.js';
+import { step, type FsmAction, type FsmEvent, type FsmState, type FsmTimer } from '../../proto/fsm.js';
+import { decodeOpen, type OpenMessage } from '../../proto/open.js';
+import type { Logger } from '../log.js';
+import { emptyRouteCounters, type BgpStateWord, type LastError, type PeerIntent, type PeerStatus, type ProtoState } from '../model.js';
+import { collisionSurvivor, type Direction } from './collision.js';
+import type { RouteEngine } from './engine.js';
+import { receivedError, sentError, socketError } from './errors.js';
+import { buildOpen, checkPeerOpen, LARGE_HOLD_TIME, negotiate, type LocalOpen, type LocalSpeaker, type Negotiated } from './negotiate.js';
+import { ErrorWait, TimerSet, type Random } from './timers.js';
+import { keepaliveBytes, messageType, notificationBytes, parseNotification } from './wire.js';
+
+export interface PeerSessionDeps {
+  readonly local: LocalSpeaker;
+  readonly engine: RouteEngine;
+  readonly log: Logger;
+  readonly random?: Random;
+  /** How long a closing socket may take to flush its last NOTIFICATION before it is destroyed. */
+  readonly lingerMs?: number;
+}
+
+/** One TCP connection (or the attempt to make one) with its own FSM. */
+interface Attempt {
+  readonly id: number;
+  readonly direction: Direction;
+  state: FsmState;
+  socket: net.Socket | undefined;
+  readonly framer: MessageFramer;
+  readonly timers: TimerSet<FsmTimer>;
+  ourOpen: LocalOpen;
+  negotiated: Negotiated | undefined;
+  /** Why the attempt is ending, as the status will report it. */
+  cause: LastError | undefined;
+  /** The UPDATE waiting for the FSM's processUpdate action. */
+  pendingUpdate: Uint8Array | undefined;
+  /** Lost a collision: its end is not the peer's error. */
+  superseded: boolean;
+}
+
+type WaitKind = 'connectDelay' | 'errorWait';
+
+const STATE_RANK: Record<FsmState, number> = { Idle: 0, Active: 1, Connect: 2, OpenSent: 3, OpenConfirm: 4, Established: 5 };
+
+let nextAttemptId = 1;
+
+export class PeerSession {
+  private intent: PeerIntent;
+  private readonly deps: PeerSessionDeps;
+  private readonly log: Logger;
+  private attempts: Attempt[] = [];
+  private readonly waitTimer = new TimerSet<'restart'>();
+  private waiting: WaitKind | undefined;
+  private readonly errorWait: ErrorWait;
+  private running = false;
+  private established: Attempt | undefined;
+  private protoState: ProtoState = 'down';
+  private since = new Date();
+  private lastError: LastError | undefined;
+  private flaps = 0;
+  private connectRetryCounter = 0;
+  private readonly messages = { in: 0, out: 0, updatesIn: 0, updatesOut: 0 };
+  private readonly closing = new Set<Promise<void>>();
+
+  constructor(intent: PeerIntent, deps: PeerSessionDeps) {
+    this.intent = intent;
+    this.deps = deps;
+    this.log = deps.log.child({ peer: intent.name });
+    this.errorWait = new ErrorWait(intent.errorWaitTime[0], intent.errorWaitTime[1]);
+  }
+
+  get name(): string {
+    return this.intent.name;
+  }
+
+  get peerIntent(): PeerIntent {
+    return this.intent;
+  }
+
+  /** Replaces settings that do not need a reset (the peer manager decides which those are). */
+  updateIntent(intent: PeerIntent): void {
+    this.intent = intent;
+  }
+
+  /** Starts the peer: a passive one waits for the peer to dial, an active one dials after the connect delay. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.setProtoState('start');
+    this.log.info({ passive: this.intent.passive, peerIp: this.intent.peerIp, peerPort: this.intent.peerPort }, 'peer started');
+    this.waitThenStart('connectDelay');
+  }
+
+  /**
+   * Stops the peer for good: every connection gets Cease with `subcode` (6/2 administrative
+   * shutdown, 6/3 peer de-configured, 6/6 other configuration change). Resolves once the
+   * NOTIFICATIONs were flushed or the linger time passed.
+   */
+  async stop(subcode = 2, reason = 'stopped'): Promise<void> {
+    if (this.running) {
+      this.running = false;
+      this.waitTimer.stopAll();
+      this.waiting = undefined;
+      for (const att of [...this.attempts]) {
+        const ev: FsmEvent = subcode === 2 ? { name: 'ManualStop' } : { name: 'AutomaticStop', error: { code: 6, subcode } };
+        this.fire(att, ev, reason);
+      }
+      this.setProtoState('down');
+      this.log.info({ subcode, reason }, 'peer stopped');
+    }
+    await Promise.all([...this.closing]);
+  }
+
+  /**
+   * An incoming connection from this peer's address. Returns false when refused (the caller
+   * closes it): while stopped, during the error wait, when a connection from the peer is already
+   * being set up, or when a session is established and the peer did not announce graceful restart.
+   */
+  accept(socket: net.Socket): boolean {
+    if (!this.running) return this.refuse(socket, 'peer not running');
+    if (this.waiting === 'errorWait') return this.refuse(socket, 'in error wait');
+    const est = this.attempts.find((a) => a.state === 'Established');
+    if (!est && this.attempts.some((a) => a.direction === 'incoming')) return this.refuse(socket, 'a connection from the peer is already open');
+    if (est && !est.negotiated?.peerGracefulRestart) {
+      this.log.info({ source: socket.remoteAddress }, 'connection refused: session established');
+      socket.end(notificationBytes(6, 7));
+      socket.destroySoon?.();
+      return false;
+    }
+    this.waitTimer.stopAll();
+    this.waiting = undefined;
+    // An outgoing attempt that is only waiting to retry gives way to the peer's connection.
+    for (const a of this.attempts.filter((x) => x.state === 'Active' && !x.socket)) this.discard(a);
+    const att = this.newAttempt('incoming');
+    att.socket = socket;
+    this.attachSocket(att, socket);
+    this.fire(att, { name: 'AutomaticStart_with_PassiveTcpEstablishment' }, 'incoming connection');
+    this.fire(att, { name: 'TcpConnectionConfirmed' }, 'incoming connection');
+    // The peer restarted (graceful restart): the old session is gone.
+    if (est) this.fire(est, { name: 'TcpConnectionFails' }, 'peer reconnected', { errorClass: 'Error', message: 'Graceful restart' });
+    return true;
+  }
+
+  /** Writes an UPDATE on the established session; restarts our keepalive timer as RFC 4271 §4.4 allows. */
+  sendUpdate(update: Uint8Array): boolean {
+    const att = this.established;
+    if (!att || !att.socket) return false;
+    this.write(att, update);
+    this.messages.updatesOut++;
+    if (att.negotiated && att.negotiated.keepaliveTime > 0) this.startTimer(att, 'keepalive', 'negotiated');
+    return true;
+  }
+
+  /** Resets the established session with a NOTIFICATION (e.g. 6/1 when maxPrefixes is exceeded). */
+  resetSession(code: number, subcode: number, reason: string): void {
+    const att = this.established;
+    if (!att) return;
+    this.fire(att, { name: 'UpdateMsgErr', error: { code, subcode } }, reason);
+  }
+
+  status(): PeerStatus {
+    const best = this.bestAttempt();
+    const neg = this.established?.negotiated;
+    const sessionAtt = this.established;
+    const hold = sessionAtt?.timers.remaining('hold');
+    const keep = sessionAtt?.timers.remaining('keepalive');
+    return {
+      name: this.intent.name,
+      kind: this.intent.kind,
+      peerIp: this.intent.peerIp,
+      peerPort: this.intent.peerPort,
+      peerAs: this.intent.peerAs,
+      localAs: this.intent.localAs,
+      description: 'Connection to BGP peer',
+      protoState: this.protoState,
+      bgpState: this.stateWord(best),
+      since: this.since,
+      ...(this.lastError ? { lastError: this.lastError } : {}),
+      ...(neg
+        ? {
+            neighborId: neg.neighborId,
+            localCaps: neg.localCaps,
+            peerCaps: neg.peerCaps,
+            holdTime: neg.holdTime,
+            keepaliveTime: neg.keepaliveTime,
+            session: neg.internal ? ('internal' as const) : ('external' as const),
+          }
+        : {}),
+      ...(sessionAtt?.socket?.localAddress ? { sourceAddress: stripV4Mapped(sessionAtt.socket.localAddress), nextHop: stripV4Mapped(sessionAtt.socket.localAddress) } : {}),
+      ...(hold ? { holdTimerLeft: hold.left } : {}),
+      ...(keep ? { keepaliveTimerLeft: keep.left } : {}),
+      disabled: false,
+      counters: emptyRouteCounters(),
+      messages: { ...this.messages },
+      flaps: this.flaps,
+    };
+  }
+
+  /** The FSM states of the live attempts (tests and debugging). */
+  attemptStates(): { direction: Direction; state: FsmState }[] {
+    return this.attempts.map((a) => ({ direction: a.direction, state: a.state }));
+  }
+
+  // ---------------------------------------------------------------- attempts and restarts
+
+  private newAttempt(direction: Direction): Attempt {
+    const att: Attempt = {
+      id: nextAttemptId++,
+      direction,
+      state: 'Idle',
+      socket: undefined,
+      framer: new MessageFramer(),
+      timers: new TimerSet<FsmTimer>(),
+      ourOpen: buildOpen(this.intent, this.deps.local),
+      negotiated: undefined,
+      cause: undefined,
+      pendingUpdate: undefined,
+      superseded: false,
+    };
+    this.attempts.push(att);
+    return att;
+  }
+
+  /** Removes an attempt that never got a connection, without any FSM event. */
+  private discard(att: Attempt): void {
+    att.timers.stopAll();
+    this.attempts = this.attempts.filter((a) => a !== att);
+  }
+
+  /** After the connect delay (or error wait) an active peer dials; a passive one just waits for the peer. */
+  private waitThenStart(kind: WaitKind): void {
+    if (!this.running) return;
+    const seconds = kind === 'errorWait' ? this.errorWait.next() : this.intent.connectDelayTime;
+    if (this.intent.passive && kind === 'connectDelay') {
+      this.waiting = undefined;
+      return;
+    }
+    this.waiting = kind;
+    const startNow = () => {
+      this.waiting = undefined;
+      if (!this.running || this.intent.passive) return;
+      const att = this.newAttempt('outgoing');
+      this.fire(att, { name: 'AutomaticStart' }, kind === 'errorWait' ? 'error wait over' : 'connect delay over');
+    };
+    if (seconds > 0) this.waitTimer.start('restart', seconds, startNow, { jitter: true, random: this.deps.random });
+    else queueMicrotask(startNow);
+  }
+
+  private attemptEnded(att: Attempt): void {
+    att.timers.stopAll();
+    this.attempts = this.attempts.filter((a) => a !== att);
+    if (att.superseded) return;
+    if (this.attempts.length > 0 || !this.running) return;
+    this.waitThenStart(att.cause?.errorClass === 'BGP Error' ? 'errorWait' : 'connectDelay');
+  }
+
+  // ---------------------------------------------------------------- the FSM driver
+
+  /** Feeds one event to an attempt's FSM and executes the resulting actions, in order. */
+  private fire(att: Attempt, event: FsmEvent, reason: string, cause?: LastError): void {
+    if (!this.attempts.includes(att)) return;
+    if (cause) att.cause = cause;
+    const from = att.state;
+    const t = step(from, event);
+    if (t.ignored) {
+      this.log.debug({ state: from, event: event.name, conn: att.direction }, 'event ignored');
+      return;
+    }
+    att.state = t.next;
+    if (from !== t.next || t.fsmError) {
+      this.log.info({ from, to: t.next, event: event.name, reason, conn: att.direction, ...(t.fsmError ? { fsmError: true } : {}) }, 'state change');
+    }
+    for (const action of t.actions) this.execute(att, action, event);
+    if (att.cause && !att.superseded) this.lastError = att.cause;
+    // A connection the peer opened cannot be re-dialled: when it falls back to Active it is over.
+    if (att.direction === 'incoming' && t.next === 'Active' && from !== 'Idle') {
+      att.state = 'Idle';
+      this.log.info({ from: 'Active', to: 'Idle', event: event.name, reason: 'incoming connection closed', conn: att.direction }, 'state change');
+    }
+    if (att.state === 'Idle') this.attemptEnded(att);
+  }
+
+  private execute(att: Attempt, action: FsmAction, event: FsmEvent): void {
+    switch (action.kind) {
+      case 'startTimer':
+        return this.startTimer(att, action.timer, action.duration);
+      case 'stopTimer':
+        return att.timers.stop(action.timer);
+      case 'connect':
+        return this.dial(att);
+      case 'listen':
+        return; // the shared listener always accepts for configured peers
+      case 'sendOpen':
+        return this.write(att, att.ourOpen.bytes);
+      case 'sendKeepalive':
+        return this.write(att, keepaliveBytes());
+      case 'sendNotification': {
+        this.write(att, notificationBytes(action.code, action.subcode, action.data));
+        this.log.info({ code: action.code, subcode: action.subcode, conn: att.direction }, 'NOTIFICATION sent');
+        const isStop = event.name === 'ManualStop' || event.name === 'AutomaticStop' || event.name === 'OpenCollisionDump';
+        if (!isStop) att.cause = sentError(action.code, action.subcode);
+        return;
+      }
+      case 'dropConnection':
+        return this.dropSocket(att);
+      case 'releaseResources':
+        att.timers.stopAll();
+        return;
+      case 'connectRetryCounter':
+        this.connectRetryCounter = action.op === 'reset' ? 0 : this.connectRetryCounter + 1;
+        return;
+      case 'processUpdate':
+        return this.processUpdate(att);
+      case 'sessionEstablished':
+        return this.sessionUp(att);
+      case 'deleteRoutes':
+        return this.sessionDown(att, event);
+    }
+  }
+
+  private startTimer(att: Attempt, timer: FsmTimer, duration: 'configured' | 'negotiated' | 'large'): void {
+    const fire = (name: FsmEvent['name']) => () => this.fire(att, { name }, `${timer} timer expired`);
+    switch (timer) {
+      case 'connectRetry':
+        // Only a connection we dial can be retried; a passive peer never dials.
+        if (att.direction === 'incoming' || this.intent.passive) return;
+        return att.timers.start('connectRetry', this.intent.connectRetryTime, fire('ConnectRetryTimer_Expires'), { jitter: true, random: this.deps.random });
+      case 'hold': {
+        const seconds = duration === 'large' ? LARGE_HOLD_TIME : (att.negotiated?.holdTime ?? 0);
+        return att.timers.start('hold', seconds, fire('HoldTimer_Expires'));
+      }
+      case 'keepalive':
+        return att.timers.start('keepalive', att.negotiated?.keepaliveTime ?? 0, fire('KeepaliveTimer_Expires'), { jitter: true, random: this.deps.random });
+      case 'delayOpen':
+        return; // DelayOpen is off
+    }
+  }
+
+  // ---------------------------------------------------------------- sockets
+
+  private dial(att: Attempt): void {
+    const opts: net.NetConnectOpts = { host: this.intent.peerIp, port: this.intent.peerPort };
+    if (this.intent.sourceAddress) opts.localAddress = this.intent.sourceAddress;
+    const socket = net.connect(opts);
+    att.socket = socket;
+    socket.once('connect', () => {
+      if (att.socket !== socket) return;
+      this.fire(att, { name: 'Tcp_CR_Acked' }, `connected to ${this.intent.peerIp}:${this.intent.peerPort}`);
+    });
+    this.attachSocket(att, socket);
+  }
+
+  private attachSocket(att: Attempt, socket: net.Socket): void {
+    socket.setNoDelay(true);
+    let lastErr: NodeJS.ErrnoException | undefined;
+    socket.on('error', (e: NodeJS.ErrnoException) => {
+      lastErr = e;
+    });
+    socket.on('close', () => {
+      if (att.socket !== socket) return;
+      att.socket = undefined;
+      const cause = socketError(lastErr);
+      this.fire(att, { name: 'TcpConnectionFails' }, cause.message, cause);
+    });
+    socket.on('data', (chunk: Buffer) => {
+      if (att.socket !== socket) return;
+      this.receive(att, chunk);
+    });
+  }
+
+  private dropSocket(att: Attempt): void {
+    const socket = att.socket;
+    att.socket = undefined;
+    if (!socket) return;
+    const closed = new Promise<void>((resolve) => {
+      if (socket.destroyed) return resolve();
+      const linger = setTimeout(() => socket.destroy(), this.deps.lingerMs ?? 2000);
+      linger.unref();
+      socket.once('close', () => {
+        clearTimeout(linger);
+        resolve();
+      });
+      socket.end();
+    });
+    this.closing.add(closed);
+    void closed.then(() => this.closing.delete(closed));
+  }
+
+  private refuse(socket: net.Socket, why: string): boolean {
+    this.log.info({ source: socket.remoteAddress, why }, 'connection refused');
+    socket.destroy();
+    return false;
+  }
+
+  private write(att: Attempt, bytes: Uint8Array): void {
+    const socket = att.socket;
+    if (!socket || socket.destroyed || !socket.writable) return;
+    socket.write(bytes);
+    this.messages.out++;
+  }
+
+  // ---------------------------------------------------------------- received messages
+
+  private receive(att: Attempt, chunk: Uint8Array): void {
+    att.framer.push(chunk);
+    for (;;) {
+      let msg: Uint8Array | null;
+      try {
+        msg = att.framer.next();
+      } catch (e) {
+        if (!isBgpError(e)) throw e;
+        this.fire(att, { name: 'BGPHeaderErr', error: e }, e.message);
+        return;
+      }
+      if (!msg) return;
+      this.messages.in++;
+      this.onMessage(att, msg);
+      if (!att.socket) return; // the message closed the connection
+    }
+  }
+
+  private onMessage(att: Attempt, msg: Uint8Array): void {
+    switch (messageType(msg)) {
+      case MsgType.OPEN:
+        return this.onOpen(att, msg);
+      case MsgType.KEEPALIVE:
+        return this.fire(att, { name: 'KeepAliveMsg' }, 'KEEPALIVE received');
+      case MsgType.NOTIFICATION: {
+        const n = parseNotification(msg);
+        const cause = receivedError(n.code, n.subcode);
+        this.log.info({ code: n.code, subcode: n.subcode, text: cause.message, conn: att.direction }, 'NOTIFICATION received');
+        const name = n.code === 2 && n.subcode === 1 ? 'NotifMsgVerErr' : 'NotifMsg';
+        return this.fire(att, { name, error: { code: n.code, subcode: n.subcode } }, `Received: ${cause.message}`, cause);
+      }
+      case MsgType.UPDATE:
+        this.messages.updatesIn++;
+        att.pendingUpdate = msg;
+        this.fire(att, { name: 'UpdateMsg' }, 'UPDATE received');
+        att.pendingUpdate = undefined;
+        return;
+      case MsgType.ROUTE_REFRESH:
+        if (att.state === 'Established') this.deps.engine.routeRefresh?.(this.intent.name, msg);
+        return;
+    }
+  }
+
+  private onOpen(att: Attempt, msg: Uint8Array): void {
+    if (att.state !== 'OpenSent') return this.fire(att, { name: 'BGPOpen' }, 'unexpected OPEN');
+    let theirs: OpenMessage;
+    try {
+      theirs = decodeOpen(msg);
+      checkPeerOpen(this.intent, this.deps.local, theirs);
+      att.negotiated = negotiate(this.intent, att.ourOpen.open, theirs);
+    } catch (e) {
+      if (!isBgpError(e)) throw e;
+      this.log.warn({ code: e.code, subcode: e.subcode, detail: e.detail, conn: att.direction }, 'OPEN refused');
+      return this.fire(att, { name: 'BGPOpenMsgErr', error: e }, e.message);
+    }
+    att.framer.setExtendedMessage(att.negotiated.context.extendedMessage);
+    // RFC 4271 §6.8: the identifier is now known, so any other connection to this peer collides with this one.
+    const other = this.attempts.find((a) => a !== att);
+    if (other) {
+      const survivor = other.state === 'Established' ? other.direction : collisionSurvivor(this.deps.local.routerId, theirs.bgpId);
+      const loser = survivor === att.direction ? other : att;
+      loser.superseded = true;
+      this.log.info({ local: this.deps.local.routerId, remote: theirs.bgpId, survivor, closed: loser.direction }, 'connection collision');
+      this.fire(loser, { name: 'OpenCollisionDump' }, 'connection collision');
+      if (loser === att) return;
+    }
+    this.fire(att, { name: 'BGPOpen' }, `OPEN from ${theirs.bgpId} AS ${att.negotiated.peerAs} hold ${theirs.holdTime}`);
+  }
+
+  private processUpdate(att: Attempt): void {
+    const msg = att.pendingUpdate;
+    if (!msg || !att.negotiated) return;
+    try {
+      this.deps.engine.update(this.intent.name, msg, att.negotiated.context);
+    } catch (e) {
+      if (isBgpError(e) && e.handling === 'session-reset') {
+        // Raised after this action completes so the table's own processing order is kept.
+        queueMicrotask(() => this.fire(att, { name: 'UpdateMsgErr', error: e }, e.message));
+        return;
+      }
+      this.log.error({ err: e }, 'route engine failed on an UPDATE');
+    }
+  }
+
+  // ---------------------------------------------------------------- session up and down
+
+  private sessionUp(att: Attempt): void {
+    const neg = att.negotiated;
+    if (!neg) return;
+    this.established = att;
+    this.lastError = undefined;
+    att.cause = undefined;
+    this.setProtoState('up');
+    const socket = att.socket;
+    this.log.info({ neighborId: neg.neighborId, holdTime: neg.holdTime, keepalive: neg.keepaliveTime, families: neg.families }, 'session established');
+    this.deps.engine.peerUp({
+      peer: this.intent,
+      neighborId: neg.neighborId,
+      peerAs: neg.peerAs,
+      localAddress: stripV4Mapped(socket?.localAddress ?? ''),
+      remoteAddress: stripV4Mapped(socket?.remoteAddress ?? this.intent.peerIp),
+      internal: neg.internal,
+      families: neg.families,
+      context: neg.context,
+      localCaps: neg.localCaps,
+      peerCaps: neg.peerCaps,
+      holdTime: neg.holdTime,
+      send: (u) => (this.established === att ? this.sendUpdate(u) : false),
+      reset: (code, subcode) => {
+        if (this.established === att) this.resetSession(code, subcode, 'reset by route engine');
+      },
+    });
+  }
+
+  private sessionDown(att: Attempt, event: FsmEvent): void {
+    if (this.established !== att) return;
+    this.established = undefined;
+    this.flaps++;
+    if (this.running) this.setProtoState('start');
+    this.deps.engine.peerDown(this.intent.name, event.name);
+  }
+
+  // ---------------------------------------------------------------- status helpers
+
+  private setProtoState(s: ProtoState): void {
+    if (this.protoState === s) return;
+    this.protoState = s;
+    this.since = new Date();
+  }
+
+  private bestAttempt(): Attempt | undefined {
+    let best: Attempt | undefined;
+    for (const a of this.attempts) if (!best || STATE_RANK[a.state] > STATE_RANK[best.state]) best = a;
+    return best;
+  }
+
+  /** BIRD's state word: the most advanced connection's state, else what the peer is waiting for. */
+  private stateWord(best: Attempt | undefined): BgpStateWord {
+    if (!this.running) return 'Down';
+    if (best && best.state !== 'Idle') return best.state;
+    if (this.waiting === 'errorWait') return 'Idle';
+    return this.intent.passive ? 'Passive' : 'Active';
+  }
+}
+
+function stripV4Mapped(a: string): string {
+  return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
+}
+
+export { BgpError };
