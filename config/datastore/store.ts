@@ -1,0 +1,182 @@
+/** The Datastore behaviour shared by every backend: validation, IPAM transactions, watch debouncing. */
+import { ConfigError, IpamError, type ConfigIssue } from '../errors.js';
+import { planAllocate, planConfirm, planRelease, planReleaseEmptyBlocks, type AllocateRequest, type IpamWrite } from '../ipam/assign.js';
+import { resourceKey, snapshotOf, type ClusterSnapshot, type IPPool, type Resource, type ResourceKind } from '../resources.js';
+import { validateSet } from '../validate.js';
+import { canonicalCidr } from '../cidr.js';
+import type { AllocateResult, ApplyResult, Datastore, Liveness, StoreBackend, WatchEvent } from './types.js';
+
+const WATCH_DEBOUNCE_MS = 40;
+/** Bound on claim/confirm rounds for one allocation (each round makes progress or fails). */
+const MAX_ALLOCATE_ROUNDS = 64;
+
+function ipamTxnBody<T>(writes: readonly IpamWrite[], result: T) {
+  return { puts: writes.filter((w) => w.op === 'put').map((w) => w.resource as Resource), deletes: writes.filter((w) => w.op === 'delete').map((w) => w.resource as Resource), result };
+}
+
+function immutabilityIssues(existing: Resource | undefined, incoming: Resource): ConfigIssue[] {
+  if (!existing || existing.kind !== 'IPPool' || incoming.kind !== 'IPPool') return [];
+  const out: ConfigIssue[] = [];
+  const at = (field: string, message: string): ConfigIssue => ({
+    file: incoming.origin?.file ?? '<apply>', line: incoming.origin?.fieldLines[field] ?? incoming.origin?.line ?? 0, kind: 'IPPool', name: incoming.metadata.name, field, message,
+  });
+  const a = existing as IPPool;
+  const b = incoming;
+  try {
+    if (canonicalCidr(a.spec.cidr) !== canonicalCidr(b.spec.cidr)) out.push(at('spec.cidr', 'IPPool CIDR cannot be modified'));
+  } catch {
+    /* malformed CIDRs are reported by validation */
+  }
+  if ((a.spec.blockSize ?? null) !== (b.spec.blockSize ?? null)) out.push(at('spec.blockSize', 'IPPool BlockSize cannot be modified'));
+  return out;
+}
+
+export function createDatastore(backend: StoreBackend): Datastore {
+  const snapshot = async (): Promise<ClusterSnapshot> => {
+    const { resources, issues } = await backend.read();
+    if (issues.length > 0) throw new ConfigError(issues);
+    return snapshotOf(resources);
+  };
+  const ipamTxn = <T>(fn: (s: ClusterSnapshot) => { writes: IpamWrite[]; result: T }): Promise<T> =>
+    backend.transact((resources) => {
+      const r = fn(snapshotOf(resources));
+      return ipamTxnBody(r.writes, r.result);
+    });
+
+  const ds: Datastore = {
+    url: backend.url,
+    snapshot,
+    async list(kind?: ResourceKind) {
+      const { resources } = await backend.read();
+      return resources.filter((r) => kind === undefined || r.kind === kind).sort((a, b) => (resourceKey(a) < resourceKey(b) ? -1 : 1));
+    },
+    async get(kind, name) {
+      const { resources } = await backend.read();
+      return resources.find((r) => r.kind === kind && r.metadata.name === name);
+    },
+    async apply(incoming): Promise<ApplyResult> {
+      return backend.transact((resources) => {
+        const byKey = new Map(resources.map((r) => [resourceKey(r), r]));
+        const issues: ConfigIssue[] = [];
+        const created: string[] = [];
+        const updated: string[] = [];
+        const puts: Resource[] = [];
+        for (const r of incoming) {
+          const key = resourceKey(r);
+          const existing = byKey.get(key);
+          issues.push(...immutabilityIssues(existing, r));
+          const version = existing?.metadata.resourceVersion;
+          const { resourceVersion: _drop, ...meta } = r.metadata;
+          puts.push({ ...r, metadata: version !== undefined ? { ...meta, resourceVersion: version } : meta } as Resource);
+          (existing ? updated : created).push(key);
+        }
+        const incomingKeys = new Set(incoming.map(resourceKey));
+        // Incoming resources go last so cross-resource problems are reported on them, at their lines.
+        const merged = [...resources.filter((r) => !incomingKeys.has(resourceKey(r))), ...incoming];
+        const cross = validateSet(merged).filter((i) => incomingKeys.has(`${i.kind}/${i.name}`));
+        issues.push(...cross);
+        if (issues.length > 0) throw new ConfigError(issues);
+        return { puts, deletes: [], result: { created, updated } };
+      });
+    },
+    async delete(refs) {
+      return backend.transact((resources) => {
+        const deleted: string[] = [];
+        const missing: string[] = [];
+        const deletes: Resource[] = [];
+        for (const ref of refs) {
+          const r = resources.find((x) => x.kind === ref.kind && x.metadata.name === ref.name);
+          if (r) {
+            deletes.push(r);
+            deleted.push(resourceKey(r));
+          } else missing.push(`${ref.kind}/${ref.name}`);
+        }
+        return { puts: [], deletes, result: { deleted, missing } };
+      });
+    },
+    async allocate(req: AllocateRequest): Promise<AllocateResult> {
+      const claimed: string[] = [];
+      for (let round = 0; round < MAX_ALLOCATE_ROUNDS; round++) {
+        const plan = await ipamTxn((s) => {
+          const p = planAllocate(s, req);
+          return { writes: p.writes, result: p };
+        });
+        if (plan.kind === 'assign') return { ip: plan.ip, block: plan.block, borrowed: plan.borrowed, claimed };
+        // Phase two: confirm the affinity we just made pending.
+        await ipamTxn((s) => ({ writes: planConfirm(s, req.node, plan.block), result: undefined }));
+        if (!claimed.includes(plan.block)) claimed.push(plan.block);
+      }
+      throw new IpamError('CONFLICT', `could not allocate an address for node "${req.node}" after ${MAX_ALLOCATE_ROUNDS} rounds of contention`);
+    },
+    async release(what) {
+      return ipamTxn((s) => {
+        const p = planRelease(s, what);
+        return { writes: p.writes, result: p.released };
+      });
+    },
+    async releaseEmptyBlocks(node, keepLast = true) {
+      return ipamTxn((s) => {
+        const p = planReleaseEmptyBlocks(s, node, keepLast);
+        return { writes: p.writes, result: p.blocks };
+      });
+    },
+    async watch(cb: (ev: WatchEvent) => void) {
+      let lastGood: ClusterSnapshot | undefined;
+      let lastSig = '';
+      let timer: NodeJS.Timeout | undefined;
+      let running = false;
+      let again = false;
+      let stopped = false;
+      const refresh = async () => {
+        if (running) {
+          again = true;
+          return;
+        }
+        running = true;
+        try {
+          do {
+            again = false;
+            let read: { resources: Resource[]; issues: ConfigIssue[] };
+            try {
+              read = await backend.read();
+            } catch (e) {
+              // Unreadable store (e.g. file vanished mid-rename, etcd down): report, keep the last good state.
+              cb({ type: 'error', error: e as Error, ...(lastGood ? { lastGood } : {}) });
+              lastSig = '';
+              continue;
+            }
+            const { resources, issues } = read;
+            const sig = JSON.stringify({ r: resources.map(({ origin: _o, ...r }) => ({ ...r, metadata: { ...r.metadata, resourceVersion: undefined } })), i: issues });
+            if (sig === lastSig || stopped) continue;
+            lastSig = sig;
+            if (issues.length > 0) cb({ type: 'error', error: new ConfigError(issues), ...(lastGood ? { lastGood } : {}) });
+            else {
+              lastGood = snapshotOf(resources);
+              cb({ type: 'snapshot', snapshot: lastGood });
+            }
+          } while (again && !stopped);
+        } catch (e) {
+          cb({ type: 'error', error: e as Error, ...(lastGood ? { lastGood } : {}) });
+        } finally {
+          running = false;
+        }
+      };
+      const stopRaw = await backend.watchRaw(() => {
+        if (timer) clearTimeout(timer);
+        timer = setTimeout(() => void refresh(), WATCH_DEBOUNCE_MS);
+      });
+      await refresh();
+      return async () => {
+        stopped = true;
+        if (timer) clearTimeout(timer);
+        await stopRaw();
+      };
+    },
+    registerLiveness(node, ttlSeconds = 30): Promise<Liveness> {
+      return backend.registerLiveness(node, ttlSeconds);
+    },
+    liveNodes: () => backend.liveNodes(),
+    close: () => backend.close(),
+  };
+  return ds;
+}
