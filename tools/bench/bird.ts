@@ -123,13 +123,18 @@ template bgp bgp_template {
 ${peers}`;
 }
 
-/** Starts BIRD in `ns` with `configText`; files (config, socket, pid, log) live in `dir`. */
-export async function startBird(ns: string, dir: string, configText: string): Promise<SpeakerProcess> {
+/** Spawns BIRD in `ns` with `configText` without waiting; files (config, socket, pid, log) live in `dir`. */
+export function spawnBird(ns: string, dir: string, configText: string): SpeakerProcess {
   const conf = join(dir, 'bird.conf');
   const ctl = join(dir, 'bird.ctl');
   writeFileSync(conf, configText);
   const child = nsSpawn(ns, 'bird', ['-f', '-c', conf, '-s', ctl, '-P', join(dir, 'bird.pid')]);
-  const sp = new SpeakerProcess('bird', ns, ctl, child, dir);
+  return new SpeakerProcess('bird', ns, ctl, child, dir);
+}
+
+/** Starts BIRD and waits for its control socket. */
+export async function startBird(ns: string, dir: string, configText: string): Promise<SpeakerProcess> {
+  const sp = spawnBird(ns, dir, configText);
   await sp.waitReady();
   return sp;
 }

@@ -79,6 +79,8 @@ export class BenchPeer extends EventEmitter<BenchPeerEvents> {
   private keepalive?: NodeJS.Timeout;
   private state: 'idle' | 'opensent' | 'openconfirm' | 'established' | 'closed' = 'idle';
   private readonly framer = new ChunkFramer();
+  private sawEndOfRib = false;
+  private readonly onPrefix = (addr: number, len: number, announce: boolean) => this.counter.apply(addr, len, announce);
 
   constructor(private readonly opts: BenchPeerOptions) {
     super();
@@ -133,11 +135,25 @@ export class BenchPeer extends EventEmitter<BenchPeerEvents> {
       sock.on('error', (e) => onClose(e.message));
       sock.on('close', () => onClose('connection closed'));
       sock.on('data', (chunk: Buffer) => {
+        const before = this.counter.count;
         try {
           this.framer.push(chunk, (type, msg, end) => this.onMessage(type, msg, end, resolve));
         } catch (e) {
           sock.destroy();
           onClose((e as Error).message);
+          return;
+        }
+        // One timestamp and one event per TCP chunk, not per UPDATE: the receiver must stay cheap.
+        if (this.counter.count !== before || this.sawEndOfRib) {
+          const now = monoMs();
+          if (this.counter.count !== before) {
+            this.lastChangeMs = now;
+            this.emit('count', this.counter.count, now);
+          }
+          if (this.sawEndOfRib && this.endOfRibMs === 0) {
+            this.endOfRibMs = now;
+            this.emit('endOfRib', now);
+          }
         }
       });
       sock.write(encodeOpen(this.opts));
@@ -165,17 +181,7 @@ export class BenchPeer extends EventEmitter<BenchPeerEvents> {
         return;
       case MsgType.UPDATE: {
         this.updatesReceived++;
-        const before = this.counter.count;
-        const t = walkUpdate(msg, 19, end, (a, l, ann) => this.counter.apply(a, l, ann));
-        const now = monoMs();
-        if (this.counter.count !== before) {
-          this.lastChangeMs = now;
-          this.emit('count', this.counter.count, now);
-        }
-        if (t.endOfRib && this.endOfRibMs === 0) {
-          this.endOfRibMs = now;
-          this.emit('endOfRib', now);
-        }
+        if (walkUpdate(msg, 19, end, this.onPrefix)) this.sawEndOfRib = true;
         return;
       }
       case MsgType.NOTIFICATION:

@@ -121,28 +121,22 @@ export function packUpdates(attrs: Uint8Array, prefixes: Uint32Array, from: numb
   }
 }
 
-/** What a counting reader saw in one UPDATE. */
-export interface UpdateTally {
-  announced: number;
-  withdrawn: number;
-  endOfRib: boolean;
-}
-
 /**
  * Walks one UPDATE body (after the header) and calls `onPrefix(addr, len, announce)` per IPv4
  * prefix, in the classic fields and in MP_REACH/MP_UNREACH for AFI 1 SAFI 1. Assumes no ADD-PATH.
+ * Returns true when the UPDATE is an IPv4 unicast End-of-RIB marker.
  */
-export function walkUpdate(msg: Uint8Array, start: number, end: number, onPrefix: (addr: number, len: number, announce: boolean) => void): UpdateTally {
-  const t: UpdateTally = { announced: 0, withdrawn: 0, endOfRib: false };
+export function walkUpdate(msg: Uint8Array, start: number, end: number, onPrefix: (addr: number, len: number, announce: boolean) => void): boolean {
+  let endOfRib = false;
   let o = start;
   const wlen = (msg[o]! << 8) | msg[o + 1]!;
   o += 2;
-  t.withdrawn += walkNlri(msg, o, o + wlen, onPrefix, false);
+  walkNlri(msg, o, o + wlen, onPrefix, false);
   o += wlen;
   const alen = (msg[o]! << 8) | msg[o + 1]!;
   o += 2;
   const aend = o + alen;
-  if (wlen === 0 && alen === 0 && aend === end) t.endOfRib = true;
+  if (wlen === 0 && alen === 0 && aend === end) endOfRib = true;
   while (o < aend) {
     const flags = msg[o]!;
     const type = msg[o + 1]!;
@@ -151,16 +145,15 @@ export function walkUpdate(msg: Uint8Array, start: number, end: number, onPrefix
     const v = o + (ext ? 4 : 3);
     if (type === 14 && msg[v] === 0 && msg[v + 1] === 1 && msg[v + 2] === 1) {
       const nhLen = msg[v + 3]!;
-      const n = v + 4 + nhLen + 1; // skip reserved octet
-      t.announced += walkNlri(msg, n, v + vlen, onPrefix, true);
+      walkNlri(msg, v + 4 + nhLen + 1, v + vlen, onPrefix, true); // +1: reserved octet
     } else if (type === 15 && msg[v] === 0 && msg[v + 1] === 1 && msg[v + 2] === 1) {
-      if (vlen === 3 && wlen === 0 && alen === vlen + (ext ? 4 : 3)) t.endOfRib = true;
-      t.withdrawn += walkNlri(msg, v + 3, v + vlen, onPrefix, false);
+      if (vlen === 3 && wlen === 0 && alen === vlen + (ext ? 4 : 3)) endOfRib = true;
+      walkNlri(msg, v + 3, v + vlen, onPrefix, false);
     }
     o = v + vlen;
   }
-  t.announced += walkNlri(msg, aend, end, onPrefix, true);
-  return t;
+  walkNlri(msg, aend, end, onPrefix, true);
+  return endOfRib;
 }
 
 function walkNlri(msg: Uint8Array, o: number, end: number, onPrefix: (addr: number, len: number, announce: boolean) => void, announce: boolean): number {

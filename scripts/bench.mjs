@@ -1,0 +1,66 @@
+#!/usr/bin/env node
+// `npm run bench [-- <cell...>] [--quick] [--runs N] [--only bird|petrel] [--write-docs] [--no-build]`
+// Builds (tsc) unless --no-build, then runs each named cell (all when none is named) from dist/:
+//   codec, rib, sim    -> dist/tools/bench/<cell>.js (their own scripts)
+//   ingest, propagate, kernel, mesh, churn, ctl -> dist/tools/bench/main.js (side by side with BIRD)
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const benchDir = join(root, 'dist', 'tools', 'bench');
+const STANDALONE = ['codec', 'rib'];
+const SIDE_BY_SIDE = ['ingest', 'propagate', 'kernel', 'mesh', 'churn', 'ctl'];
+const LATE = ['sim'];
+const ALL = [...STANDALONE, ...SIDE_BY_SIDE, ...LATE];
+
+const args = process.argv.slice(2);
+const build = !args.includes('--no-build');
+const flags = [];
+const cells = [];
+for (let i = 0; i < args.length; i++) {
+  const a = args[i];
+  if (a === '--no-build') continue;
+  if (a.startsWith('--')) {
+    flags.push(a);
+    if ((a === '--runs' || a === '--only' || a === '--results') && i + 1 < args.length) flags.push(args[++i]);
+  } else cells.push(a);
+}
+for (const c of cells) {
+  if (!ALL.includes(c)) {
+    console.error(`bench: unknown cell '${c}' (known: ${ALL.join(', ')})`);
+    process.exit(2);
+  }
+}
+
+if (build) {
+  // tsc still emits when files someone else is editing fail to typecheck; only a missing output is fatal.
+  const r = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.json')], { stdio: ['ignore', 'inherit', 'inherit'] });
+  if (r.status !== 0) console.error('bench: tsc reported errors; running what was emitted');
+}
+
+const wanted = cells.length ? cells : ALL;
+let failed = 0;
+const run = (script, scriptArgs) => {
+  if (!existsSync(script)) {
+    console.error(`bench: ${script} not found (not built yet?)`);
+    failed++;
+    return;
+  }
+  const r = spawnSync(process.execPath, ['--max-old-space-size=4096', script, ...scriptArgs], { stdio: 'inherit', cwd: root });
+  if (r.status !== 0) failed++;
+};
+
+for (const c of wanted.filter((c) => STANDALONE.includes(c) || LATE.includes(c))) {
+  const script = join(benchDir, `${c}.js`);
+  if (!existsSync(script) && !cells.length) {
+    console.log(`# ${c}: not available yet (${script} missing), skipped`);
+    continue;
+  }
+  console.log(`# ${c}`);
+  run(script, flags);
+}
+const sideBySide = wanted.filter((c) => SIDE_BY_SIDE.includes(c));
+if (sideBySide.length) run(join(benchDir, 'main.js'), [...sideBySide, ...flags]);
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,118 @@
+/**
+ * Cell 1, ingest: one eBGP peer sends N distinct IPv4 prefixes (many NLRI per UPDATE) then
+ * End-of-RIB; the figure is the time from Established (seen by the injector) until the speaker's
+ * import counter shows all N. Peak RSS comes from /proc/<pid>/status VmHWM.
+ * The same table into a null receiver gives the injector's own ceiling.
+ */
+import type { CellPart } from '../harness.js';
+import { AgentHandle } from '../agent-handle.js';
+import type { AgentSpec, InjectSpec } from '../agent.js';
+import { CtlClient } from '../ctl-client.js';
+import { HUB } from '../topology.js';
+import { HubLab, INJECTOR_AS, SPEAKER_AS, hubConfig, injectorNeighbor, pollImported } from '../hub.js';
+import { newVariant, runAlternating, type BenchOptions, type VariantResult } from '../harness.js';
+
+export interface TableShape {
+  readonly prefixes: number;
+  /** Prefixes per attribute set (N = one set). */
+  readonly perSet: number;
+}
+
+export function shapeLabel(s: TableShape): string {
+  const n = s.prefixes >= 1e6 ? `${s.prefixes / 1e6}M` : `${s.prefixes / 1e3}k`;
+  return `N=${n}, ${s.perSet >= s.prefixes ? '1 attribute set' : `${s.perSet} prefixes/set`}`;
+}
+
+export function injectSpec(id: string, shape: TableShape, host: string, port = 179, localAddress?: string): InjectSpec {
+  return {
+    role: 'inject',
+    id,
+    host,
+    port,
+    ...(localAddress ? { localAddress } : {}),
+    asn: INJECTOR_AS,
+    routerId: HUB.injector,
+    table: { prefixes: shape.prefixes, perSet: shape.perSet, nextHop: HUB.injector, asPath: [INJECTOR_AS] },
+  };
+}
+
+/**
+ * The injector alone: the same table into a null receiver (a second agent process counting NLRI) on
+ * the agent namespace's loopback. Returns ms from Established to the receiver holding all N.
+ */
+export async function measureInjectorAlone(ns: string, shape: TableShape, timeoutMs: number): Promise<number> {
+  const listenSpec: AgentSpec = { timeoutMs, peers: [{ role: 'listen', id: 'null', address: '127.0.0.1', port: 1179, asn: SPEAKER_AS, routerId: HUB.speaker, expect: shape.prefixes }] };
+  const listener = AgentHandle.start(ns, listenSpec);
+  let injector: AgentHandle | undefined;
+  try {
+    await listener.wait('listening', 'null', 10_000);
+    injector = AgentHandle.start(ns, { timeoutMs, peers: [injectSpec('inj', shape, '127.0.0.1', 1179)] });
+    const est = await injector.wait('established', 'inj', timeoutMs);
+    const reached = await listener.wait('reached', 'null', timeoutMs);
+    return reached.t - est.t;
+  } finally {
+    await injector?.stop();
+    await listener.stop();
+  }
+}
+
+export async function ingestOnce(lab: HubLab, kind: 'bird' | 'petrel', shape: TableShape, timeoutMs: number): Promise<{ value: number; extra: Record<string, number> }> {
+  const speaker = await lab.start(kind, hubConfig([injectorNeighbor], false));
+  let agent: AgentHandle | undefined;
+  let ctl: CtlClient | undefined;
+  try {
+    ctl = await CtlClient.connect(speaker.ctlPath);
+    const base = speaker.memory();
+    agent = AgentHandle.start(lab.ns.agentNs, { timeoutMs, peers: [injectSpec('inj', shape, HUB.speaker)] });
+    const est = await agent.wait('established', 'inj', timeoutMs);
+    const done = await pollImported(ctl, injectorNeighbor.name, shape.prefixes, timeoutMs);
+    const mem = speaker.memory();
+    return {
+      value: done.at - est.t,
+      extra: { peakRssMB: mem.peakKb / 1024, bytesPerPrefix: ((mem.peakKb - base.rssKb) * 1024) / shape.prefixes, polls: done.polls },
+    };
+  } finally {
+    ctl?.close();
+    await agent?.stop();
+    await speaker.stop();
+  }
+}
+
+export function ingestShapes(quick: boolean): TableShape[] {
+  if (quick) return [{ prefixes: 10_000, perSet: 10_000 }, { prefixes: 10_000, perSet: 4 }];
+  return [
+    { prefixes: 100_000, perSet: 100_000 },
+    { prefixes: 100_000, perSet: 4 },
+    { prefixes: 1_000_000, perSet: 1_000_000 },
+    { prefixes: 1_000_000, perSet: 4 },
+  ];
+}
+
+/** Marks a variant injector-bound when the speaker's rate is within 2x of the injector's own. */
+export function checkInjectorBound(v: VariantResult, injectorMs: number): void {
+  v.reference['injectorAloneMs'] = injectorMs;
+  const times = v.samples.filter((s) => s.value !== undefined).map((s) => s.value!);
+  if (times.length === 0) return;
+  const fastest = Math.min(...times);
+  if (fastest < 2 * injectorMs) v.notes.push(`injector-bound: fastest speaker run ${fastest.toFixed(0)} ms is within 2x of the injector alone (${injectorMs.toFixed(0)} ms)`);
+}
+
+export async function runIngest(opts: BenchOptions): Promise<CellPart> {
+  const lab = new HubLab('ingest', 0);
+  const variants: VariantResult[] = [];
+  const timeoutMs = opts.quick ? 20_000 : 60_000;
+  try {
+    await lab.setup();
+    for (const shape of ingestShapes(opts.quick)) {
+      const v = newVariant(shapeLabel(shape), 'Established to all N in RIB');
+      variants.push(v);
+      const alone = await measureInjectorAlone(lab.ns.agentNs, shape, timeoutMs);
+      opts.log(`  ${v.variant} injector alone: ${alone.toFixed(1)} ms`);
+      await runAlternating(opts, v, (kind) => ingestOnce(lab, kind, shape, timeoutMs));
+      checkInjectorBound(v, alone);
+    }
+  } finally {
+    await lab.teardown();
+  }
+  return { cell: 'ingest', title: 'Cell 1: ingest', variants };
+}

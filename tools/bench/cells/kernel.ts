@@ -1,0 +1,98 @@
+/**
+ * Cell 3, kernel programming: one peer sends N prefixes; the figure is the time from Established
+ * until the speaker namespace's main table holds all N as `proto bird` routes. The floor is
+ * `ip -batch` adding the same N routes into the same namespace, measured in the same run.
+ */
+import type { CellPart } from '../harness.js';
+import { spawn } from 'node:child_process';
+import { AgentHandle } from '../agent-handle.js';
+import { HUB, countKernelRoutes, flushBirdRoutes } from '../topology.js';
+import { HubLab, hubConfig, injectorNeighbor } from '../hub.js';
+import { injectSpec, shapeLabel, type TableShape } from './ingest.js';
+import { monoMs, summarise } from '../clock.js';
+import { newVariant, runAlternating, type BenchOptions, type VariantResult } from '../harness.js';
+import { tablePrefixes } from '../table.js';
+import { formatPrefix4 } from '../../../proto/prefix.js';
+
+/**
+ * Polls the kernel route count until it reaches n. Each poll dumps the table (cost grows with N),
+ * so the result carries the poll's own duration as its resolution.
+ */
+export async function pollKernel(ns: string, n: number, timeoutMs: number): Promise<{ at: number; resolutionMs: number }> {
+  const deadline = monoMs() + timeoutMs;
+  let last = 0;
+  for (;;) {
+    const started = monoMs();
+    last = await countKernelRoutes(ns, ['proto', 'bird']);
+    const now = monoMs();
+    if (last >= n) return { at: now, resolutionMs: now - started };
+    if (now > deadline) throw new Error(`kernel holds ${last} of ${n} routes after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** Time for one `ip -batch -` to add the N routes (spawn to exit), the floor of kernel programming. */
+export async function ipBatchFloor(ns: string, n: number): Promise<number> {
+  await flushBirdRoutes(ns);
+  const p = tablePrefixes(n);
+  const lines: string[] = [];
+  for (let i = 0; i < n; i++) lines.push(`route add ${formatPrefix4(p[2 * i]!, p[2 * i + 1]!)} via ${HUB.injector} proto bird`);
+  const input = `${lines.join('\n')}\n`;
+  const t0 = monoMs();
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn('ip', ['-n', ns, '-batch', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`ip -batch: ${err.trim().slice(0, 300)}`))));
+    child.stdin.end(input);
+  });
+  const ms = monoMs() - t0;
+  const count = await countKernelRoutes(ns, ['proto', 'bird']);
+  if (count !== n) throw new Error(`ip -batch left ${count} of ${n} routes`);
+  await flushBirdRoutes(ns);
+  return ms;
+}
+
+async function kernelOnce(lab: HubLab, kind: 'bird' | 'petrel', shape: TableShape, timeoutMs: number): Promise<{ value: number; extra: Record<string, number> }> {
+  const speaker = await lab.start(kind, hubConfig([injectorNeighbor], true));
+  let agent: AgentHandle | undefined;
+  try {
+    agent = AgentHandle.start(lab.ns.agentNs, { timeoutMs, peers: [injectSpec('inj', shape, HUB.speaker)] });
+    const est = await agent.wait('established', 'inj', timeoutMs);
+    const done = await pollKernel(lab.ns.speakerNs, shape.prefixes, timeoutMs);
+    return { value: done.at - est.t, extra: { pollResolutionMs: done.resolutionMs } };
+  } finally {
+    await agent?.stop();
+    await speaker.stop();
+    await flushBirdRoutes(lab.ns.speakerNs);
+  }
+}
+
+export async function runKernel(opts: BenchOptions): Promise<CellPart> {
+  const lab = new HubLab('kern', 0);
+  const variants: VariantResult[] = [];
+  const timeoutMs = opts.quick ? 20_000 : 60_000;
+  const sizes = opts.quick ? [10_000] : [10_000, 100_000];
+  try {
+    await lab.setup();
+    for (const n of sizes) {
+      const shape: TableShape = { prefixes: n, perSet: n };
+      const v = newVariant(shapeLabel(shape), 'Established to all N in the kernel table');
+      variants.push(v);
+      const floors: number[] = [];
+      floors.push(await ipBatchFloor(lab.ns.speakerNs, n));
+      await runAlternating(opts, v, (kind) => kernelOnce(lab, kind, shape, timeoutMs));
+      floors.push(await ipBatchFloor(lab.ns.speakerNs, n));
+      const floor = summarise(floors)!.min;
+      v.reference['ipBatchFloorMs'] = floor;
+      opts.log(`  ${v.variant} ip -batch floor: ${floors.map((f) => f.toFixed(1)).join(', ')} ms`);
+      for (const kind of ['bird', 'petrel'] as const) {
+        const med = summarise(v.samples.filter((s) => s.kind === kind && s.value !== undefined).map((s) => s.value!))?.median;
+        if (med !== undefined) v.notes.push(`${kind} median is ${(med / floor).toFixed(2)}x the ip -batch floor`);
+      }
+    }
+  } finally {
+    await lab.teardown();
+  }
+  return { cell: 'kernel', title: 'Cell 3: kernel programming', variants };
+}

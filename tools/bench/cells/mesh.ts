@@ -1,0 +1,111 @@
+/**
+ * Cell 4, mesh convergence: M nodes on one bridge in a full iBGP mesh (Calico's config and timers),
+ * each originating one /26. The figure is the time from starting all daemons until every node's
+ * kernel holds the M-1 blocks learned from the others. Memory per node is read after convergence.
+ */
+import type { CellPart } from '../harness.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { birdMeshConfig, spawnBird } from '../bird.js';
+import { petrelMeshResources, spawnPetrel } from '../petrel.js';
+import { MESH, Topology, buildMesh, countKernelRoutes, flushBirdRoutes } from '../topology.js';
+import { monoMs, summarise } from '../clock.js';
+import { NotReadyError, newVariant, runAlternating, type BenchOptions, type VariantResult } from '../harness.js';
+import type { SpeakerKind, SpeakerProcess } from '../speaker.js';
+
+const ASN = 64512;
+
+/** Learned blocks in a node's kernel: proto bird routes with a gateway (the own block is a blackhole). */
+export const countLearned = (ns: string) => countKernelRoutes(ns, ['proto', 'bird'], (l) => l.includes(' via '));
+
+export interface MeshRun {
+  readonly startedAt: number;
+  readonly speakers: SpeakerProcess[];
+  readonly dirs: string[];
+}
+
+/** Spawns one speaker per namespace, as close together as possible, and waits for their sockets. */
+export async function startMesh(kind: SpeakerKind, namespaces: readonly string[]): Promise<MeshRun> {
+  const nodes = namespaces.map((ns, i) => ({ ns, nodeName: `bench-node-${i}`, address: MESH.address(i), block: MESH.block(i) }));
+  const dirs = nodes.map(() => mkdtempSync(join(tmpdir(), `pt-bench-mesh-${kind}-`)));
+  const shared = join(dirs[0]!, 'datastore.yaml');
+  const petrelYaml = kind === 'petrel' ? petrelMeshResources(ASN, MESH.pool, MESH.prefixLen, nodes) : '';
+  const configs = nodes.map((n, i) =>
+    kind === 'bird'
+      ? birdMeshConfig({ nodeName: n.nodeName, address: n.address, asn: ASN, block: n.block, meshPeers: nodes.filter((o) => o !== n).map((o) => o.address), poolCidr: MESH.pool }, join(dirs[i]!, 'bird.log'))
+      : '',
+  );
+  const startedAt = monoMs();
+  const speakers: SpeakerProcess[] = [];
+  try {
+    for (const [i, n] of nodes.entries()) {
+      speakers.push(kind === 'bird' ? spawnBird(n.ns, dirs[i]!, configs[i]!) : spawnPetrel(n.ns, dirs[i]!, n.nodeName, n.address, petrelYaml, 'kernel', shared));
+    }
+    await Promise.all(speakers.map((s) => s.waitReady(30_000)));
+  } catch (e) {
+    await Promise.all(speakers.map((s) => s.stop()));
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    if (kind === 'petrel' && !(e instanceof NotReadyError)) throw new NotReadyError(`daemon not ready: ${(e as Error).message}`);
+    throw e;
+  }
+  return { startedAt, speakers, dirs };
+}
+
+export async function stopMesh(run: MeshRun, namespaces: readonly string[]): Promise<void> {
+  await Promise.all(run.speakers.map((s) => s.stop()));
+  for (const ns of namespaces) await flushBirdRoutes(ns);
+  for (const d of run.dirs) rmSync(d, { recursive: true, force: true });
+}
+
+/** Polls every node until it holds `expect` learned blocks; returns per-node times (ms since start). */
+export async function waitConverged(namespaces: readonly string[], expect: number, since: number, timeoutMs: number): Promise<number[]> {
+  const done = new Array<number | undefined>(namespaces.length).fill(undefined);
+  const deadline = monoMs() + timeoutMs;
+  for (;;) {
+    const pending = namespaces.map((ns, i) => ({ ns, i })).filter(({ i }) => done[i] === undefined);
+    if (pending.length === 0) return done as number[];
+    // A few probes at a time: each is one `ip` process.
+    for (let k = 0; k < pending.length; k += 6) {
+      await Promise.all(
+        pending.slice(k, k + 6).map(async ({ ns, i }) => {
+          const n = await countLearned(ns);
+          if (n >= expect && done[i] === undefined) done[i] = monoMs() - since;
+        }),
+      );
+    }
+    if (monoMs() > deadline) {
+      const missing = done.map((d, i) => (d === undefined ? i : -1)).filter((i) => i >= 0);
+      throw new Error(`mesh not converged after ${timeoutMs} ms: nodes ${missing.join(',')} short of ${expect} blocks`);
+    }
+  }
+}
+
+async function meshOnce(namespaces: readonly string[], kind: SpeakerKind, timeoutMs: number): Promise<{ value: number; extra: Record<string, number> }> {
+  const run = await startMesh(kind, namespaces);
+  try {
+    const times = await waitConverged(namespaces, namespaces.length - 1, run.startedAt, timeoutMs);
+    const mem = run.speakers.map((s) => s.memory());
+    const rss = summarise(mem.map((x) => x.rssKb / 1024))!;
+    return { value: Math.max(...times), extra: { medianNodeMs: summarise(times)!.median, rssPerNodeMB: rss.median, peakRssMaxMB: Math.max(...mem.map((x) => x.peakKb / 1024)) } };
+  } finally {
+    await stopMesh(run, namespaces);
+  }
+}
+
+export async function runMesh(opts: BenchOptions): Promise<CellPart> {
+  const variants: VariantResult[] = [];
+  const sizes = opts.quick ? [4] : [10, 30];
+  for (const m of sizes) {
+    const topo = new Topology(`mesh${m}`);
+    try {
+      const namespaces = await buildMesh(topo, m);
+      const v = newVariant(`M=${m}`, 'start of all daemons to every kernel holding M-1 learned blocks');
+      variants.push(v);
+      await runAlternating(opts, v, (kind) => meshOnce(namespaces, kind, opts.quick ? 30_000 : 60_000));
+    } finally {
+      await topo.teardown();
+    }
+  }
+  return { cell: 'mesh', title: 'Cell 4: mesh convergence', variants };
+}

@@ -1,0 +1,72 @@
+/**
+ * Petrel as the speaker under test: Calico v3 resources for each scenario (the same peers and blocks
+ * the BIRD configs get), and a runner for `node dist/daemon/main.js` inside a namespace.
+ */
+import { existsSync, writeFileSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+import { nsSpawn } from '../lab/netns.js';
+import { NotReadyError } from './harness.js';
+import { SpeakerProcess, type HubSpeakerConfig } from './speaker.js';
+
+/** dist/daemon/main.js, next to this file's dist/tools/bench/. */
+export const DAEMON_JS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'daemon', 'main.js');
+
+export function petrelBuilt(): boolean {
+  return existsSync(DAEMON_JS);
+}
+
+type Resource = { apiVersion: string; kind: string; metadata: { name: string }; spec: Record<string, unknown> };
+const res = (kind: string, name: string, spec: Record<string, unknown>): Resource => ({ apiVersion: 'projectcalico.org/v3', kind, metadata: { name }, spec });
+
+/** Global BGPPeers for every neighbour, no mesh; the node address as BIRD has it. */
+export function petrelHubResources(c: HubSpeakerConfig, extraPools: readonly string[] = []): string {
+  const docs: Resource[] = [
+    res('BGPConfiguration', 'default', { asNumber: c.asn, nodeToNodeMeshEnabled: false, logSeverityScreen: 'Warning' }),
+    res('Node', c.nodeName, { bgp: { ipv4Address: `${c.address}/${c.addressLen}` } }),
+    ...c.neighbors.map((n) => res('BGPPeer', `bench-${n.name.toLowerCase().replace(/_/g, '-')}`, { peerIP: n.address, asNumber: n.asn })),
+    ...extraPools.map((cidr, i) => res('IPPool', `bench-pool-${i}`, { cidr, blockSize: 26, ipipMode: 'Never', vxlanMode: 'Never' })),
+  ];
+  return docs.map((d) => stringify(d)).join('---\n');
+}
+
+export interface PetrelMeshNode {
+  readonly nodeName: string;
+  readonly address: string;
+  readonly block: string;
+}
+
+/** The whole mesh cluster in one datastore file: mesh on, one pool, one confirmed block per node. */
+export function petrelMeshResources(asn: number, pool: string, addressLen: number, nodes: readonly PetrelMeshNode[]): string {
+  const docs: Resource[] = [
+    res('BGPConfiguration', 'default', { asNumber: asn, nodeToNodeMeshEnabled: true, logSeverityScreen: 'Warning' }),
+    res('IPPool', 'bench-pool', { cidr: pool, blockSize: 26, ipipMode: 'Never', vxlanMode: 'Never' }),
+    ...nodes.map((n) => res('Node', n.nodeName, { bgp: { ipv4Address: `${n.address}/${addressLen}` } })),
+    ...nodes.map((n) => res('BlockAffinity', `${n.nodeName}-${n.block.replace(/[./]/g, '-')}`, { state: 'confirmed', node: n.nodeName, cidr: n.block })),
+  ];
+  return docs.map((d) => stringify(d)).join('---\n');
+}
+
+/** Spawns Petrel for `node` in `ns` without waiting; the datastore file is written if absent; files live in `dir`. */
+export function spawnPetrel(ns: string, dir: string, node: string, listen: string, datastoreYaml: string, sink: 'kernel' | 'mock', datastoreFile = join(dir, 'datastore.yaml')): SpeakerProcess {
+  if (!petrelBuilt()) throw new NotReadyError(`daemon not ready: ${DAEMON_JS} missing (run npm run build once the daemon has landed)`);
+  if (!existsSync(datastoreFile)) writeFileSync(datastoreFile, datastoreYaml);
+  const ctl = join(dir, `${node}.ctl`);
+  const child = nsSpawn(ns, process.execPath, [DAEMON_JS, '--node', node, '--listen', `${listen}:179`, '--ctl-socket', ctl, '--sink', sink], {
+    env: { ...process.env, PETREL_DATASTORE: `file:${datastoreFile}` },
+  });
+  return new SpeakerProcess('petrel', ns, ctl, child, dir);
+}
+
+/** Starts Petrel and waits for its control socket; a daemon that cannot start is "not ready". */
+export async function startPetrel(ns: string, dir: string, node: string, listen: string, datastoreYaml: string, sink: 'kernel' | 'mock', datastoreFile = join(dir, 'datastore.yaml')): Promise<SpeakerProcess> {
+  const sp = spawnPetrel(ns, dir, node, listen, datastoreYaml, sink, datastoreFile);
+  try {
+    await sp.waitReady();
+  } catch (e) {
+    await sp.stop();
+    throw new NotReadyError(`daemon not ready: ${(e as Error).message}`);
+  }
+  return sp;
+}
