@@ -1,5 +1,8 @@
 /** Shared builders for session tests: peer intents with short timers, speakers on 127.0.0.x. */
 import * as net from 'node:net';
+import { MessageFramer } from '../../proto/framer.js';
+import { encodeOpen } from '../../proto/open.js';
+import { keepaliveBytes } from '../../daemon/session/wire.js';
 import { BgpListener } from '../../daemon/listener.js';
 import { silentLogger, type Logger } from '../../daemon/log.js';
 import type { PeerIntent, PeerStatus } from '../../daemon/model.js';
@@ -80,4 +83,59 @@ export class Speaker {
     await this.peers.stopAll();
     await this.listener.close();
   }
+}
+
+/** Lets real socket I/O run while setTimeout is faked. */
+export async function until(what: string, cond: () => boolean, rounds = 2000): Promise<void> {
+  for (let i = 0; i < rounds; i++) {
+    if (cond()) return;
+    await new Promise((r) => setImmediate(r));
+  }
+  throw new Error(`not reached: ${what}`);
+}
+
+/** A hand-driven peer: connects from `from` and records every message it receives. */
+export class ScriptedPeer {
+  readonly received: Uint8Array[] = [];
+  private readonly framer = new MessageFramer();
+  closed = false;
+  constructor(readonly socket: net.Socket) {
+    socket.on('data', (c) => {
+      this.framer.push(c);
+      for (let m = this.framer.next(); m; m = this.framer.next()) this.received.push(m);
+    });
+    socket.on('close', () => (this.closed = true));
+    socket.on('error', () => {});
+  }
+  static connect(to: string, port: number, from: string): Promise<ScriptedPeer> {
+    return new Promise((resolve, reject) => {
+      const s = net.connect({ host: to, port, localAddress: from }, () => resolve(new ScriptedPeer(s)));
+      s.once('error', reject);
+    });
+  }
+  types(): number[] {
+    return this.received.map((m) => m[18] ?? 0);
+  }
+  sendOpen(holdTime: number, asn = 64512, bgpId = '10.9.9.9'): void {
+    this.socket.write(encodeOpen({ version: 4, myAs: asn, holdTime, bgpId, capabilities: [{ kind: 'as4', asn }] }));
+  }
+  sendKeepalive(): void {
+    this.socket.write(keepaliveBytes());
+  }
+}
+
+
+/** Accepts connections on addr:port and wraps each as a ScriptedPeer. */
+export async function scriptedServer(addr: string, port: number): Promise<{ peers: ScriptedPeer[]; close: () => Promise<void> }> {
+  const peers: ScriptedPeer[] = [];
+  const server = net.createServer((s) => peers.push(new ScriptedPeer(s)));
+  await new Promise<void>((r) => server.listen(port, addr, r));
+  return {
+    peers,
+    close: () =>
+      new Promise<void>((r) => {
+        for (const p of peers) p.socket.destroy();
+        server.close(() => r());
+      }),
+  };
 }

@@ -33,12 +33,17 @@ describe('sessions over loopback TCP', () => {
     expect(a.engine.ups[0]?.context.addPathRx.ipv4).toBe(true);
   });
 
-  it('resolves a collision when both sides dial: the higher identifier’s connection survives', async () => {
+  it('settles on one connection when both sides dial', async () => {
     const { a, b } = await pair({}, {});
     await waitFor('both Established', () => a.status('Mesh_127_0_0_2')?.bgpState === 'Established' && b.status('Mesh_127_0_0_1')?.bgpState === 'Established', 5000, 20);
-    // Exactly one connection survives on each side, and it is the one 127.0.0.2 (higher id) initiated.
-    expect(a.peers.get('Mesh_127_0_0_2')?.attemptStates()).toEqual([{ direction: 'incoming', state: 'Established' }]);
-    expect(b.peers.get('Mesh_127_0_0_1')?.attemptStates()).toEqual([{ direction: 'outgoing', state: 'Established' }]);
+    // Exactly one connection survives, and both ends agree which one it is.
+    await waitFor('one connection each', () => a.peers.get('Mesh_127_0_0_2')?.attemptStates().length === 1 && b.peers.get('Mesh_127_0_0_1')?.attemptStates().length === 1, 5000, 20);
+    const [sa] = a.peers.get('Mesh_127_0_0_2')!.attemptStates();
+    const [sb] = b.peers.get('Mesh_127_0_0_1')!.attemptStates();
+    expect(sa?.state).toBe('Established');
+    expect(sb?.state).toBe('Established');
+    expect(sa?.direction).not.toBe(sb?.direction);
+    expect(a.status('Mesh_127_0_0_2')?.flaps).toBe(0);
   });
 
   it('negotiates the smaller hold time and keepalive = hold/3', async () => {
