@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { addNamespace, deleteNamespace, listNamespaces, nsExec, routes, run, waitFor } from '../../tools/lab/netns.js';
 import { parseTopology } from '../../tools/lab/topology.js';
-import { LabError, labDown, labStatus, labUp } from '../../tools/lab/lab.js';
+import { attachWorkload, LabError, labDown, labStatus, labUp } from '../../tools/lab/lab.js';
 import { readState, type LabState } from '../../tools/lab/state.js';
 import { isAlive } from '../../tools/lab/processes.js';
 
@@ -81,10 +81,21 @@ describe('lab with plain hosts and two BIRD routers', () => {
     expect(text).toContain('=== client (host, 10.0.9.3');
   });
 
+  it('a workload namespace hangs off a host and is reached through the BGP routes', async () => {
+    const w = await attachWorkload((await readState(LAB))!, 'r1', '10.99.1.5');
+    expect(w).toMatchObject({ host: 'r1', namespace: `${LAB}-r1-w0`, nodeInterface: 'caliw0' });
+    expect(await routes(w.namespace)).toMatchObject([{ dst: 'default', dev: 'eth0' }]);
+    expect((await routes(`${LAB}-r1`)).find((r) => r.dst === '10.99.1.5')).toMatchObject({ dev: 'caliw0', scope: 'link' });
+    // r2 reaches it through 10.99.1.0/24, which it learned from r1's BIRD.
+    const out = await nsExec(`${LAB}-r2`, 'ping', ['-c', '2', '-W', '1', '-i', '0.2', '10.99.1.5']);
+    expect(out).toMatch(/2 received/);
+    expect((await readState(LAB))!.namespaces).toContain(`${LAB}-r1-w0`);
+  });
+
   it('down removes exactly what up made', async () => {
     const procs = (await readState(LAB))!.processes;
     const report = await labDown(LAB);
-    expect(report?.namespaces.slice().sort()).toEqual([`${LAB}-client`, `${LAB}-hub`, `${LAB}-r1`, `${LAB}-r2`].sort());
+    expect(report?.namespaces.slice().sort()).toEqual([`${LAB}-client`, `${LAB}-hub`, `${LAB}-r1`, `${LAB}-r1-w0`, `${LAB}-r2`].sort());
     expect(report?.stopped).toHaveLength(2);
     expect(procs.every((p) => !isAlive(p))).toBe(true);
     expect(await ours()).toEqual([bystander]);
@@ -103,5 +114,24 @@ describe('lab with plain hosts and two BIRD routers', () => {
     expect(report?.namespaces).toHaveLength(4);
     expect((await listNamespaces()).filter((n) => n.startsWith(`${name}-`))).toEqual([]);
     expect(await ours()).toEqual([bystander]);
+  });
+});
+
+describe('lab with --datastore etcd', () => {
+  const name = `${LAB}e`;
+  afterAll(async () => {
+    await labDown(name).catch(() => undefined);
+  });
+
+  it('starts an etcd in the hub, reachable from every host, and stops it on down', async () => {
+    const st = await labUp(parseTopology('network: 10.0.7.0/24\nhosts: [{ name: a, address: 10.0.7.1/24 }]'), { name, datastore: 'etcd' });
+    expect(st.datastore).toBe('etcd:http://10.0.7.254:2379');
+    const etcd = st.processes.find((p) => p.what === 'etcd')!;
+    expect(isAlive(etcd)).toBe(true);
+    const version = await waitFor('etcd answers from host a', () => nsExec(`${name}-a`, process.execPath, ['-e', "fetch('http://10.0.7.254:2379/version', { signal: AbortSignal.timeout(2000) }).then((r) => r.text()).then((t) => process.stdout.write(t))"]), 15_000);
+    expect(version).toMatch(/etcdserver/);
+    await labDown(name);
+    expect(isAlive(etcd)).toBe(false);
+    expect((await listNamespaces()).filter((n) => n.startsWith(`${name}-`))).toEqual([]);
   });
 });

@@ -95,8 +95,8 @@ export async function labUp(topoIn: Topology, opts: UpOptions = {}): Promise<Lab
   log(`hosts: ${topo.hosts.map((h) => `${h.name} (${h.role}, ${h.ip})`).join(', ')}`);
 
   const petrels = topo.hosts.filter((h) => h.role === 'petrel');
+  if (datastoreKind === 'etcd') await ensureEtcd(st, hub, log, opts.readyTimeoutMs);
   if (petrels.length > 0) {
-    if (datastoreKind === 'etcd') await ensureEtcd(st, hub, log, opts.readyTimeoutMs);
     await applyResourcesFile(st, join(st.dir, 'resources.yaml'), renderResources(labResources(topo)));
     log(`datastore: ${st.datastore} (Nodes, IPPools, BGPPeers from the topology)`);
   }
@@ -298,9 +298,8 @@ async function ensureEtcd(st: LabState, hub: string, log: (l: string) => void, t
 }
 
 /**
- * Allocates one address from IPAM for `host` and plumbs it as Calico does: a workload namespace
- * with eth0 holding the /32 and a default route, and on the node a veth end with proxy ARP and a
- * /32 route to it.
+ * Allocates one address from IPAM for `host` (petrelctl ipam allocate) and plumbs it with
+ * attachWorkload.
  */
 export async function addWorkload(st: LabState, hostName: string, pool?: string): Promise<WorkloadRecord> {
   const host = hostByName(st.topology, hostName);
@@ -310,10 +309,21 @@ export async function addWorkload(st: LabState, hostName: string, pool?: string)
   const out = await labPetrelctl(st, args);
   const address = /\b(\d{1,3}(?:\.\d{1,3}){3})\b/.exec(out)?.[1];
   if (!address) throw new LabError(`petrelctl ipam allocate printed no address: ${out.trim()}`);
+  return attachWorkload(st, hostName, address, pool ?? '');
+}
+
+/**
+ * Plumbs a workload address as Calico does: its own namespace `<lab>-<host>-w<n>` with eth0
+ * holding the /32 and a default route out of eth0, and on the host a veth end `caliw<n>` with
+ * proxy ARP and a /32 route to it.
+ */
+export async function attachWorkload(st: LabState, hostName: string, address: string, pool = ''): Promise<WorkloadRecord> {
+  hostByName(st.topology, hostName);
+  const n = st.workloads.filter((w) => w.host === hostName).length;
   const nodeNs = hostNamespace(st.name, hostName);
   const wlNs = `${nodeNs}-w${n}`;
   const nodeIf = `caliw${n}`;
-  const rec: WorkloadRecord = { host: hostName, pool: pool ?? '', address, namespace: wlNs, nodeInterface: nodeIf };
+  const rec: WorkloadRecord = { host: hostName, pool, address, namespace: wlNs, nodeInterface: nodeIf };
   if (!st.namespaces.includes(wlNs)) st.namespaces.push(wlNs);
   st.workloads.push(rec);
   await writeState(st);
