@@ -6,8 +6,8 @@
 import { ipv4At, ipv4Bytes, ipv6At, ipv6Bytes, readU16, readU32 } from './bytes.js';
 import { AS_TRANS, AsPathSegmentType, AttrFlag, AttrType } from './constants.js';
 import type { CodecContext } from './context.js';
-import { type BgpError, type ErrorHandling, updateError, UpdateSubcode } from './errors.js';
-import { decodePrefixes4, decodePrefixes6 } from './nlri.js';
+import { BgpError, type ErrorHandling, updateError, UpdateSubcode } from './errors.js';
+import { type DecodedPrefixes, decodePrefixes4, decodePrefixes6 } from './nlri.js';
 
 export type OriginCode = 0 | 1 | 2;
 
@@ -262,6 +262,16 @@ function discardFamily(s: AttrParseState, code: number, o: number, len: number, 
   return 0;
 }
 
+/** The prefixes inside an MP attribute, or null when they do not parse (the caller reports the attribute). */
+function mpPrefixes(b: Uint8Array, afi: number, start: number, end: number, addPath: boolean): DecodedPrefixes | null {
+  try {
+    return afi === 1 ? decodePrefixes4(b, start, end, addPath, OPT_ERR) : decodePrefixes6(b, start, end, addPath, OPT_ERR);
+  } catch (e) {
+    if (e instanceof BgpError) return null;
+    throw e;
+  }
+}
+
 function decodeMpReach(s: AttrParseState, o: number, len: number): number {
   const b = s.b;
   if (len < 5) return OPT_ERR;
@@ -276,7 +286,8 @@ function decodeMpReach(s: AttrParseState, o: number, len: number): number {
   const start = o + 4 + nhLen + 1; // skip the reserved octet
   const end = o + len;
   const addPath = afi === 1 ? s.ctx.addPathRx.ipv4 : s.ctx.addPathRx.ipv6;
-  const d = afi === 1 ? decodePrefixes4(b, start, end, addPath, OPT_ERR) : decodePrefixes6(b, start, end, addPath, OPT_ERR);
+  const d = mpPrefixes(b, afi, start, end, addPath);
+  if (!d) return OPT_ERR;
   s.mpReach = { afi, safi, nextHop, nlri: d.prefixes };
   if (d.pathIds) s.mpReach.pathIds = d.pathIds;
   return 0;
@@ -289,7 +300,8 @@ function decodeMpUnreach(s: AttrParseState, o: number, len: number): number {
   const safi = b[o + 2]!;
   if (!supportedFamily(afi, safi)) return discardFamily(s, AttrType.MP_UNREACH_NLRI, o, len, afi, safi);
   const addPath = afi === 1 ? s.ctx.addPathRx.ipv4 : s.ctx.addPathRx.ipv6;
-  const d = afi === 1 ? decodePrefixes4(b, o + 3, o + len, addPath, OPT_ERR) : decodePrefixes6(b, o + 3, o + len, addPath, OPT_ERR);
+  const d = mpPrefixes(b, afi, o + 3, o + len, addPath);
+  if (!d) return OPT_ERR;
   s.mpUnreach = { afi, safi, withdrawn: d.prefixes };
   if (d.pathIds) s.mpUnreach.pathIds = d.pathIds;
   return 0;
@@ -616,7 +628,8 @@ export function decodeAttributes(s: AttrParseState, off: number, end: number): v
       continue;
     }
     const sub = (flags & OPT_TRANS) !== row.flags ? UpdateSubcode.ATTRIBUTE_FLAGS_ERROR : row.decode(s, v, len);
-    if (sub !== 0) report(s, updateError(sub, row.onMalformed, b.slice(o, next), row.name), code);
+    // RFC 4271 §6.3: the attribute itself is the data, except for a malformed AS_PATH (no data).
+    if (sub !== 0) report(s, updateError(sub, row.onMalformed, sub === UpdateSubcode.MALFORMED_AS_PATH ? undefined : b.slice(o, next), row.name), code);
     o = next;
   }
 }
