@@ -1,43 +1,21 @@
 /**
- * Path attributes as the RIB sees them, and the store that interns them.
- *
- * The RIB only reads a handful of fields (decision process, export rewriting), so everything it
- * needs from an attribute set goes through the accessors below; the codec's PathAttributes is
- * adapted here and nowhere else. Identical sets share one numeric id, so a route costs a key and
- * an id, not an object.
+ * Path attributes as the RIB sees them, and the store that interns them. Identical sets share one
+ * numeric id and one frozen object (so the codec encodes each set once), and a route costs a key
+ * and an id, not an object.
  */
+import { attributeKey, type AsPathSegment, type PathAttributes } from '../../proto/index.js';
 
-export interface AsPathSegment {
-  /** 1 AS_SET, 2 AS_SEQUENCE, 3 AS_CONFED_SEQUENCE, 4 AS_CONFED_SET. */
-  readonly type: number;
-  readonly asns: readonly number[];
-}
+export type { AsPathSegment } from '../../proto/index.js';
 
 /** Where a locally originated route comes from; absent on routes learned from peers. */
 export type LocalKind = 'block' | 'borrowed' | 'service';
 
-export interface RouteAttrs {
-  /** 0 IGP, 1 EGP, 2 INCOMPLETE. */
-  readonly origin: number;
-  readonly asPath: readonly AsPathSegment[];
-  /** IPv4 NEXT_HOP, or the first (global) MP_REACH next hop for IPv6 routes. */
-  readonly nextHop?: string;
-  /** All MP_REACH next hops (global, link-local) for IPv6 routes. */
-  readonly mpNextHops?: readonly string[];
-  readonly med?: number;
-  readonly localPref?: number;
-  readonly atomicAggregate?: boolean;
-  readonly aggregator?: { readonly asn: number; readonly address: string };
-  readonly communities?: readonly number[];
-  readonly largeCommunities?: readonly (readonly [number, number, number])[];
-  readonly extendedCommunities?: readonly string[];
-  readonly originatorId?: string;
-  readonly clusterList?: readonly string[];
-  /** Set only on locally originated routes (never sent: the encoder ignores unknown fields). */
-  readonly local?: LocalKind;
-  /** Any other decoded fields the codec carries (unknown transitive attributes and the like). */
-  readonly [extra: string]: unknown;
-}
+/**
+ * The codec's decoded attribute set, plus the origination kind of own routes (never encoded:
+ * the codec writes only the attributes it knows). IPv6 routes carry their MP_REACH next hops in
+ * `nextHop` / `nextHopLinkLocal`, as the codec's encoder expects them.
+ */
+export type RouteAttrs = PathAttributes & { readonly local?: LocalKind };
 
 export const ORIGIN_IGP = 0;
 export const AS_SET = 1;
@@ -78,12 +56,15 @@ export function prependAs(path: readonly AsPathSegment[], asn: number): AsPathSe
   return [{ type: AS_SEQUENCE, asns: [asn] }, ...path];
 }
 
-/** A canonical text of an attribute set: equal sets give equal keys (field order independent). */
+/** An own route's attribute set: ORIGIN IGP, empty path (the export rewrites the rest). */
+export function localAttrs(kind: LocalKind): RouteAttrs {
+  return { origin: 0, asPath: [], unknown: [], local: kind };
+}
+
+/** A canonical key of an attribute set: the codec's (encoded bytes and next hops) plus the origination kind. */
 export function attrsKey(a: RouteAttrs): string {
-  const keys = Object.keys(a).filter((k) => a[k] !== undefined).sort();
-  let s = '';
-  for (const k of keys) s += `${k}=${JSON.stringify(a[k])};`;
-  return s;
+  const k = attributeKey(a);
+  return a.local === undefined ? k : `${k}|local=${a.local}`;
 }
 
 interface Entry {

@@ -8,7 +8,7 @@
  * candidates changed (and for every prefix only when the export or kernel rules changed).
  */
 import type { Logger } from 'pino';
-import type { CodecContext } from '../../proto/context.js';
+import { encodeEndOfRib, encodeUpdates, encodeWithdrawals, type CodecContext } from '../../proto/index.js';
 import { emptyRouteCounters, type Family, type NodeIntent, type RouteCounters, type RouteSink, type SinkResult, type SinkRoute } from '../model.js';
 import { diffOrigination, originate } from '../origin.js';
 import { compileExportPolicy, exportVerdict, type ExportPolicy } from '../policy/export.js';
@@ -16,7 +16,7 @@ import { importVerdict, maxPrefixOutcome, normaliseImported } from '../policy/im
 import { compileKernelPolicy, sameSinkRoute, sinkRouteSatisfies, toSinkRoute, type KernelPolicy } from '../policy/kernel.js';
 import { AdjRibIn } from './adj-rib-in.js';
 import { AdjRibOut } from './adj-rib-out.js';
-import { AttrStore, ORIGIN_IGP, type LocalKind, type RouteAttrs } from './attrs.js';
+import { AttrStore, localAttrs, type LocalKind, type RouteAttrs } from './attrs.js';
 import { addressRank, routerIdNumber, selectBest, type Candidate } from './decision.js';
 import { bgpMayAdvertise, exportAttrs, type ExportTarget, type RouteSource } from './export-attrs.js';
 import { cidrToKey, familyOfKey, forEachPackedKey, keyToCidr, packKeys, type PrefixKey } from './keys.js';
@@ -26,7 +26,8 @@ import type { EnginePeer, PeerOutput, PeerUpdateResult, RibUpdate, RouteCount, R
 export interface RouteEngineOptions {
   readonly intent: NodeIntent;
   readonly sink: RouteSink;
-  readonly encoder: UpdateEncoder;
+  /** The codec's encoders by default; tests inject a recording one. */
+  readonly encoder?: UpdateEncoder;
   readonly log?: Logger;
   /** IPIP device for tunnelled routes; Calico's tunl0 by default. */
   readonly ipipDevice?: string;
@@ -115,7 +116,7 @@ export class RouteEngine {
   constructor(opts: RouteEngineOptions) {
     this.intent = opts.intent;
     this.sink = opts.sink;
-    this.encoder = opts.encoder;
+    this.encoder = opts.encoder ?? codecEncoder;
     this.log = opts.log;
     this.yieldEvery = opts.yieldEvery ?? 4096;
     this.sinkBatch = opts.sinkBatch ?? 20_000;
@@ -449,7 +450,7 @@ export class RouteEngine {
       const f = afiFamily(u.mpReach.afi);
       if (f && u.attrs) {
         const nh = u.mpReach.nextHop;
-        const attrs: RouteAttrs = { ...u.attrs, ...optional('nextHop', nh[0]), mpNextHops: [...nh] };
+        const attrs: RouteAttrs = { ...u.attrs, ...optional('nextHop', nh[0]), ...optional('nextHopLinkLocal', nh[1]) };
         announce(f, u.mpReach.nlri, u.mpReach.pathIds, attrs);
       } else if (f) announce(f, u.mpReach.nlri, u.mpReach.pathIds, null);
     }
@@ -461,7 +462,7 @@ export class RouteEngine {
   private localAttrId(kind: LocalKind): number {
     let id = this.localAttrIds.get(kind);
     if (id === undefined) {
-      id = this.store.intern({ origin: ORIGIN_IGP, asPath: [], local: kind });
+      id = this.store.intern(localAttrs(kind));
       this.localAttrIds.set(kind, id);
     }
     return id;
@@ -533,7 +534,9 @@ export class RouteEngine {
     const family = familyOfKey(key);
     const oldSource = old ? this.sources[old.source] : undefined;
     if (oldSource) oldSource.preferred--;
+    // The Loc-RIB holds a reference on its best set: the old one is still needed just below.
     if (best) {
+      this.store.ref(best.attrId);
       this.sources[best.source]!.preferred++;
       if (!old) this.networksByFamily[family]++;
       this.loc.setBest(key, best, this.now());
@@ -542,6 +545,7 @@ export class RouteEngine {
       this.loc.clearBest(key);
     }
     this.queueSink(key, this.sinkRouteFromRef(key, old, this.kernelPolicy), this.sinkRouteFromRef(key, best, this.kernelPolicy));
+    if (old) this.store.release(old.attrId);
     for (const dest of this.sources) if (dest?.out) this.exportTo(dest, key, best);
   }
 
@@ -726,6 +730,13 @@ export class RouteEngine {
     if (this.sinkFailures.length > 100) this.sinkFailures.splice(0, this.sinkFailures.length - 100);
   }
 }
+
+/** The codec's batch encoders behind the engine's family-based interface. */
+export const codecEncoder: UpdateEncoder = {
+  updates: (attrs, family, prefixes, ctx, pathIds) => encodeUpdates(attrs, family === 4 ? 1 : 2, prefixes, ctx, pathIds),
+  withdrawals: (family, prefixes, ctx, pathIds) => encodeWithdrawals(family === 4 ? 1 : 2, prefixes, ctx, pathIds),
+  endOfRib: (family) => encodeEndOfRib(family === 4 ? 1 : 2, 1),
+};
 
 function exportSignatureOf(intent: NodeIntent): string {
   return JSON.stringify([intent.pools.map((p) => [p.cidr, p.disableBGPExport]), intent.ownBlocks, intent.serviceRoutes]);

@@ -39,11 +39,12 @@ export function bgpMayAdvertise(source: RouteSource, target: ExportTarget, clust
   return clusterId !== undefined && (source.rrClient || target.rrClient);
 }
 
-function withNextHop(out: Record<string, unknown>, family: Family, nh: string | undefined): void {
+const TRANSITIVE = 0x40;
+
+function withNextHop(out: Record<string, unknown>, nh: string | undefined): void {
   if (nh === undefined) return;
   out['nextHop'] = nh;
-  if (family === 6) out['mpNextHops'] = [nh];
-  else delete out['mpNextHops'];
+  delete out['nextHopLinkLocal'];
 }
 
 export function exportAttrs(
@@ -55,14 +56,19 @@ export function exportAttrs(
 ): RouteAttrs {
   const self = target.selfNextHop[family];
   if (source.local) {
-    const out: Record<string, unknown> = { origin: ORIGIN_IGP, asPath: target.ibgp ? [] : [{ type: 2, asns: [target.localAs] }] };
+    const out: Record<string, unknown> = {
+      origin: ORIGIN_IGP,
+      asPath: target.ibgp ? [] : [{ type: 2, asns: [target.localAs] }],
+      unknown: [],
+    };
     if (target.ibgp) out['localPref'] = DEFAULT_LOCAL_PREF;
     if (attrs.communities) out['communities'] = attrs.communities;
     if (attrs.largeCommunities) out['largeCommunities'] = attrs.largeCommunities;
-    withNextHop(out, family, self);
+    withNextHop(out, self);
     return out as unknown as RouteAttrs;
   }
-  const out: Record<string, unknown> = { ...attrs };
+  // Unknown optional non-transitive attributes are not passed on (RFC 4271 §5).
+  const out: Record<string, unknown> = { ...attrs, unknown: attrs.unknown.filter((u) => (u.flags & TRANSITIVE) !== 0) };
   delete out['local'];
   if (target.ibgp) {
     out['localPref'] = attrs.localPref ?? DEFAULT_LOCAL_PREF;
@@ -77,6 +83,6 @@ export function exportAttrs(
   delete out['med'];
   delete out['originatorId'];
   delete out['clusterList'];
-  if (!target.keepOriginalNextHop) withNextHop(out, family, self);
+  if (!target.keepOriginalNextHop) withNextHop(out, self);
   return out as unknown as RouteAttrs;
 }

@@ -2,7 +2,7 @@
  * Route distribution: the seam between sessions, the control socket and the kernel.
  *
  * ```ts
- * const engine = new RouteEngine({ intent, sink, encoder, log, ipipDevice: 'tunl0', kernelMetric });
+ * const engine = new RouteEngine({ intent, sink, log, ipipDevice: 'tunl0', kernelMetric }); // encoder: the codec
  * await engine.setIntent(intent);              // origination diffs + new export/kernel rules
  * await engine.peerUp(peer, { send(msgs) {} }); // Established: full table, then End-of-RIB per family
  * const r = await engine.peerUpdate(peer.name, update); // r.maxPrefixExceeded → send Cease 6/1, then peerDown
@@ -17,7 +17,7 @@
  * - Calls are queued and run one at a time in call order; each returns a promise of its result.
  *   Sessions may fire and forget, but must call peerUp before peerUpdate (an UPDATE from an
  *   unknown peer is logged and dropped).
- * - `encoder` is the codec (proto/): the engine hands it one attribute set and a packed prefix
+ * - `encoder` defaults to the codec (proto/ encodeUpdates/encodeWithdrawals/encodeEndOfRib): the engine hands it one attribute set and a packed prefix
  *   list per call (rib/keys.ts `packKeys` layout), so many NLRI share one UPDATE; withdrawals are
  *   batched the same way. Only the best path is advertised (path id 1 under ADD-PATH).
  * - `sink` is a RouteSink (daemon/sink/kernel.ts or mock.ts); what goes there is decided by
@@ -26,9 +26,9 @@
  * - Own routes come from daemon/origin.ts: blackholes for own blocks (not /32), host routes for
  *   borrowed addresses (exported, never installed: Felix owns them), service CIDRs.
  */
-export { RouteEngine, type RouteEngineOptions, type SinkFailureRecord } from './engine.js';
+export { RouteEngine, codecEncoder, type RouteEngineOptions, type SinkFailureRecord } from './engine.js';
 export type { EnginePeer, PeerOutput, PeerUpdateResult, RibUpdate, RouteCount, RouteEntry, RouteFilter, UpdateEncoder } from './types.js';
 export type { RouteAttrs, AsPathSegment, LocalKind } from './attrs.js';
-export { AttrStore, attrsKey } from './attrs.js';
+export { AttrStore, attrsKey, localAttrs } from './attrs.js';
 export { selectBest, type Candidate, type Decision, type DecisionStep } from './decision.js';
 export { cidrToKey, keyToCidr, packKeys, forEachPackedKey, familyOfKey, type PrefixKey } from './keys.js';

@@ -1,7 +1,7 @@
 /**
  * The shapes the RouteEngine exchanges with sessions and the control socket.
  */
-import type { CodecContext } from '../../proto/context.js';
+import type { CodecContext } from '../../proto/index.js';
 import type { Family, SinkRoute } from '../model.js';
 import type { LocalKind, RouteAttrs } from './attrs.js';
 
@@ -46,7 +46,7 @@ export interface UpdateEncoder {
   endOfRib(family: Family): Uint8Array;
 }
 
-/** A decoded UPDATE as the codec hands it over (attributes adapted to RouteAttrs). */
+/** A decoded UPDATE: the codec's UpdateMessage satisfies it. */
 export interface RibUpdate {
   /** IPv4 withdrawn routes, [addr, len, ...]. */
   readonly withdrawn: Uint32Array;
