@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { addNamespace, deleteNamespace, listNamespaces, nsExec, routes, run, waitFor } from '../../tools/lab/netns.js';
 import { parseTopology } from '../../tools/lab/topology.js';
-import { attachWorkload, LabError, labDown, labStatus, labUp } from '../../tools/lab/lab.js';
+import { attachWorkload, ensureTunnelDevice, LabError, labDown, labStatus, labUp } from '../../tools/lab/lab.js';
 import { readState, type LabState } from '../../tools/lab/state.js';
 import { isAlive } from '../../tools/lab/processes.js';
 
@@ -90,6 +90,20 @@ describe('lab with plain hosts and two BIRD routers', () => {
     const out = await nsExec(`${LAB}-r2`, 'ping', ['-c', '2', '-W', '1', '-i', '0.2', '10.99.1.5']);
     expect(out).toMatch(/2 received/);
     expect((await readState(LAB))!.namespaces).toContain(`${LAB}-r1-w0`);
+  });
+
+  it('gives a host a tunl0 (real IPIP, or a veth stand-in on the segment) that carries onlink routes', async () => {
+    const st = (await readState(LAB))!;
+    const kind = await ensureTunnelDevice(`${LAB}-hub`, `${LAB}-r2`, st.topology.hosts[1]!, 1);
+    expect(['ipip', 'veth']).toContain(kind);
+    expect(await ensureTunnelDevice(`${LAB}-hub`, `${LAB}-r2`, st.topology.hosts[1]!, 1)).toBe(kind); // idempotent
+    if (kind === 'veth') {
+      // More specific than the BGP /24, so this is the path the ping takes.
+      await nsExec(`${LAB}-r2`, 'ip', ['route', 'add', '10.99.1.5/32', 'via', '10.0.9.1', 'dev', 'tunl0', 'onlink', 'proto', 'bird']);
+      const r = (await routes(`${LAB}-r2`)).find((x) => x.dst === '10.99.1.5');
+      expect(r).toMatchObject({ gateway: '10.0.9.1', dev: 'tunl0', protocol: 'bird', flags: ['onlink'] });
+      expect(await nsExec(`${LAB}-r2`, 'ping', ['-c', '2', '-W', '1', '-i', '0.2', '10.99.1.5'])).toMatch(/2 received/);
+    }
   });
 
   it('down removes exactly what up made', async () => {

@@ -150,7 +150,7 @@ async function linkExists(ns: string, dev: string): Promise<boolean> {
  * get a stand-in: a veth named tunl0 on the host's first segment. Routes then read exactly as on
  * a Calico node (`via <node> dev tunl0 onlink proto bird`) and packets flow, unencapsulated.
  */
-async function ensureTunnelDevice(hub: string, ns: string, host: Host, idx: number): Promise<'ipip' | 'veth'> {
+export async function ensureTunnelDevice(hub: string, ns: string, host: Host, idx: number): Promise<'ipip' | 'veth'> {
   const dev = 'tunl0';
   if (!(await linkExists(ns, dev))) {
     try {
@@ -330,7 +330,9 @@ export async function attachWorkload(st: LabState, hostName: string, address: st
   await addNamespace(wlNs);
   if (!(await linkExists(nodeNs, nodeIf))) await addVethPair([nodeNs, nodeIf], [wlNs, 'eth0', `${address}/32`]);
   await nsExec(wlNs, 'ip', ['route', 'replace', 'default', 'dev', 'eth0']);
-  await nsExec(nodeNs, 'sh', ['-c', `echo 1 > /proc/sys/net/ipv4/conf/${nodeIf}/proxy_arp`]);
+  // Proxy ARP answers the workload for every destination; without proxy_delay 0 (as Calico sets it)
+  // each answer waits up to 0.8 s.
+  await nsExec(nodeNs, 'sh', ['-c', `echo 1 > /proc/sys/net/ipv4/conf/${nodeIf}/proxy_arp && echo 0 > /proc/sys/net/ipv4/neigh/${nodeIf}/proxy_delay`]);
   await nsExec(nodeNs, 'ip', ['route', 'replace', `${address}/32`, 'dev', nodeIf, 'scope', 'link']);
   return rec;
 }
