@@ -69,6 +69,8 @@ const open = (o: Partial<OpenMessage> = {}): OpenMessage => ({
   as4: 64512,
   ...o,
 });
+/** An OPEN without the AS4 capability. */
+const twoOctet = (myAs: number): OpenMessage => ({ type: 'OPEN', version: 4, myAs, holdTime: 90, bgpId: '10.0.0.2', capabilities: [] });
 const expectation: OpenExpectation = { peerAs: 64512, localBgpId: '10.0.0.1' };
 const check = (o: OpenMessage, e: Partial<OpenExpectation> = {}) => () => validateOpen(decodeMessage(encodeOpen(o), ctx4) as OpenMessage, { ...expectation, ...e });
 
@@ -84,7 +86,7 @@ const ROWS: Row[] = [
 
   // RFC 4271 §6.2 OPEN message errors, RFC 5492
   { name: '6.2 unsupported version', bytes: check(open({ version: 3 })), handling: 'session-reset', notification: '0201 0004' },
-  { name: '6.2 bad peer AS', bytes: check(open({ myAs: 64513, capabilities: [], as4: undefined } as OpenMessage)), handling: 'session-reset', notification: '0202' },
+  { name: '6.2 bad peer AS', bytes: check(twoOctet(64513)), handling: 'session-reset', notification: '0202' },
   { name: '6.2 bad peer AS from the AS4 capability', bytes: check(open({ capabilities: [{ kind: 'as4', asn: 4200000000 }] })), handling: 'session-reset', notification: '0202' },
   { name: '6.2 BGP identifier 0.0.0.0', bytes: check(open({ bgpId: '0.0.0.0' })), handling: 'session-reset', notification: '0203' },
   { name: '6.2 BGP identifier equal to ours (iBGP)', bytes: check(open({ bgpId: '10.0.0.1' })), handling: 'session-reset', notification: '0203' },
@@ -177,6 +179,6 @@ describe('malformed messages (RFC 4271 §6, RFC 7606)', () => {
 
   it('words errors as BIRD does', () => {
     expect(classify(ROWS[0]!).message).toBe('Connection not synchronized');
-    expect(() => check(open({ myAs: 1, capabilities: [], as4: undefined } as OpenMessage))()).toThrow(/^Bad peer AS/);
+    expect(() => check(twoOctet(1))()).toThrow(/^Bad peer AS/);
   });
 });
