@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { deleteLine, invalidReason, parseBatchErrors, parseRouteDump, replaceLine } from '../../daemon/sink/iproute.js';
+
+const opts = { protocol: 'bird' };
+
+describe('iproute2 batch lines', () => {
+  it('writes blackhole, tunnelled and plain routes with proto, table and metric', () => {
+    expect(replaceLine({ prefix: '10.244.1.0/26', type: 'blackhole' }, opts)).toBe('route replace blackhole 10.244.1.0/26 proto bird');
+    expect(replaceLine({ prefix: '10.244.2.0/26', type: 'unicast', via: '172.16.30.8', dev: 'tunl0', onlink: true }, { protocol: 'bird', table: 100 }))
+      .toBe('route replace 10.244.2.0/26 via 172.16.30.8 dev tunl0 onlink proto bird table 100');
+    expect(replaceLine({ prefix: 'fd00::/122', type: 'unicast', via: 'fd00::8', metric: 1024 }, opts)).toBe('route replace fd00::/122 via fd00::8 proto bird metric 1024');
+    expect(deleteLine({ prefix: '10.244.1.0/26', type: 'blackhole', metric: 5 }, opts)).toBe('route del 10.244.1.0/26 proto bird metric 5');
+  });
+
+  it('refuses values that would break the batch instead of writing them', () => {
+    expect(invalidReason({ prefix: '10.244.1.1/26', type: 'blackhole' }, opts)).toMatch(/bad prefix/);
+    expect(invalidReason({ prefix: '10.244.1.0/26', type: 'unicast', via: '10.0.0.1\nroute flush all' }, opts)).toMatch(/bad gateway/);
+    expect(invalidReason({ prefix: '10.244.1.0/26', type: 'unicast', via: 'fd00::1' }, opts)).toMatch(/bad gateway/);
+    expect(invalidReason({ prefix: '10.244.1.0/26', type: 'unicast', via: '10.0.0.1', dev: 'eth0 table 5' }, opts)).toMatch(/bad device/);
+    expect(invalidReason({ prefix: '10.244.1.0/26', type: 'unicast' }, opts)).toMatch(/gateway or a device/);
+    expect(invalidReason({ prefix: '10.244.1.0/26', type: 'blackhole', metric: -1 }, opts)).toMatch(/bad metric/);
+    expect(invalidReason({ prefix: '10.244.1.0/26', type: 'blackhole' }, { protocol: 'bird;x' })).toMatch(/bad protocol/);
+    expect(invalidReason({ prefix: '10.244.1.0/26', type: 'unicast', via: '10.0.0.1', dev: 'veth0', onlink: true }, opts)).toBeUndefined();
+  });
+
+  it('maps `Command failed -:N` back to lines, with the reason printed before it', () => {
+    const err = 'Error: Nexthop has invalid gateway.\nCommand failed -:3\nRTNETLINK answers: No route to host\nCommand failed -:6\n';
+    const { byLine, unattributed } = parseBatchErrors(err);
+    expect([...byLine]).toEqual([[3, 'Nexthop has invalid gateway.'], [6, 'No route to host']]);
+    expect(unattributed).toEqual([]);
+    expect(parseBatchErrors('Command line is not complete. Try option "help"\n').unattributed).toHaveLength(1);
+  });
+
+  it('parses `ip -json route show` into sink routes', () => {
+    const json = '[{"type":"blackhole","dst":"10.244.1.0/26","flags":[]},{"dst":"10.244.2.0/26","gateway":"172.16.31.8","dev":"pr0a","flags":["onlink"]},{"dst":"10.9.9.9","gateway":"172.16.30.8","dev":"pr0a","metric":100,"flags":[]},{"dst":"default","gateway":"172.16.30.254","dev":"pr0a","flags":[]}]';
+    expect(parseRouteDump(json, 4)).toEqual([
+      { prefix: '10.244.1.0/26', type: 'blackhole' },
+      { prefix: '10.244.2.0/26', type: 'unicast', via: '172.16.31.8', dev: 'pr0a', onlink: true },
+      { prefix: '10.9.9.9/32', type: 'unicast', via: '172.16.30.8', dev: 'pr0a', metric: 100 },
+      { prefix: '0.0.0.0/0', type: 'unicast', via: '172.16.30.254', dev: 'pr0a' },
+    ]);
+    expect(parseRouteDump('[{"dst":"fd00::/122","gateway":"fd00::8","dev":"e0","metric":1024,"flags":[]}]', 6)).toEqual([
+      { prefix: 'fd00::/122', type: 'unicast', via: 'fd00::8', dev: 'e0' },
+    ]);
+    expect(parseRouteDump('', 4)).toEqual([]);
+  });
+});
