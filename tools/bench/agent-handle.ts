@@ -3,11 +3,14 @@
  * events, and lets a cell wait for the ones it needs. Closing stdin ends the agent (and its sessions).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import type { AgentEvent, AgentSpec } from './agent.js';
 
-const AGENT_JS = join(dirname(fileURLToPath(import.meta.url)), 'agent.js');
+const HERE = dirname(fileURLToPath(import.meta.url));
+/** The compiled agent: beside this file when running from dist/, else in dist/ (tests run the .ts sources). */
+const AGENT_JS = existsSync(join(HERE, 'agent.js')) ? join(HERE, 'agent.js') : join(HERE, '..', '..', 'dist', 'tools', 'bench', 'agent.js');
 
 export class AgentError extends Error {
   override readonly name = 'AgentError';

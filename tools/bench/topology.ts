@@ -3,6 +3,7 @@
  * collide, and `teardown()` removes all of them (and whatever still runs inside).
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { addBridge, addNamespace, addVethPair, attachToBridge, deleteNamespace, nsExec } from '../lab/netns.js';
 
 export const NS_PREFIX = `pt-bench-${process.pid}-`;
@@ -107,4 +108,16 @@ export function countKernelRoutes(ns: string, filter: readonly string[] = [], li
 /** Removes every `proto bird` route (BIRD's persist and Petrel's sink both use proto bird). */
 export async function flushBirdRoutes(ns: string): Promise<void> {
   await nsExec(ns, 'ip', ['-4', 'route', 'flush', 'proto', 'bird']).catch(() => undefined);
+}
+
+/**
+ * Prefixes in the main IPv4 FIB of the namespace process `pid` lives in, from
+ * /proc/<pid>/net/fib_triestat: no process spawn and no dump, so it can be polled every few ms.
+ */
+export function mainTablePrefixes(pid: number): number {
+  const text = readFileSync(`/proc/${pid}/net/fib_triestat`, 'utf8');
+  const main = text.indexOf('Main:');
+  const m = /Prefixes:\s+(\d+)/.exec(text.slice(main));
+  if (main < 0 || !m) throw new Error(`no Main table in /proc/${pid}/net/fib_triestat`);
+  return Number(m[1]);
 }
