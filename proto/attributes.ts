@@ -637,14 +637,13 @@ export function decodeAttributes(s: AttrParseState, off: number, end: number): v
 /** RFC 6793 §4.2.3 merge of AS4_PATH and AS4_AGGREGATOR after all attributes are read. */
 export function finishAs4(s: AttrParseState): void {
   const a = s.attrs;
-  if (s.as4Aggregator && a.aggregator) {
-    if (a.aggregator.asn !== AS_TRANS) {
-      // The aggregating speaker was OLD: AS4_AGGREGATOR and AS4_PATH are stale, ignore both.
-      s.as4Path = undefined;
-      return;
-    }
-    a.aggregator = s.as4Aggregator;
+  if (a.aggregator && a.aggregator.asn !== AS_TRANS) {
+    // An OLD speaker aggregated: AS4_AGGREGATOR and AS4_PATH are stale, ignore both (§4.2.3).
+    if (s.as4Path) s.discarded.push(AttrType.AS4_PATH);
+    if (s.as4Aggregator) s.discarded.push(AttrType.AS4_AGGREGATOR);
+    return;
   }
+  if (a.aggregator && s.as4Aggregator) a.aggregator = s.as4Aggregator;
   if (s.as4Path) a.asPath = mergeAs4Path(a.asPath, s.as4Path);
 }
 
