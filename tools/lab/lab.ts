@@ -270,7 +270,8 @@ async function ensurePetrel(st: LabState, host: Host, timeoutMs = 15_000): Promi
     rec = spawnDetached(host.name, 'petrel', ns, argv, logPath(st, `${host.name}.petrel.log`), { PETREL_DATASTORE: st.datastore, NODENAME: host.name });
     await recordProcess(st, rec);
   }
-  await waitAlive(rec, `petrel on ${host.name} to open ${sock}`, () => existsSync(sock), timeoutMs);
+  // Ready once it listens for BGP (the control socket may come a moment later; status shows it).
+  await waitAlive(rec, `petrel on ${host.name} to listen on ${host.ip}:179`, async () => (await nsExec(ns, 'ss', ['-ltnH'])).includes(`${host.ip}:179`), timeoutMs);
 }
 
 /** etcd in the hub namespace, on the first network's hub address so every host reaches it. */
@@ -371,7 +372,8 @@ async function capture(ns: string, cmd: string, args: readonly string[]): Promis
   try {
     return await nsExec(ns, cmd, args, { timeoutMs: 10_000 });
   } catch (e) {
-    return e instanceof NetnsError ? `(${e.message.trim()})\n` : `(${String(e)})\n`;
+    const why = e instanceof NetnsError ? e.stderr.trim().split('\n')[0] || 'failed' : String(e);
+    return `(${cmd === process.execPath ? 'petrelctl' : cmd} failed: ${why})\n`;
   }
 }
 
