@@ -1,0 +1,154 @@
+/**
+ * Process wiring: one BGP listener, the peer manager, the route engine seam and the intent feed
+ * (datastore watch, SIGHUP reload). main.ts parses the command line and hands a Daemon its
+ * parts; tests can build one in-process.
+ *
+ * Seams for the other parts:
+ * - `engine` (RouteEngine in session/engine.ts) receives peer-up, UPDATEs and peer-down; if it
+ *   also has `intentChanged`, it hears every new NodeIntent (blocks to originate or withdraw).
+ * - `statuses()` gives PeerStatus records (plus timer extras) for the control socket.
+ * - `onClose` hooks run at shutdown after the peers were told (control socket, sinks).
+ */
+import { hostname as osHostname } from 'node:os';
+import { BgpListener, type ListenAddress } from './listener.js';
+import type { Logger } from './log.js';
+import { CALICO_DEFAULTS, type NodeIntent, type PeerStatus } from './model.js';
+import { PeerManager } from './peers.js';
+import { NULL_ENGINE, type RouteEngine } from './session/engine.js';
+import type { LocalSpeaker } from './session/negotiate.js';
+
+/** Where NodeIntents come from: the datastore (config/) or a fixed file in tests. */
+export interface IntentSource {
+  /** The intent now; throws with a clear message when it cannot be computed (node missing, store unreadable). */
+  current(): Promise<NodeIntent>;
+  /** Calls back on every change with a new intent, or an error (the daemon keeps the last good one). */
+  watch?(cb: (next: NodeIntent | Error) => void): Promise<() => Promise<void>>;
+  close?(): Promise<void>;
+}
+
+/** A route engine that also follows intent changes (daemon/rib's engine has this shape). */
+export interface IntentAwareEngine extends RouteEngine {
+  intentChanged?(intent: NodeIntent): void | Promise<void>;
+}
+
+export interface DaemonOptions {
+  readonly source: IntentSource;
+  readonly log: Logger;
+  /** Overrides the intent's listen address/port (`--listen`). */
+  readonly listen?: ListenAddress;
+  readonly engine?: IntentAwareEngine;
+  /** Advertised in the FQDN capability; defaults to the machine's hostname. */
+  readonly hostname?: string;
+}
+
+export class Daemon {
+  private intent: NodeIntent;
+  private readonly peers: PeerManager;
+  private readonly listener: BgpListener;
+  private stopWatch: (() => Promise<void>) | undefined;
+  private readonly closeHooks: (() => Promise<void>)[] = [];
+  private closing: Promise<void> | undefined;
+  private bound: ListenAddress | undefined;
+  /** Serialises intent applications so reloads never interleave. */
+  private applying: Promise<void> = Promise.resolve();
+
+  private constructor(
+    private readonly opts: DaemonOptions,
+    intent: NodeIntent,
+  ) {
+    this.intent = intent;
+    const engine = opts.engine ?? NULL_ENGINE;
+    this.peers = new PeerManager({ local: localSpeaker(intent, opts.hostname), engine, log: opts.log });
+    const listen = opts.listen ?? { host: intent.listenAddress ?? '0.0.0.0', port: intent.listenPort ?? CALICO_DEFAULTS.listenPort };
+    this.listener = new BgpListener(listen, (s, src) => this.peers.route(s, src), opts.log);
+  }
+
+  /** Reads the intent, listens, starts every peer and follows changes. Throws on a bad start (caller exits non-zero). */
+  static async start(opts: DaemonOptions): Promise<Daemon> {
+    const intent = await opts.source.current();
+    const d = new Daemon(opts, intent);
+    d.bound = await d.listener.listen();
+    await opts.engine?.intentChanged?.(intent);
+    await d.peers.apply(intent.peers);
+    opts.log.info({ node: intent.nodeName, routerId: intent.routerId, localAs: intent.localAs, peers: intent.peers.length }, 'petrel started');
+    if (opts.source.watch) {
+      d.stopWatch = await opts.source.watch((next) => {
+        if (next instanceof Error) {
+          opts.log.error({ err: next.message }, 'configuration rejected; keeping the running one');
+          return;
+        }
+        void d.apply(next);
+      });
+    }
+    return d;
+  }
+
+  get listenAddress(): ListenAddress | undefined {
+    return this.bound;
+  }
+
+  get nodeIntent(): NodeIntent {
+    return this.intent;
+  }
+
+  get peerManager(): PeerManager {
+    return this.peers;
+  }
+
+  /** Applies a new intent with the least disturbance (see PeerManager.apply). */
+  apply(next: NodeIntent): Promise<void> {
+    const run = async () => {
+      if (this.closing) return;
+      const prev = this.intent;
+      this.intent = next;
+      await this.peers.setLocal(localSpeaker(next, this.opts.hostname));
+      await this.opts.engine?.intentChanged?.(next);
+      await this.peers.apply(next.peers);
+      if (prev.listenPort !== next.listenPort || prev.listenAddress !== next.listenAddress) {
+        this.opts.log.warn({ listenPort: next.listenPort, listenAddress: next.listenAddress }, 'listen address changed: takes effect on restart');
+      }
+    };
+    this.applying = this.applying.then(run, run);
+    return this.applying;
+  }
+
+  /** SIGHUP: re-read the intent now; on error keep the running configuration. */
+  async reload(): Promise<void> {
+    try {
+      const next = await this.opts.source.current();
+      this.opts.log.info('reloading configuration');
+      await this.apply(next);
+    } catch (e) {
+      this.opts.log.error({ err: e instanceof Error ? e.message : String(e) }, 'reload failed; keeping the running configuration');
+    }
+  }
+
+  statuses(): PeerStatus[] {
+    return this.peers.statuses();
+  }
+
+  /** Registers something to close at shutdown, after the peers were told (control socket, sinks). */
+  onClose(hook: () => Promise<void>): void {
+    this.closeHooks.push(hook);
+  }
+
+  /** Stops accepting, sends Cease 6/2 to every peer, then closes the rest. Idempotent. */
+  shutdown(): Promise<void> {
+    this.closing ??= (async () => {
+      this.opts.log.info('shutting down');
+      await this.stopWatch?.().catch(() => {});
+      // The server's close completes only once accepted sockets are gone, so tell the peers first.
+      const listenerClosed = this.listener.close();
+      await this.peers.stopAll(2);
+      await listenerClosed;
+      for (const h of this.closeHooks) await h().catch((e: unknown) => this.opts.log.error({ err: String(e) }, 'close hook failed'));
+      await this.opts.source.close?.().catch(() => {});
+      this.opts.log.info('stopped');
+    })();
+    return this.closing;
+  }
+}
+
+function localSpeaker(intent: NodeIntent, hostname?: string): LocalSpeaker {
+  return { routerId: intent.routerId, hostname: hostname ?? osHostname() };
+}

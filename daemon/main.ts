@@ -1,0 +1,130 @@
+#!/usr/bin/env node
+/**
+ * `petrel`: the daemon's command line. `petrel --node <name>` runs the BGP speaker for that node,
+ * its configuration coming from the datastore named by PETREL_DATASTORE (file:<path> by default,
+ * or etcd:http://host:2379). SIGTERM/SIGINT send Cease 6/2 to every peer and exit 0; SIGHUP
+ * re-reads the configuration.
+ */
+import { readFile } from 'node:fs/promises';
+import { Command, Option } from 'commander';
+import { computeNodeIntent, openDatastore, resolveDatastoreUrl } from '../config/index.js';
+import { Daemon, type IntentSource } from './daemon.js';
+import { parseListen, type ListenAddress } from './listener.js';
+import { createLogger, type Logger } from './log.js';
+import { CALICO_DEFAULTS, type NodeIntent } from './model.js';
+
+export interface PetrelOptions {
+  node?: string;
+  datastore?: string;
+  ctlSocket: string;
+  sink: 'kernel' | 'mock';
+  listen?: string;
+  logLevel?: string;
+  intentFile?: string;
+}
+
+export function buildProgram(run: (o: PetrelOptions) => Promise<void>): Command {
+  return new Command('petrel')
+    .description('Petrel BGP daemon: runs the BGP sessions, routes and control socket of one Calico node')
+    .option('--node <name>', 'this node\'s name in the datastore (default: $NODENAME)')
+    .option('--datastore <url>', 'file:<path> or etcd:http://host:2379 (default: $PETREL_DATASTORE, else file:/etc/petrel/cluster.yaml)')
+    .option('--ctl-socket <path>', 'BIRD-compatible control socket', CALICO_DEFAULTS.ctlSocket)
+    .addOption(new Option('--sink <kind>', 'where routes go: the kernel, or an in-memory table').choices(['kernel', 'mock']).default('kernel'))
+    .option('--listen <addr:port>', 'BGP listen address and port (default: the node\'s listenPort on 0.0.0.0)')
+    .option('--log-level <level>', 'trace, debug, info, warn, error or none (default: the datastore\'s logSeverityScreen)')
+    .addOption(new Option('--intent-file <path>', 'run from a NodeIntent JSON file instead of the datastore (tests)').hideHelp())
+    .showHelpAfterError()
+    .action(async (o: PetrelOptions) => run(o));
+}
+
+/** The datastore feed: the intent for `node`, recomputed on every change. */
+export function datastoreSource(url: string, node: string): IntentSource {
+  const ds = openDatastore(url);
+  const compute = (snapshot: Parameters<typeof computeNodeIntent>[0]) => computeNodeIntent(snapshot, node, process.env);
+  return {
+    current: async () => compute(await ds.snapshot()),
+    watch: async (cb) =>
+      ds.watch((ev) => {
+        if (ev.type === 'error') return cb(ev.error);
+        try {
+          cb(compute(ev.snapshot));
+        } catch (e) {
+          cb(e instanceof Error ? e : new Error(String(e)));
+        }
+      }),
+    close: () => ds.close(),
+  };
+}
+
+/** A fixed NodeIntent from a JSON file (re-read on SIGHUP). */
+export function intentFileSource(path: string): IntentSource {
+  return { current: async () => JSON.parse(await readFile(path, 'utf8')) as NodeIntent };
+}
+
+async function runDaemon(o: PetrelOptions): Promise<void> {
+  const node = o.node ?? process.env.NODENAME;
+  if (!o.intentFile && !node) throw new UsageError('no node name: pass --node <name> or set NODENAME');
+  const source = o.intentFile ? intentFileSource(o.intentFile) : datastoreSource(resolveDatastoreUrl(o.datastore), node as string);
+  // The log level may come from the datastore, so read the intent once before creating the logger.
+  let first: NodeIntent;
+  try {
+    first = await source.current();
+  } catch (e) {
+    await source.close?.().catch(() => {});
+    throw new StartError(e instanceof Error ? e.message : String(e));
+  }
+  const log = createLogger(o.logLevel ?? first.logLevel);
+  let listen: ListenAddress | undefined;
+  if (o.listen) listen = parseListen(o.listen, first.listenPort);
+  log.info({ ctlSocket: o.ctlSocket, sink: o.sink }, 'control socket and route sink are wired by the coordinator');
+  const daemon = await Daemon.start({ source: { ...source, current: onceThen(first, source) }, log, ...(listen ? { listen } : {}) }).catch((e: unknown) => {
+    throw new StartError(e instanceof Error ? e.message : String(e));
+  });
+  installSignals(daemon, log);
+}
+
+/** The first call returns the intent already read; later calls (SIGHUP) read again. */
+function onceThen(first: NodeIntent, source: IntentSource): () => Promise<NodeIntent> {
+  let used = false;
+  return async () => {
+    if (!used) {
+      used = true;
+      return first;
+    }
+    return source.current();
+  };
+}
+
+function installSignals(daemon: Daemon, log: Logger): void {
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) {
+      log.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    log.info({ signal }, 'signal received');
+    void daemon.shutdown().then(() => {
+      process.exitCode = 0;
+      // Exit even if some handle lingers; unref'd so a clean drain exits sooner.
+      setTimeout(() => process.exit(0), 500).unref();
+    });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGHUP', () => void daemon.reload());
+}
+
+class UsageError extends Error {}
+class StartError extends Error {}
+
+const isMain = process.argv[1] !== undefined && (await import('node:fs')).realpathSync(process.argv[1]) === new URL(import.meta.url).pathname;
+if (isMain) {
+  buildProgram(runDaemon)
+    .parseAsync(process.argv)
+    .catch((err: unknown) => {
+      const msg = err instanceof Error ? err.message : String(err);
+      process.stderr.write(`petrel: ${msg}\n`);
+      process.exit(err instanceof UsageError ? 2 : 1);
+    });
+}
