@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ChunkFramer, MsgType, encodeEndOfRib, encodeOpen, walkUpdate } from '../../tools/bench/wire.js';
+import { ChunkFramer, MsgType, benchOpen, ipv4EndOfRib, walkUpdate } from '../../tools/bench/wire.js';
 import { encodeTable, TABLE_BASE } from '../../tools/bench/table.js';
 import { PrefixCounter } from '../../tools/bench/peer.js';
 
@@ -42,7 +42,7 @@ describe('bench table encoding', () => {
   });
 
   it('recognises End-of-RIB and counts withdrawals', () => {
-    const eor = encodeEndOfRib();
+    const eor = ipv4EndOfRib();
     expect(walkUpdate(eor, 19, eor.length, () => undefined)).toBe(true);
     const counter = new PrefixCounter();
     counter.apply(TABLE_BASE, 24, true);
@@ -54,7 +54,7 @@ describe('bench table encoding', () => {
   });
 
   it('encodes an OPEN with the 4-octet AS capability and AS_TRANS for a large AS', () => {
-    const open = encodeOpen({ asn: 4200000000, holdTime: 90, routerId: 0x0a000001 });
+    const open = benchOpen({ asn: 4200000000, holdTime: 90, routerId: 0x0a000001 });
     expect(open[18]).toBe(MsgType.OPEN);
     expect((open[20]! << 8) | open[21]!).toBe(23456);
     const hex = Buffer.from(open).toString('hex');

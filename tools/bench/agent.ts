@@ -8,7 +8,7 @@
  */
 import { createServer, type Server } from 'node:net';
 import { BenchPeer } from './peer.js';
-import { encodeEndOfRib } from './wire.js';
+import { ipv4EndOfRib } from './wire.js';
 import { encodeTable, type TableSpec } from './table.js';
 import { monoMs } from './clock.js';
 import { parseIpv4 } from '../../proto/prefix.js';
@@ -103,7 +103,7 @@ async function runInjector(s: InjectSpec): Promise<void> {
   const peer = new BenchPeer({ host: s.host, port: s.port ?? 179, ...(s.localAddress ? { localAddress: s.localAddress } : {}), asn: s.asn, routerId: parseIpv4(s.routerId), holdTime: s.holdTime ?? 240, connectTimeoutMs: 60_000 });
   const t = await peer.start();
   emit({ ev: 'established', id: s.id, t });
-  await peer.write([...table.chunks, encodeEndOfRib()]);
+  await peer.write([...table.chunks, ipv4EndOfRib()]);
   emit({ ev: 'written', id: s.id, t: monoMs() });
 }
 

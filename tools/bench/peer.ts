@@ -5,7 +5,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { EventEmitter } from 'node:events';
-import { ChunkFramer, MsgType, encodeKeepalive, encodeOpen, walkUpdate, type OpenParams } from './wire.js';
+import { ChunkFramer, MsgType, benchOpen, encodeKeepalive, walkUpdate, type OpenParams } from './wire.js';
 import { TABLE_BASE } from './table.js';
 import { monoMs } from './clock.js';
 
@@ -156,7 +156,7 @@ export class BenchPeer extends EventEmitter<BenchPeerEvents> {
           }
         }
       });
-      sock.write(encodeOpen(this.opts));
+      sock.write(benchOpen(this.opts));
       this.state = 'opensent';
     });
   }

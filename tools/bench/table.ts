@@ -2,7 +2,7 @@
  * Synthetic full tables: N distinct IPv4 prefixes split over attribute sets, pre-encoded as the
  * UPDATE stream a peer would send, so the injector's own cost during a run is only socket writes.
  */
-import { encodePathAttrs, packUpdates } from './wire.js';
+import { defaultCodecContext, encodeUpdates, formatIpv4, type PathAttributes } from '../../proto/index.js';
 
 /** Base of the synthetic prefix space: /24s from 16.0.0.0 up (16.0.0.0/4 holds 1M of them). */
 export const TABLE_BASE = 0x10000000;
@@ -69,16 +69,14 @@ export function encodeTable(spec: TableSpec): EncodedTable {
     if (pendingBytes >= 1 << 20) flush();
   };
   const perSet = Math.max(1, spec.perSet);
+  const ctx = defaultCodecContext();
+  const nextHop = formatIpv4(spec.nextHop);
+  const asPath = spec.asPath.length ? [{ type: 2 as const, asns: [...spec.asPath] }] : [];
   let attrSets = 0;
   for (let from = 0; from < spec.prefixes; from += perSet) {
     const to = Math.min(spec.prefixes, from + perSet);
-    const attrs = encodePathAttrs({
-      nextHop: spec.nextHop,
-      asPath: spec.asPath,
-      med: attrSets,
-      ...(spec.localPref !== undefined ? { localPref: spec.localPref } : {}),
-    });
-    packUpdates(attrs, prefixes, from, to, sink);
+    const attrs: PathAttributes = { origin: 0, asPath, nextHop, med: attrSets, unknown: [], ...(spec.localPref !== undefined ? { localPref: spec.localPref } : {}) };
+    for (const m of encodeUpdates(attrs, 1, prefixes.subarray(2 * from, 2 * to), ctx)) sink(m);
     attrSets++;
   }
   flush();

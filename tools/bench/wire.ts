@@ -1,21 +1,24 @@
 /**
  * The few BGP messages a benchmark peer needs, and a counting reader for what a speaker sends.
  *
- * Encoding goes through Petrel's codec (proto/) where it offers the message; the counting reader is
- * deliberately shallow: it walks NLRI lengths without building values, so a receiver stays far
- * faster than any speaker it measures.
+ * Encoding goes through Petrel's codec (proto/). The counting reader is deliberately shallow: it
+ * walks NLRI lengths without building values, so a receiver stays far faster than any speaker it
+ * measures.
  */
+
+import { AS_TRANS, encodeEndOfRib, encodeKeepalive, encodeOpen, formatIpv4, type Capability } from '../../proto/index.js';
 
 export const MsgType = { OPEN: 1, UPDATE: 2, NOTIFICATION: 3, KEEPALIVE: 4, ROUTE_REFRESH: 5 } as const;
 
 const HEADER = 19;
-export const MAX_MESSAGE = 4096;
 
-function header(out: Uint8Array, length: number, type: number): void {
-  out.fill(0xff, 0, 16);
-  out[16] = length >>> 8;
-  out[17] = length & 0xff;
-  out[18] = type;
+/**
+ * OPEN as the injector sends it: multiprotocol IPv4 unicast, route refresh and 4-octet AS
+ * (RFC 4760, 2918, 6793), encoded by Petrel's codec.
+ */
+export function benchOpen(p: OpenParams): Uint8Array {
+  const capabilities: Capability[] = [{ kind: 'multiprotocol', afi: 1, safi: 1 }, { kind: 'routeRefresh' }, { kind: 'as4', asn: p.asn }];
+  return encodeOpen({ version: 4, myAs: p.asn > 0xffff ? AS_TRANS : p.asn, holdTime: p.holdTime, bgpId: formatIpv4(p.routerId), capabilities });
 }
 
 export interface OpenParams {
@@ -25,101 +28,10 @@ export interface OpenParams {
   readonly routerId: number;
 }
 
-/** OPEN with multiprotocol IPv4 unicast, route refresh and 4-octet AS (RFC 4760, 2918, 6793). */
-export function encodeOpen(p: OpenParams): Uint8Array {
-  const caps = [
-    [1, 4, 0, 1, 0, 1], // MP: AFI 1, reserved, SAFI 1
-    [2, 0], // route refresh
-    [65, 4, (p.asn >>> 24) & 255, (p.asn >>> 16) & 255, (p.asn >>> 8) & 255, p.asn & 255],
-  ];
-  const params = caps.flatMap((c) => [2, c.length, ...c]);
-  const len = HEADER + 10 + params.length;
-  const out = new Uint8Array(len);
-  header(out, len, MsgType.OPEN);
-  const as2 = p.asn > 0xffff ? 23456 : p.asn;
-  out.set([4, as2 >>> 8, as2 & 255, p.holdTime >>> 8, p.holdTime & 255, p.routerId >>> 24, (p.routerId >>> 16) & 255, (p.routerId >>> 8) & 255, p.routerId & 255, params.length], HEADER);
-  out.set(params, HEADER + 10);
-  return out;
-}
+export { encodeKeepalive };
 
-export function encodeKeepalive(): Uint8Array {
-  const out = new Uint8Array(HEADER);
-  header(out, HEADER, MsgType.KEEPALIVE);
-  return out;
-}
-
-/** IPv4 unicast End-of-RIB: an UPDATE with nothing in it (RFC 4724). */
-export function encodeEndOfRib(): Uint8Array {
-  const out = new Uint8Array(HEADER + 4);
-  header(out, HEADER + 4, MsgType.UPDATE);
-  return out;
-}
-
-export function encodeNotification(code: number, subcode: number): Uint8Array {
-  const out = new Uint8Array(HEADER + 2);
-  header(out, HEADER + 2, MsgType.NOTIFICATION);
-  out[HEADER] = code;
-  out[HEADER + 1] = subcode;
-  return out;
-}
-
-export interface PathAttrs {
-  readonly nextHop: number;
-  /** 4-octet AS numbers of one AS_SEQUENCE; empty for iBGP origination. */
-  readonly asPath: readonly number[];
-  readonly med?: number;
-  readonly localPref?: number;
-}
-
-/** The path-attribute block (ORIGIN IGP, AS_PATH, NEXT_HOP, MED, LOCAL_PREF) for a 4-octet-AS session. */
-export function encodePathAttrs(a: PathAttrs): Uint8Array {
-  const bytes: number[] = [0x40, 1, 1, 0];
-  const seg = a.asPath.length === 0 ? [] : [2, a.asPath.length, ...a.asPath.flatMap(be32)];
-  bytes.push(0x40, 2, seg.length, ...seg);
-  bytes.push(0x40, 3, 4, ...be32(a.nextHop));
-  if (a.med !== undefined) bytes.push(0x80, 4, 4, ...be32(a.med));
-  if (a.localPref !== undefined) bytes.push(0x40, 5, 4, ...be32(a.localPref));
-  return Uint8Array.from(bytes);
-}
-
-function be32(v: number): number[] {
-  return [(v >>> 24) & 255, (v >>> 16) & 255, (v >>> 8) & 255, v & 255];
-}
-
-/**
- * Packs (addr,len) pairs into as few UPDATEs as fit in MAX_MESSAGE, all sharing one attribute block.
- * `prefixes` holds addr,len,addr,len,... The messages are written back to back into `sink`.
- */
-export function packUpdates(attrs: Uint8Array, prefixes: Uint32Array, from: number, to: number, sink: (msg: Uint8Array) => void): void {
-  const room = MAX_MESSAGE - HEADER - 4 - attrs.length;
-  let i = from;
-  while (i < to) {
-    let nlriLen = 0;
-    let j = i;
-    while (j < to) {
-      const plen = prefixes[2 * j + 1]!;
-      const need = 1 + ((plen + 7) >>> 3);
-      if (nlriLen + need > room) break;
-      nlriLen += need;
-      j++;
-    }
-    const len = HEADER + 4 + attrs.length + nlriLen;
-    const out = new Uint8Array(len);
-    header(out, len, MsgType.UPDATE);
-    out[HEADER + 2] = attrs.length >>> 8;
-    out[HEADER + 3] = attrs.length & 255;
-    out.set(attrs, HEADER + 4);
-    let o = HEADER + 4 + attrs.length;
-    for (let k = i; k < j; k++) {
-      const addr = prefixes[2 * k]!;
-      const plen = prefixes[2 * k + 1]!;
-      out[o++] = plen;
-      for (let b = 0; b < (plen + 7) >>> 3; b++) out[o++] = (addr >>> (24 - 8 * b)) & 255;
-    }
-    sink(out);
-    i = j;
-  }
-}
+/** IPv4 unicast End-of-RIB (RFC 4724). */
+export const ipv4EndOfRib = (): Uint8Array => encodeEndOfRib(1, 1);
 
 /**
  * Walks one UPDATE body (after the header) and calls `onPrefix(addr, len, announce)` per IPv4
