@@ -12,6 +12,7 @@ import { parseTopology } from '../../tools/lab/topology.js';
 import { attachWorkload, ensureTunnelDevice, LabError, labDown, labStatus, labUp } from '../../tools/lab/lab.js';
 import { readState, type LabState } from '../../tools/lab/state.js';
 import { isAlive } from '../../tools/lab/processes.js';
+import { labWait, pendingConvergence } from '../../tools/lab/converge.js';
 
 const LAB = `pt-lab-${process.pid}`;
 const pair = parseTopology(`
@@ -49,7 +50,9 @@ describe('lab with plain hosts and two BIRD routers', () => {
     expect(await ours()).toEqual([bystander, `${LAB}-client`, `${LAB}-hub`, `${LAB}-r1`, `${LAB}-r2`].sort());
     expect([...st.namespaces].sort()).toEqual([`${LAB}-client`, `${LAB}-hub`, `${LAB}-r1`, `${LAB}-r2`].sort());
     expect(st.processes.map((p) => `${p.what}@${p.host}`).sort()).toEqual(['bird@r1', 'bird@r2']);
-    await waitFor('r1 peer_r2 Established', () => established(st, 'r1', 'peer_r2'), 20_000);
+    await labWait(LAB, 20_000);
+    expect(await pendingConvergence(st)).toEqual([]);
+    expect(await established(st, 'r1', 'peer_r2')).toBe(true);
     await waitFor('r2 peer_r1 Established', () => established(st, 'r2', 'peer_r1'), 20_000);
     // The route r2 announces lands in r1's kernel, installed by BIRD.
     const learned = await waitFor('10.99.2.0/24 in r1', async () => (await routes(`${LAB}-r1`)).find((r) => r.dst === '10.99.2.0/24'), 10_000);
