@@ -1,0 +1,201 @@
+/**
+ * Interop with a real BIRD 2 in network namespaces: petrel in one namespace (10.0.9.1), BIRD in
+ * another (10.0.9.2), a veth between them. The namespaces are created here and removed in
+ * afterAll, whatever happened.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { addNamespace, addVethPair, deleteNamespace, nsExec, run, waitFor } from '../../tools/lab/netns.js';
+import { ensureBuilt, established, MAIN, PetrelProcess } from '../daemon/petrel-process.js';
+
+const tag = `${process.pid % 100000}`;
+const NS_P = `pt-sess-${tag}-p`;
+const NS_B = `pt-sess-${tag}-b`;
+const PETREL_IP = '10.0.9.1';
+const BIRD_IP = '10.0.9.2';
+const STRANGER_IP = '10.0.9.3';
+let dir: string;
+let bird: ChildProcess | undefined;
+let birdLog = '';
+const petrels: PetrelProcess[] = [];
+
+beforeAll(async () => {
+  ensureBuilt();
+  dir = await mkdtemp(join(tmpdir(), 'pt-sess-bird-'));
+  await addNamespace(NS_P);
+  await addNamespace(NS_B);
+  await addVethPair([NS_P, 'eth0', `${PETREL_IP}/24`], [NS_B, 'eth0', `${BIRD_IP}/24`]);
+  await nsExec(NS_B, 'ip', ['addr', 'add', `${STRANGER_IP}/24`, 'dev', 'eth0']);
+}, 60_000);
+
+afterEach(async () => {
+  await Promise.all(petrels.splice(0).map((p) => p.kill()));
+  await stopBird();
+});
+
+afterAll(async () => {
+  await deleteNamespace(NS_P).catch(() => undefined);
+  await deleteNamespace(NS_B).catch(() => undefined);
+  if (dir) await rm(dir, { recursive: true, force: true });
+}, 60_000);
+
+const birdSock = () => join(dir, 'bird.ctl');
+
+function birdConf(o: { localAs?: number; neighborAs?: number; passive?: boolean } = {}): string {
+  return `log stderr all;
+router id ${BIRD_IP};
+protocol device { }
+protocol bgp petrel {
+  local ${BIRD_IP} as ${o.localAs ?? 64512};
+  neighbor ${PETREL_IP} as ${o.neighborAs ?? 64512};
+  direct;
+  ${o.passive ? 'passive on;' : ''}
+  connect delay time 1;
+  connect retry time 2;
+  error wait time 1, 2;
+  ipv4 { import all; export none; };
+}
+`;
+}
+
+async function startBird(conf: string): Promise<void> {
+  const file = join(dir, 'bird.conf');
+  await writeFile(file, conf);
+  birdLog = '';
+  bird = spawn('ip', ['netns', 'exec', NS_B, 'bird', '-f', '-c', file, '-s', birdSock(), '-P', join(dir, 'bird.pid')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  bird.stderr?.on('data', (d: Buffer) => (birdLog += d.toString()));
+  bird.stdout?.on('data', (d: Buffer) => (birdLog += d.toString()));
+  await waitFor('bird control socket', () => birdc('show status').then((o) => o.includes('Daemon is up')), 10_000, 50);
+}
+
+async function stopBird(): Promise<void> {
+  const b = bird;
+  bird = undefined;
+  if (!b || b.exitCode !== null) return;
+  const pid = Number((await readFile(join(dir, 'bird.pid'), 'utf8').catch(() => '0')).trim());
+  const exited = new Promise<void>((r) => b.once('exit', () => r()));
+  // `ip netns exec` execs bird, so the child's PID is bird's own; the pidfile confirms it.
+  b.kill('SIGTERM');
+  if (pid && pid !== b.pid) process.kill(pid, 'SIGTERM');
+  await exited;
+}
+
+const birdc = (cmd: string) => run('birdc', ['-s', birdSock(), ...cmd.split(' ')]);
+const birdProto = async () => birdc('show protocols all petrel');
+
+function petrelConf(o: { localAs?: number; peerAs?: number; passive?: boolean } = {}): string {
+  return `apiVersion: projectcalico.org/v3
+kind: BGPConfiguration
+metadata: { name: default }
+spec: { nodeToNodeMeshEnabled: false, asNumber: ${o.localAs ?? 64512}, logSeverityScreen: Info }
+---
+apiVersion: projectcalico.org/v3
+kind: Node
+metadata: { name: petrel-node }
+spec: { bgp: { ipv4Address: ${PETREL_IP}/24 } }
+---
+apiVersion: projectcalico.org/v3
+kind: BGPPeer
+metadata: { name: bird }
+spec: { peerIP: ${BIRD_IP}, asNumber: ${o.peerAs ?? 64512}${o.passive ? ', passive: true' : ''} }
+`;
+}
+
+async function startPetrel(conf: string): Promise<PetrelProcess> {
+  const file = join(dir, `cluster-${petrels.length}.yaml`);
+  await writeFile(file, conf);
+  const p = new PetrelProcess(['--node', 'petrel-node', '--sink', 'mock', '--ctl-socket', join(dir, 'petrel.ctl')], { PETREL_DATASTORE: `file:${file}` }, [
+    'ip',
+    'netns',
+    'exec',
+    NS_P,
+    process.execPath,
+    MAIN,
+  ]);
+  petrels.push(p);
+  await p.waitLog('petrel listening', (l) => l.msg === 'listening for BGP');
+  return p;
+}
+
+const PEER = 'Global_10_0_9_2';
+
+describe('interop with BIRD 2', () => {
+  it('reaches Established with petrel dialling, and BIRD sees the capabilities petrel advertised', async () => {
+    await startBird(birdConf({ passive: true }));
+    const p = await startPetrel(petrelConf());
+    await p.waitLog('petrel established', established(PEER));
+    const out = await waitFor('BIRD Established', async () => {
+      const o = await birdProto();
+      return o.includes('Established') ? o : undefined;
+    }, 10_000);
+    const neighborCaps = out.split('Neighbor capabilities')[1]?.split('Session:')[0] ?? '';
+    for (const cap of ['Multiprotocol', 'AF announced: ipv4', 'Route refresh', 'Graceful restart', 'Restart time: 120', '4-octet AS numbers', 'ADD-PATH', 'RX: ipv4', 'TX: ipv4', 'Enhanced refresh', 'Long-lived graceful restart', 'Hostname:']) {
+      expect(neighborCaps).toContain(cap);
+    }
+    expect(out).toContain(`Neighbor ID:      ${PETREL_IP}`);
+    // Petrel was the one that dialled: its log shows the outgoing connection reaching Established.
+    expect(p.logs.some((l) => l.msg === 'state change' && l.to === 'Established' && l.conn === 'outgoing')).toBe(true);
+  });
+
+  it('reaches Established with BIRD dialling a passive petrel', async () => {
+    const p = await startPetrel(petrelConf({ passive: true }));
+    await startBird(birdConf());
+    await p.waitLog('petrel established', established(PEER));
+    expect(p.logs.some((l) => l.msg === 'state change' && l.to === 'Established' && l.conn === 'incoming')).toBe(true);
+    await waitFor('BIRD Established', async () => (await birdProto()).includes('Established'), 10_000);
+  });
+
+  it('a wrong AS in petrel\'s config makes BIRD report Bad peer AS', async () => {
+    await startBird(birdConf({ passive: true }));
+    const p = await startPetrel(petrelConf({ localAs: 65001 }));
+    await waitFor('BIRD reports Bad peer AS', async () => (await birdProto()).includes('Last error:       BGP Error: Bad peer AS'), 15_000);
+    const n = await p.waitLog('petrel hears it', (l) => l.msg === 'NOTIFICATION received' && l.peer === PEER);
+    expect([n.code, n.subcode, n.text]).toEqual([2, 2, 'Bad peer AS']);
+  });
+
+  it('a wrong AS in BIRD\'s config makes petrel send 2/2 and report it', async () => {
+    await startBird(birdConf({ localAs: 65002, passive: true }));
+    const p = await startPetrel(petrelConf());
+    const sent = await p.waitLog('petrel sends 2/2', (l) => l.msg === 'NOTIFICATION sent' && l.peer === PEER);
+    expect([sent.code, sent.subcode]).toEqual([2, 2]);
+    const refused = await p.waitLog('petrel reports it', (l) => l.msg === 'OPEN refused' && l.peer === PEER);
+    expect(refused.detail).toBe('AS 65002');
+    await waitFor('BIRD received it', async () => (await birdProto()).includes('Received: Bad peer AS'), 10_000);
+  });
+
+  it('restarting BIRD brings the session back within the connect-retry time', async () => {
+    await startBird(birdConf({ passive: true }));
+    const p = await startPetrel(petrelConf());
+    await p.waitLog('petrel established', established(PEER));
+    const mark = p.logs.length;
+    await stopBird();
+    const n = await p.waitLog('Cease from BIRD', (l) => l.msg === 'NOTIFICATION received', 10_000, mark);
+    expect([n.code, n.subcode]).toEqual([6, 2]);
+    await startBird(birdConf({ passive: true }));
+    const restartedAt = Date.now();
+    await p.waitLog('back up', established(PEER), 10_000, mark);
+    expect(Date.now() - restartedAt).toBeLessThan(5000); // connect retry time (Calico: 5 s)
+  });
+
+  it('refuses a connection from an unconfigured address while the session stays up', async () => {
+    await startBird(birdConf({ passive: true }));
+    const p = await startPetrel(petrelConf());
+    await p.waitLog('petrel established', established(PEER));
+    await waitFor('BIRD Established', async () => (await birdProto()).includes('Established'), 10_000);
+    const before = (await birdc('show protocols petrel')).split('\n').find((l) => l.includes('petrel'));
+    // A stranger in BIRD's namespace dials petrel from 10.0.9.3 and prints what it receives.
+    const script = `const s=require('net').connect({host:'${PETREL_IP}',port:179,localAddress:'${STRANGER_IP}'});let b=Buffer.alloc(0);s.on('data',d=>b=Buffer.concat([b,d]));s.on('error',()=>{});s.on('close',()=>{console.log(b.toString('hex'));});`;
+    const got = (await nsExec(NS_B, process.execPath, ['-e', script], { timeoutMs: 10_000 })).trim();
+    // NOTIFICATION Cease / Connection rejected (6/5), then the close.
+    expect(got.slice(32)).toBe('0015030605');
+    const refusal = await p.waitLog('refusal logged', (l) => l.msg === 'connection from an unconfigured address refused');
+    expect(refusal.source).toBe(STRANGER_IP);
+    const after = (await birdc('show protocols petrel')).split('\n').find((l) => l.includes('petrel'));
+    expect(after).toBe(before);
+    expect(after).toContain('Established');
+    expect(p.logs.filter((l) => l.msg === 'session established')).toHaveLength(1);
+  });
+});
