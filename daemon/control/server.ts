@@ -186,6 +186,10 @@ interface SessionLimits {
 
 const TOO_LONG = Symbol('too-long');
 
+function internalError(err: unknown): ReplyLine {
+  return finalLine(8000, `Internal error: ${err instanceof Error ? err.message : String(err)}`);
+}
+
 /** One connection: reads request lines, answers them strictly in order. */
 class ClientSession {
   private readonly framer: LineFramer;
@@ -247,7 +251,12 @@ class ClientSession {
           continue;
         }
         const reply = execute(request, this.ctx, this.state);
-        const lines = await reply.lines;
+        let lines: Iterable<ReplyLine>;
+        try {
+          lines = await reply.lines;
+        } catch (err) {
+          lines = [internalError(err)];
+        }
         await this.send(lines);
         if (reply.closeAfter) {
           this.ended = true;
@@ -265,15 +274,21 @@ class ClientSession {
     let batch = '';
     let count = 0;
     let writes = 0;
-    for (const l of lines) {
-      if (this.ended) return;
-      batch += this.framer.frame(l);
-      if (++count < LINES_PER_WRITE) continue;
-      this.socket.write(batch);
-      batch = '';
-      count = 0;
-      if (this.socket.writableLength > this.limits.highWaterMark) await this.drained();
-      else if (++writes % WRITES_PER_TURN === 0) await new Promise<void>((r) => setImmediate(r));
+    try {
+      for (const l of lines) {
+        if (this.ended) return;
+        batch += this.framer.frame(l);
+        if (++count < LINES_PER_WRITE) continue;
+        this.socket.write(batch);
+        batch = '';
+        count = 0;
+        if (this.socket.writableLength > this.limits.highWaterMark) await this.drained();
+        else if (++writes % WRITES_PER_TURN === 0) await new Promise<void>((r) => setImmediate(r));
+      }
+    } catch (err) {
+      // The backend failed mid-reply: lines already sent cannot be taken back, so end the reply
+      // with an error line and keep the connection usable.
+      batch += this.framer.frame(internalError(err));
     }
     if (batch && !this.ended) this.socket.write(batch);
   }
