@@ -16,7 +16,8 @@
 import type { NodeIntent, PoolIntent, SinkRoute } from '../model.js';
 import type { LocalKind } from '../rib/attrs.js';
 import { keyToCidr, type PrefixKey } from '../rib/keys.js';
-import { addressInCidr, compileCidrs, firstContaining, type CompiledCidr } from './cidr.js';
+import { isIpv4, maskOf, parseIpv4 } from '../../proto/prefix.js';
+import { compileCidrs, firstContaining, type CompiledCidr } from './cidr.js';
 
 export interface KernelOptions {
   /** The IPIP tunnel device (Calico's tunl0); tests use an existing veth. */
@@ -29,6 +30,8 @@ export interface KernelPolicy {
   readonly rejects: readonly CompiledCidr<string>[];
   readonly pools: readonly CompiledCidr<PoolIntent>[];
   readonly ipv4Network: string | undefined;
+  /** ipv4Network compiled, for the CrossSubnet test. */
+  readonly localSubnet: CompiledCidr<string> | undefined;
   readonly ownAddresses: ReadonlySet<string>;
   readonly options: KernelOptions;
   /** Equal signatures mean every route maps the same way. */
@@ -42,6 +45,7 @@ export function compileKernelPolicy(intent: NodeIntent, options: KernelOptions):
     rejects: compileCidrs(intent.rejectCidrs, (c) => c),
     pools: compileCidrs(intent.pools, (p) => p.cidr),
     ipv4Network: intent.ipv4Network,
+    localSubnet: intent.ipv4Network !== undefined ? compileCidrs([intent.ipv4Network], (c) => c)[0] : undefined,
     ownAddresses: new Set(own),
     options,
     signature: JSON.stringify([intent.rejectCidrs, poolModes, intent.ipv4Network ?? null, own, options]),
@@ -54,6 +58,11 @@ export interface BestRoute {
   readonly local?: LocalKind;
   /** The BGP next hop of a learned route. */
   readonly nextHop?: string;
+}
+
+function onSubnet(ip: string, subnet: CompiledCidr<string> | undefined): boolean {
+  if (!subnet || !isIpv4(ip)) return false;
+  return ((parseIpv4(ip) & maskOf(subnet.len)) >>> 0) === subnet.addr;
 }
 
 function withMetric(r: SinkRoute, metric: number | undefined): SinkRoute {
@@ -73,7 +82,7 @@ export function toSinkRoute(policy: KernelPolicy, key: PrefixKey, best: BestRout
   if (nh === undefined || policy.ownAddresses.has(nh)) return null;
   if (v4 && pool && policy.ipv4Network !== undefined) {
     const tunnel =
-      pool.ipipMode === 'Always' || (pool.ipipMode === 'CrossSubnet' && !addressInCidr(nh, policy.ipv4Network));
+      pool.ipipMode === 'Always' || (pool.ipipMode === 'CrossSubnet' && !onSubnet(nh, policy.localSubnet));
     if (tunnel) return withMetric({ prefix, type: 'unicast', via: nh, dev: policy.options.ipipDevice, onlink: true }, metric);
   }
   return withMetric({ prefix, type: 'unicast', via: nh }, metric);

@@ -105,6 +105,8 @@ export class RouteEngine {
   private readonly localAttrIds = new Map<LocalKind, number>();
 
   private chain: Promise<unknown> = Promise.resolve();
+  /** Work units left before the next yield to the event loop. */
+  private budget = 0;
   private readonly sinkPending = new Map<PrefixKey, SinkChange>();
   private sinkLoop: Promise<void> | undefined;
   private readonly routesByFamily = { 4: 0, 6: 0 };
@@ -119,6 +121,7 @@ export class RouteEngine {
     this.encoder = opts.encoder ?? codecEncoder;
     this.log = opts.log;
     this.yieldEvery = opts.yieldEvery ?? 4096;
+    this.budget = this.yieldEvery;
     this.sinkBatch = opts.sinkBatch ?? 20_000;
     this.staticProtocol = opts.staticProtocol ?? 'static1';
     this.kernelProtocol = opts.kernelProtocol ?? 'kernel1';
@@ -201,12 +204,11 @@ export class RouteEngine {
       };
       this.sources[index] = src;
       this.byName.set(peer.name, src);
-      let n = 0;
       for (const key of [...this.loc.keys()]) {
         this.exportTo(src, key, this.loc.best(key));
-        if (++n % this.yieldEvery === 0) {
+        if (this.spend(1)) {
           this.flushOutput(src);
-          await yieldToLoop();
+          await this.pause();
         }
       }
       this.flushOutput(src);
@@ -346,11 +348,10 @@ export class RouteEngine {
     return this.enqueue(async () => {
       await this.settledSink();
       const wanted = new Map<string, SinkRoute>();
-      let n = 0;
-      for (const key of this.loc.keys()) {
+      for (const key of [...this.loc.keys()]) {
         const r = this.sinkRouteOf(key, this.loc.best(key), this.kernelPolicy);
         if (r) wanted.set(r.prefix, r);
-        if (++n % this.yieldEvery === 0) await yieldToLoop();
+        if (this.spend(1)) await this.pause();
       }
       const present = await this.sink.dump();
       const remove: SinkRoute[] = [];
@@ -501,14 +502,27 @@ export class RouteEngine {
   // ------------------------------------------------------------------ decision
 
   private async recompute(keys: Iterable<PrefixKey>, hint: number): Promise<void> {
-    let n = 0;
     for (const key of keys) {
       this.decide(key, hint);
-      if (++n % this.yieldEvery === 0) {
+      if (this.spend(1)) {
         this.flushAllOutputs();
-        await yieldToLoop();
+        await this.pause();
       }
     }
+  }
+
+  /**
+   * Counts work toward the next yield. The budget spans calls: a stream of small UPDATEs runs as
+   * promise continuations (microtasks) and would otherwise never let timers or sockets run.
+   */
+  private spend(units: number): boolean {
+    this.budget -= units;
+    return this.budget <= 0;
+  }
+
+  private async pause(): Promise<void> {
+    this.budget = this.yieldEvery;
+    await yieldToLoop();
   }
 
   private decide(key: PrefixKey, hint: number): void {
@@ -595,15 +609,14 @@ export class RouteEngine {
   }
 
   private async reexportAll(): Promise<void> {
-    let n = 0;
     const dests = this.sources.filter((s): s is Source => s?.out !== undefined);
     if (dests.length === 0) return;
     for (const key of [...this.loc.keys()]) {
       const best = this.loc.best(key);
       for (const d of dests) this.exportTo(d, key, best);
-      if (++n % this.yieldEvery === 0) {
+      if (this.spend(dests.length)) {
         this.flushAllOutputs();
-        await yieldToLoop();
+        await this.pause();
       }
     }
   }
@@ -676,11 +689,10 @@ export class RouteEngine {
   private async reprogramKernel(next: KernelPolicy): Promise<void> {
     const prev = this.kernelPolicy;
     this.kernelPolicy = next;
-    let n = 0;
-    for (const key of this.loc.keys()) {
+    for (const key of [...this.loc.keys()]) {
       const best = this.loc.best(key);
       this.queueSink(key, this.sinkRouteOf(key, best, prev), this.sinkRouteOf(key, best, next));
-      if (++n % this.yieldEvery === 0) await yieldToLoop();
+      if (this.spend(1)) await this.pause();
     }
     this.scheduleSink();
   }

@@ -1,0 +1,168 @@
+/**
+ * RIB micro-benchmark (not a test): a million IPv4 prefixes into a RouteEngine directly, as
+ * decoded UPDATEs of ~800 NLRI (one full 4096-byte UPDATE of /24s), with
+ *   - one attribute set for all prefixes, and
+ *   - a new attribute set every 4 prefixes (250,000 sets),
+ * each once with no other peer and once exporting everything to an iBGP peer through the real
+ * encoder. Reports wall time, prefixes/s, heap growth and the worst event-loop delay.
+ *
+ *   node dist/tools/bench/rib.js [--quick] [--write-docs]
+ * --quick uses 100,000 prefixes; --write-docs replaces the `## RIB` section of docs/benchmarks.md.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import type { NodeIntent, RouteSink, SinkResult } from '../../daemon/model.js';
+import { RouteEngine, type EnginePeer, type RibUpdate, type RouteAttrs } from '../../daemon/rib/index.js';
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+const args = process.argv.slice(2);
+const N = args.includes('--quick') ? 100_000 : 1_000_000;
+const PER_UPDATE = 800;
+
+/** Counts kernel changes and drops them: the bench measures the RIB, not iproute2. */
+class NullSink implements RouteSink {
+  changes = 0;
+  async apply(c: { add: readonly unknown[]; remove: readonly unknown[] }): Promise<SinkResult> {
+    this.changes += c.add.length + c.remove.length;
+    return { applied: c.add.length + c.remove.length, failures: [] };
+  }
+  async dump() {
+    return [];
+  }
+}
+
+const intent: NodeIntent = {
+  nodeName: 'bench',
+  routerId: '192.0.2.1',
+  localAs: 64512,
+  ipv4Address: '192.0.2.1',
+  ipv4Network: '192.0.2.0/24',
+  listenPort: 179,
+  logLevel: 'none',
+  peers: [],
+  pools: [{ name: 'all', cidr: '0.0.0.0/1', family: 4, blockSize: 26, ipipMode: 'Always', vxlanMode: 'Never', natOutgoing: false, disabled: false, disableBGPExport: false }],
+  ownBlocks: [],
+  borrowed: [],
+  serviceRoutes: [],
+  rejectCidrs: [],
+};
+
+function peer(name: string, ip: string, ibgp: boolean): EnginePeer {
+  return {
+    name, peerIp: ip, peerAs: ibgp ? 64512 : 65001, localAs: 64512, ibgp, neighborId: ip, localAddress: '192.0.2.1',
+    keepOriginalNextHop: false, rrClient: false, addPathTx: false, addPathRx: false, as4: true, families: [4], maxPrefixesAction: 'warn',
+  };
+}
+
+function attrsFor(set: number): RouteAttrs {
+  return { origin: 0, asPath: [{ type: 2, asns: [65001, 65100 + (set % 50)] }], nextHop: '198.51.100.1', med: set, unknown: [] };
+}
+
+/** The UPDATEs: /24s from 1.0.0.0 upward, `perSet` prefixes per attribute set. */
+function* updatesOf(perSet: number): Generator<RibUpdate> {
+  const empty = new Uint32Array(0);
+  if (perSet >= PER_UPDATE) {
+    const a = attrsFor(0);
+    for (let base = 0; base < N; base += PER_UPDATE) {
+      const n = Math.min(PER_UPDATE, N - base);
+      const nlri = new Uint32Array(n * 2);
+      for (let i = 0; i < n; i++) {
+        nlri[i * 2] = ((base + i + 65536) * 256) >>> 0;
+        nlri[i * 2 + 1] = 24;
+      }
+      yield { withdrawn: empty, attrs: a, nlri, treatAsWithdraw: false };
+    }
+    return;
+  }
+  for (let base = 0; base < N; base += perSet) {
+    const nlri = new Uint32Array(perSet * 2);
+    for (let i = 0; i < perSet; i++) {
+      nlri[i * 2] = ((base + i + 65536) * 256) >>> 0;
+      nlri[i * 2 + 1] = 24;
+    }
+    yield { withdrawn: empty, attrs: attrsFor(base / perSet), nlri, treatAsWithdraw: false };
+  }
+}
+
+interface Row {
+  readonly name: string;
+  readonly seconds: number;
+  readonly heapMB: number;
+  readonly maxLagMs: number;
+  readonly attributeSets: number;
+  readonly sentBytes: number;
+}
+
+async function run(name: string, perSet: number, exportTo: boolean): Promise<Row> {
+  gc();
+  const heap0 = process.memoryUsage().heapUsed;
+  const sink = new NullSink();
+  const engine = new RouteEngine({ intent, sink });
+  let sentBytes = 0;
+  await engine.peerUp(peer('Global_198_51_100_1', '198.51.100.1', false), { send: () => undefined });
+  if (exportTo) await engine.peerUp(peer('Mesh_192_0_2_2', '192.0.2.2', true), { send: (m) => m.forEach((x) => (sentBytes += x.length)) });
+  const lag = monitorEventLoopDelay({ resolution: 5 });
+  lag.enable();
+  const t0 = performance.now();
+  // Feed like a session would: fire each UPDATE, keep a bounded number in flight.
+  let inflight: Promise<unknown>[] = [];
+  for (const u of updatesOf(perSet)) {
+    inflight.push(engine.peerUpdate('Global_198_51_100_1', u));
+    if (inflight.length >= 64) {
+      await Promise.all(inflight);
+      inflight = [];
+    }
+  }
+  await Promise.all(inflight);
+  await engine.settled();
+  const seconds = (performance.now() - t0) / 1000;
+  lag.disable();
+  gc();
+  const heapMB = (process.memoryUsage().heapUsed - heap0) / 2 ** 20;
+  const count = engine.routeCount();
+  if (count.routes !== N || sink.changes !== N) throw new Error(`${name}: expected ${N} routes, got ${count.routes} (sink ${sink.changes})`);
+  return { name, seconds, heapMB, maxLagMs: lag.max / 1e6, attributeSets: count.attributeSets, sentBytes };
+}
+
+async function main(): Promise<void> {
+  const rows: Row[] = [];
+  rows.push(await run('1 attribute set, no other peer', PER_UPDATE, false));
+  rows.push(await run('4 prefixes per attribute set, no other peer', 4, false));
+  rows.push(await run('1 attribute set, exported to 1 iBGP peer', PER_UPDATE, true));
+  rows.push(await run('4 prefixes per attribute set, exported to 1 iBGP peer', 4, true));
+  const table = [
+    `${N.toLocaleString('en-US')} IPv4 /24 prefixes from one eBGP peer into \`RouteEngine\` (decoded UPDATEs of ${PER_UPDATE} NLRI, or 4 per UPDATE when each 4 have their own attribute set), kernel mapping included, sink discarding. Node ${process.version}, ${new Date().toISOString().slice(0, 10)}. \`node dist/tools/bench/rib.js\`.`,
+    '',
+    '| case | time | prefixes/s | heap growth | bytes/prefix | attribute sets | worst event-loop delay | UPDATE bytes sent |',
+    '|---|---|---|---|---|---|---|---|',
+    ...rows.map((r) =>
+      `| ${r.name} | ${r.seconds.toFixed(2)} s | ${Math.round(N / r.seconds).toLocaleString('en-US')} | ${r.heapMB.toFixed(0)} MB | ${Math.round((r.heapMB * 2 ** 20) / N)} | ${r.attributeSets.toLocaleString('en-US')} | ${r.maxLagMs.toFixed(0)} ms | ${r.sentBytes ? `${(r.sentBytes / 2 ** 20).toFixed(1)} MB` : '—'} |`,
+    ),
+  ].join('\n');
+  console.log(table);
+  if (args.includes('--write-docs')) writeDocs(table);
+}
+
+function writeDocs(body: string): void {
+  const file = join(process.cwd(), 'docs', 'benchmarks.md');
+  const begin = '<!-- bench:rib:begin -->';
+  const end = '<!-- bench:rib:end -->';
+  const section = `${begin}\n${body}\n${end}`;
+  let text = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n';
+  const b = text.indexOf(begin);
+  const e = text.indexOf(end);
+  if (b >= 0 && e > b) text = text.slice(0, b) + section + text.slice(e + end.length);
+  else text = `${text.trimEnd()}\n\n## RIB\n\n${section}\n`;
+  writeFileSync(file, text);
+  console.log(`wrote the RIB section of ${file}`);
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});
