@@ -148,10 +148,11 @@ export function parseResources(text: string, file: string): ParseResult {
       errors.push({ file, line: docLine, kind: '', name: '', field: '', message: 'a resource must be a YAML mapping' });
       continue;
     }
-    if (conv.value.kind === 'List') {
+    // calicoctl writes `kind: List` or `kind: IPPoolList` (etc.) around several resources.
+    if (typeof conv.value.kind === 'string' && conv.value.kind.endsWith('List')) {
       const items = conv.value.items;
       if (!Array.isArray(items)) {
-        errors.push({ file, line: conv.lines.kind ?? docLine, kind: 'List', name: '', field: 'items', message: 'must be a list' });
+        errors.push({ file, line: conv.lines.kind ?? docLine, kind: conv.value.kind, name: '', field: 'items', message: 'must be a list' });
         continue;
       }
       items.forEach((item, i) => {
