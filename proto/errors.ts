@@ -121,3 +121,11 @@ export function updateError(subcode: number, handling: ErrorHandling, data: Uint
 }
 
 export { UpdateSubcode };
+
+/**
+ * BIRD's "Last error" wording in `show protocols`: 'BGP Error: <text>' for a NOTIFICATION we sent,
+ * 'Received: <text>' for one the peer sent.
+ */
+export function lastErrorText(direction: 'sent' | 'received', code: number, subcode: number): string {
+  return `${direction === 'sent' ? 'BGP Error' : 'Received'}: ${notificationText(code, subcode)}`;
+}

@@ -10,7 +10,9 @@ import {
   decodeMessage,
   encodeOpen,
   fromHex,
+  lastErrorText,
   notificationFor,
+  notificationText,
   toHex,
   validateOpen,
   type OpenExpectation,
@@ -180,5 +182,31 @@ describe('malformed messages (RFC 4271 §6, RFC 7606)', () => {
   it('words errors as BIRD does', () => {
     expect(classify(ROWS[0]!).message).toBe('Connection not synchronized');
     expect(() => check(twoOctet(1))()).toThrow(/^Bad peer AS/);
+  });
+});
+
+describe('notification texts (BIRD bgp_msg_table wording)', () => {
+  it.each([
+    [4, 0, 'Hold timer expired'],
+    [2, 2, 'Bad peer AS'],
+    [6, 1, 'Maximum number of prefixes reached'],
+    [6, 2, 'Administrative shutdown'],
+    [6, 3, 'Peer de-configured'],
+    [6, 4, 'Administrative reset'],
+    [6, 5, 'Connection rejected'],
+    [6, 6, 'Other configuration change'],
+    [6, 7, 'Connection collision resolution'],
+    [6, 8, 'Out of Resources'],
+    [5, 1, 'Unexpected message in OpenSent state'],
+    [5, 2, 'Unexpected message in OpenConfirm state'],
+    [5, 3, 'Unexpected message in Established state'],
+    [7, 1, 'Invalid ROUTE-REFRESH message length'],
+    [9, 9, 'Unknown error 9.9'],
+  ])('%i/%i → %s', (code, subcode, text) => expect(notificationText(code, subcode)).toBe(text));
+
+  it('matches the Last error lines BIRD printed in the control-socket fixtures', () => {
+    expect(lastErrorText('sent', 4, 0)).toBe('BGP Error: Hold timer expired');
+    expect(lastErrorText('sent', 2, 2)).toBe('BGP Error: Bad peer AS');
+    expect(lastErrorText('received', 6, 2)).toBe('Received: Administrative shutdown');
   });
 });
