@@ -6,7 +6,7 @@
  *
  *   node dist/tools/bench/codec.js [--prefixes N] [--sets N] [--runs N] [--quick] [--add-path] [--json]
  */
-import { arch, cpus } from 'node:os';
+import { arch, cpus, loadavg } from 'node:os';
 import {
   type CodecContext,
   decodeMessage,
@@ -30,8 +30,12 @@ export interface CodecBenchResult {
   sets: number;
   messages: number;
   tableBytes: number;
+  /** Wall-clock seconds (median of the runs). */
   encodeSeconds: number;
   decodeSeconds: number;
+  /** CPU seconds of this process (median), robust when other work shares the cores. */
+  encodeCpuSeconds: number;
+  decodeCpuSeconds: number;
   encodePrefixesPerSecond: number;
   decodePrefixesPerSecond: number;
   heapUsedMiB: number;
@@ -116,6 +120,11 @@ function seconds(start: bigint): number {
   return Number(process.hrtime.bigint() - start) / 1e9;
 }
 
+function cpuSeconds(start: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(start);
+  return (d.user + d.system) / 1e6;
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
@@ -130,11 +139,14 @@ export function runCodecBench(opts: CodecBenchOptions): CodecBenchResult {
 
   const encodeTimes: number[] = [];
   const decodeTimes: number[] = [];
+  const encodeCpu: number[] = [];
+  const decodeCpu: number[] = [];
   let messages: Uint8Array[] = [];
   let heapUsed = 0;
   for (let run = 0; run <= opts.runs; run++) {
     // Fresh attribute objects each run so the per-set encoding cache starts cold, as for a new peer.
     const sets = makeAttributeSets(opts.sets);
+    const c0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     const out: Uint8Array[] = [];
     for (let s = 0; s < sets.length; s++) {
@@ -144,6 +156,7 @@ export function runCodecBench(opts: CodecBenchOptions): CodecBenchResult {
       for (const m of encodeUpdates(sets[s]!, 1, table.subarray(from * 2, to * 2), ctx, pathIds?.subarray(from, to))) out.push(m);
     }
     const enc = seconds(t0);
+    const encCpu = cpuSeconds(c0);
     messages = out;
 
     // The wire as TCP would deliver it: one stream read in 64 KiB chunks.
@@ -154,6 +167,7 @@ export function runCodecBench(opts: CodecBenchOptions): CodecBenchResult {
       stream.set(m, o);
       o += m.length;
     }
+    const c1 = process.cpuUsage();
     const t1 = process.hrtime.bigint();
     const framer = new MessageFramer();
     let decoded = 0;
@@ -165,12 +179,15 @@ export function runCodecBench(opts: CodecBenchOptions): CodecBenchResult {
       }
     }
     const dec = seconds(t1);
+    const decCpu = cpuSeconds(c1);
     if (decoded !== opts.prefixes) throw new Error(`decoded ${decoded} prefixes, expected ${opts.prefixes}`);
     heapUsed = Math.max(heapUsed, process.memoryUsage().heapUsed);
     if (run > 0) {
       // Run 0 warms the JIT and is not counted.
       encodeTimes.push(enc);
       decodeTimes.push(dec);
+      encodeCpu.push(encCpu);
+      decodeCpu.push(decCpu);
     }
   }
   const encodeSeconds = median(encodeTimes);
@@ -182,6 +199,8 @@ export function runCodecBench(opts: CodecBenchOptions): CodecBenchResult {
     tableBytes: messages.reduce((n, m) => n + m.length, 0),
     encodeSeconds,
     decodeSeconds,
+    encodeCpuSeconds: median(encodeCpu),
+    decodeCpuSeconds: median(decodeCpu),
     encodePrefixesPerSecond: opts.prefixes / encodeSeconds,
     decodePrefixesPerSecond: opts.prefixes / decodeSeconds,
     heapUsedMiB: heapUsed / 2 ** 20,
@@ -216,8 +235,9 @@ if (isMain) {
     process.stdout.write(
       [
         `codec: ${r.prefixes.toLocaleString('en')} IPv4 prefixes, ${r.sets} attribute sets${opts.addPath ? ', ADD-PATH' : ''} → ${r.messages} UPDATEs, ${(r.tableBytes / 2 ** 20).toFixed(1)} MiB (median of ${opts.runs} runs after a warm-up)`,
-        `  encode: ${(r.encodeSeconds * 1000).toFixed(0)} ms  ${rate(r.encodePrefixesPerSecond)}`,
-        `  decode: ${(r.decodeSeconds * 1000).toFixed(0)} ms  ${rate(r.decodePrefixesPerSecond)}  (framing + decodeMessage)`,
+        `  encode: ${(r.encodeSeconds * 1000).toFixed(0)} ms  ${rate(r.encodePrefixesPerSecond)}  (cpu ${(r.encodeCpuSeconds * 1000).toFixed(0)} ms)`,
+        `  decode: ${(r.decodeSeconds * 1000).toFixed(0)} ms  ${rate(r.decodePrefixesPerSecond)}  (cpu ${(r.decodeCpuSeconds * 1000).toFixed(0)} ms; framing + decodeMessage)`,
+        `  load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} on ${cpus().length} cores`,
         `  heap used: ${r.heapUsedMiB.toFixed(0)} MiB   node ${r.node}, ${r.cpu}`,
       ].join('\n') + '\n',
     );
