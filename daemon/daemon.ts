@@ -112,14 +112,18 @@ export class Daemon {
     return this.applying;
   }
 
-  /** SIGHUP: re-read the intent now; on error keep the running configuration. */
-  async reload(): Promise<void> {
+  /** SIGHUP or `configure`: re-read the intent now (only check it when `checkOnly`); on error keep the running configuration. */
+  async reload(checkOnly = false): Promise<{ ok: boolean; error?: string }> {
     try {
       const next = await this.opts.source.current();
+      if (checkOnly) return { ok: true };
       this.opts.log.info('reloading configuration');
       await this.apply(next);
+      return { ok: true };
     } catch (e) {
-      this.opts.log.error({ err: e instanceof Error ? e.message : String(e) }, 'reload failed; keeping the running configuration');
+      const error = e instanceof Error ? e.message : String(e);
+      this.opts.log.error({ err: error }, 'reload failed; keeping the running configuration');
+      return { ok: false, error };
     }
   }
 

@@ -8,10 +8,15 @@
 import { readFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { computeNodeIntent, openDatastore, resolveDatastoreUrl } from '../config/index.js';
+import { DaemonControlBackend } from './control-backend.js';
+import { startControlServer } from './control/index.js';
 import { Daemon, type IntentSource } from './daemon.js';
 import { parseListen, type ListenAddress } from './listener.js';
 import { createLogger, type Logger } from './log.js';
 import { CALICO_DEFAULTS, type NodeIntent } from './model.js';
+import { RouteEngine as RibEngine } from './rib/index.js';
+import { RibBridge } from './session/rib-bridge.js';
+import { KernelSink, MockSink } from './sink/index.js';
 
 export interface PetrelOptions {
   node?: string;
@@ -76,11 +81,24 @@ async function runDaemon(o: PetrelOptions): Promise<void> {
   const log = createLogger(o.logLevel ?? first.logLevel);
   let listen: ListenAddress | undefined;
   if (o.listen) listen = parseListen(o.listen, first.listenPort);
-  log.info({ ctlSocket: o.ctlSocket, sink: o.sink }, 'control socket and route sink are wired by the coordinator');
-  const daemon = await Daemon.start({ source: { ...source, current: onceThen(first, source) }, log, ...(listen ? { listen } : {}) }).catch((e: unknown) => {
+  const sink = o.sink === 'mock' ? new MockSink() : new KernelSink({ log });
+  const rib = new RibEngine({ intent: first, sink, log });
+  // Routes a previous run left in the kernel (proto bird) that this intent does not want go now.
+  await rib.reconcileSink().catch((e: unknown) => log.warn({ err: String(e) }, 'kernel reconcile failed'));
+  const engine = new RibBridge(rib, log);
+  const daemon = await Daemon.start({ source: { ...source, current: onceThen(first, source) }, log, engine, ...(listen ? { listen } : {}) }).catch((e: unknown) => {
     throw new StartError(e instanceof Error ? e.message : String(e));
   });
-  installSignals(daemon, log);
+  const stop = installSignals(daemon, log);
+  const backend = new DaemonControlBackend(daemon, rib, { configSource: o.intentFile ?? resolveDatastoreUrl(o.datastore), onDown: () => stop('down') });
+  try {
+    const ctl = await startControlServer({ path: o.ctlSocket, backend });
+    daemon.onClose(() => ctl.close());
+    log.info({ path: o.ctlSocket }, 'control socket ready');
+  } catch (e) {
+    await daemon.shutdown();
+    throw new StartError(`control socket ${o.ctlSocket}: ${e instanceof Error ? e.message : String(e)}`);
+  }
 }
 
 /** The first call returns the intent already read; later calls (SIGHUP) read again. */
@@ -95,7 +113,7 @@ function onceThen(first: NodeIntent, source: IntentSource): () => Promise<NodeIn
   };
 }
 
-function installSignals(daemon: Daemon, log: Logger): void {
+function installSignals(daemon: Daemon, log: Logger): (why: string) => void {
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {
@@ -113,6 +131,7 @@ function installSignals(daemon: Daemon, log: Logger): void {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGHUP', () => void daemon.reload());
+  return stop;
 }
 
 class UsageError extends Error {}

@@ -125,6 +125,23 @@ export class PeerManager {
     return 'unknown';
   }
 
+  /** Control-socket actions on one peer; undefined when there is no such peer. */
+  disable(name: string, message?: string): Promise<'done' | 'already'> | undefined {
+    return this.sessions.get(name)?.disable(message);
+  }
+
+  enable(name: string): 'done' | 'already' | undefined {
+    return this.sessions.get(name)?.enable();
+  }
+
+  restart(name: string): Promise<void> | undefined {
+    return this.sessions.get(name)?.restart();
+  }
+
+  sessionsInOrder(): PeerSession[] {
+    return [...this.sessions.values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
   get(name: string): PeerSession | undefined {
     return this.sessions.get(name);
   }

@@ -9,6 +9,7 @@ import { MsgType } from '../../proto/constants.js';
 import { BgpError, isBgpError } from '../../proto/errors.js';
 import { MessageFramer } from '../../proto/framer.js';
 import { step, type FsmAction, type FsmEvent, type FsmState, type FsmTimer } from '../../proto/fsm.js';
+import { encodeShutdownCommunication } from '../../proto/notification.js';
 import { decodeOpen, type OpenMessage } from '../../proto/open.js';
 import type { Logger } from '../log.js';
 import { emptyRouteCounters, type BgpStateWord, type LastError, type PeerIntent, type PeerStatus, type ProtoState } from '../model.js';
@@ -57,7 +58,9 @@ export class PeerSession {
   private readonly deps: PeerSessionDeps;
   private readonly log: Logger;
   private attempts: Attempt[] = [];
-  private readonly waitTimer = new TimerSet<'restart'>();
+  private readonly waitTimer_ = new TimerSet<'restart'>();
+  private disabled = false;
+  private disableMessage: string | undefined;
   private waiting: WaitKind | undefined;
   private readonly errorWait: ErrorWait;
   private running = false;
@@ -104,13 +107,16 @@ export class PeerSession {
    * shutdown, 6/3 peer de-configured, 6/6 other configuration change). Resolves once the
    * NOTIFICATIONs were flushed or the linger time passed.
    */
-  async stop(subcode = 2, reason = 'stopped'): Promise<void> {
+  async stop(subcode = 2, reason = 'stopped', message?: string): Promise<void> {
     if (this.running) {
       this.running = false;
-      this.waitTimer.stopAll();
+      this.waitTimer_.stopAll();
       this.waiting = undefined;
+      // RFC 8203: an administrative shutdown or reset may carry a short message.
+      const data = message && (subcode === 2 || subcode === 4) ? encodeShutdownCommunication(message) : undefined;
       for (const att of [...this.attempts]) {
-        const ev: FsmEvent = subcode === 2 ? { name: 'ManualStop' } : { name: 'AutomaticStop', error: { code: 6, subcode } };
+        const error = { code: 6, subcode, ...(data ? { data } : {}) };
+        const ev: FsmEvent = subcode === 2 ? { name: 'ManualStop', error } : { name: 'AutomaticStop', error };
         this.fire(att, ev, reason);
       }
       this.setProtoState('down');
@@ -135,7 +141,7 @@ export class PeerSession {
       socket.destroySoon?.();
       return false;
     }
-    this.waitTimer.stopAll();
+    this.waitTimer_.stopAll();
     this.waiting = undefined;
     // An outgoing attempt that is only waiting to retry gives way to the peer's connection.
     for (const a of this.attempts.filter((x) => x.state === 'Active' && !x.socket)) this.discard(a);
@@ -147,6 +153,45 @@ export class PeerSession {
     // The peer restarted (graceful restart): the old session is gone.
     if (est) this.fire(est, { name: 'TcpConnectionFails' }, 'peer reconnected', { errorClass: 'Error', message: 'Graceful restart' });
     return true;
+  }
+
+  /** `disable <name> ["message"]`: Cease 6/2 (with the RFC 8203 message) and stay down until enabled. */
+  async disable(message?: string): Promise<'done' | 'already'> {
+    if (this.disabled) return 'already';
+    this.disabled = true;
+    this.disableMessage = message;
+    await this.stop(2, message ? `disabled: ${message}` : 'disabled', message);
+    return 'done';
+  }
+
+  enable(): 'done' | 'already' {
+    if (!this.disabled) return 'already';
+    this.disabled = false;
+    this.disableMessage = undefined;
+    this.start();
+    return 'done';
+  }
+
+  /** `restart <name>`: Cease 6/4 (Administrative reset), then start again at once. */
+  async restart(): Promise<void> {
+    if (this.disabled) return;
+    await this.stop(4, 'restarted');
+    this.start();
+  }
+
+  /** Timer lines BIRD prints before Established: `Connect delay:` and `Error wait:` (seconds left / configured). */
+  waitTimer(): { kind: 'connectDelay' | 'errorWait'; left: number; total: number } | undefined {
+    const r = this.waitTimer_.remaining('restart');
+    if (!r || !this.waiting) return undefined;
+    return { kind: this.waiting, left: r.left, total: r.configured };
+  }
+
+  get isDisabled(): boolean {
+    return this.disabled;
+  }
+
+  get disabledMessage(): string | undefined {
+    return this.disableMessage;
   }
 
   /** Writes an UPDATE on the established session; restarts our keepalive timer as RFC 4271 §4.4 allows. */
@@ -197,7 +242,7 @@ export class PeerSession {
       ...(sessionAtt?.socket?.localAddress ? { sourceAddress: stripV4Mapped(sessionAtt.socket.localAddress), nextHop: stripV4Mapped(sessionAtt.socket.localAddress) } : {}),
       ...(hold ? { holdTimerLeft: hold.left } : {}),
       ...(keep ? { keepaliveTimerLeft: keep.left } : {}),
-      disabled: false,
+      disabled: this.disabled,
       counters: emptyRouteCounters(),
       messages: { ...this.messages },
       flaps: this.flaps,
@@ -250,7 +295,7 @@ export class PeerSession {
       const att = this.newAttempt('outgoing');
       this.fire(att, { name: 'AutomaticStart' }, kind === 'errorWait' ? 'error wait over' : 'connect delay over');
     };
-    if (seconds > 0) this.waitTimer.start('restart', seconds, startNow, { jitter: true, random: this.deps.random });
+    if (seconds > 0) this.waitTimer_.start('restart', seconds, startNow, { jitter: true, random: this.deps.random });
     else queueMicrotask(startNow);
   }
 

@@ -6,6 +6,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { run } from '../../tools/lab/netns.js';
 import { freePort } from '../session/helpers.js';
 import { ensureBuilt, established, PetrelProcess, stateChange } from './petrel-process.js';
 
@@ -75,6 +76,10 @@ describe('two petrel processes over loopback', () => {
     // Calico's mesh rule: 127.0.0.2 > 127.0.0.1 as strings, so b dials and a only listens.
     expect(a.logs.some((l) => l.msg === 'peer started' && l.passive === true)).toBe(true);
     expect(b.logs.some((l) => l.msg === 'peer started' && l.passive === false)).toBe(true);
+    // The BIRD-compatible control socket answers birdc with the session in BIRD's words.
+    await a.waitLog('control socket', (l) => l.msg === 'control socket ready');
+    const table = await run('birdc', ['-s', join(dir, 'node-a.ctl'), 'show', 'protocols']);
+    expect(table).toMatch(/Mesh_127_0_0_2\s+BGP\s+\S+\s+up\s+\S+\s+Established/);
 
     // SIGTERM: b sends Cease 6/2 and exits 0; a reports it as BIRD does.
     const mark = a.logs.length;
