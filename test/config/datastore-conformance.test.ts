@@ -1,7 +1,7 @@
 /**
  * One conformance suite, run against the file datastore and against a real etcd process.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -217,6 +217,15 @@ process.stdout.write(JSON.stringify(out));
       await stop();
     });
 
+    it('IPv6 pools: blocks of /122 and addresses from them', async () => {
+      const ds = openStore(await kind.fresh());
+      await ds.apply(resources(`${nodeYaml('a', 1)}${pool('v6', 'fd00:10::/120')}`));
+      const r = await ds.allocate({ node: 'a', family: 6 });
+      expect(r.block).toMatch(/^fd00:10::(\w+)?\/122$/);
+      expect(r.ip.startsWith('fd00:10::')).toBe(true);
+      expect(computeNodeIntent(await ds.snapshot(), 'a').ownBlocks).toEqual([r.block]);
+    });
+
     it('liveness: a registered node is listed until it lets go', async () => {
       const ds = openStore(await kind.fresh());
       const live = await ds.registerLiveness('node-a', 10);
@@ -224,5 +233,55 @@ process.stdout.write(JSON.stringify(out));
       await live.close();
       expect(await ds.liveNodes()).toEqual([]);
     });
+
+    it('liveness: a process that dies is no longer listed (lease expiry / dead pid)', async () => {
+      const url = await kind.fresh();
+      const ds = openStore(url);
+      const script = join(build!.dir, 'live.mjs');
+      await writeFile(script, `import { openDatastore } from './config/index.js';
+const ds = openDatastore(process.argv[2]);
+await ds.registerLiveness(process.argv[3], 2);
+process.stdout.write('registered\\n');
+setInterval(() => {}, 1000);
+`);
+      const child = spawn('node', [script, url, 'node-z'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      try {
+        await new Promise<void>((res, rej) => {
+          child.stdout!.on('data', (d: Buffer) => d.toString().includes('registered') && res());
+          child.once('exit', (code) => rej(new Error(`child exited ${code}`)));
+        });
+        expect(await ds.liveNodes()).toEqual(['node-z']);
+      } finally {
+        const gone = new Promise((r) => child.once('exit', r));
+        child.kill('SIGKILL');
+        await gone;
+      }
+      await waitFor('node-z to drop out of liveNodes', async () => (await ds.liveNodes()).length === 0, 15_000, 100);
+    });
   });
 }
+
+describe('file datastore: a directory of YAML files', () => {
+  const made: string[] = [];
+  afterAll(async () => {
+    await Promise.all(made.map((d) => rm(d, { recursive: true, force: true })));
+  });
+
+  it('reads every file, writes new resources and IPAM state to their own files, leaves other files alone', async () => {
+    const d = await tempDir('dir');
+    made.push(d);
+    await writeFile(join(d, '10-nodes.yaml'), nodeYaml('a', 1) + nodeYaml('b', 2));
+    await writeFile(join(d, '20-pool.yaml'), '# hand-written, keep my comment\n' + pool('p', '10.80.0.0/24'));
+    const ds = openDatastore(`file:${d}`);
+    expect((await ds.snapshot()).nodes.length).toBe(2);
+    const r = await ds.allocate({ node: 'a' });
+    await ds.apply(resources(pool('q', '10.81.0.0/24')));
+    expect(readFileSync(join(d, '20-pool.yaml'), 'utf8')).toContain('keep my comment');
+    expect(readFileSync(join(d, 'ipam.yaml'), 'utf8')).toContain(r.block);
+    expect(readFileSync(join(d, 'resources.yaml'), 'utf8')).toContain('10.81.0.0/24');
+    // A cross-file overlap is reported with both names.
+    await writeFile(join(d, '30-bad.yaml'), pool('clash', '10.80.0.0/25'));
+    await expect(ds.snapshot()).rejects.toThrow(`${join(d, '30-bad.yaml')}:5: IPPool(clash) field spec.cidr: IPPool(clash) CIDR overlaps with IPPool(p) CIDR 10.80.0.0/24`);
+    await ds.close();
+  });
+});

@@ -111,3 +111,20 @@ ${pool('  cidr: 192.168.0.0/16\n  ipipMode: Always\n  natOutgoing: true\n  nodeS
     expect(r.resources[1]?.origin?.fieldLines['spec.cidr']).toBe(23);
   });
 });
+
+describe('document-cached parsing of files', () => {
+  it('gives the same resources, lines and errors as parsing the whole text', async () => {
+    const { parseFileCached } = await import('../../config/datastore/file.js');
+    const { readFileSync } = await import('node:fs');
+    const text = `${readFileSync('docs/examples/cluster.yaml', 'utf8')}---\n${pool('  cidr: 10.244.0.0/24', 'overlapping')}\n---\n${pool('  cidr: 10.91.3.0/27', 'small')}\n`;
+    const whole = parseResources(text, 'c.yaml');
+    const cached = parseFileCached(text, 'c.yaml');
+    expect(cached.resources).toEqual(whole.resources);
+    expect(cached.errors.map(formatIssue).sort()).toEqual(whole.errors.map(formatIssue).sort());
+    expect(whole.errors.map(formatIssue).sort()).toEqual([
+      'c.yaml:71: IPPool(overlapping) field spec.cidr: IPPool(overlapping) CIDR overlaps with IPPool(default-ipv4-ippool) CIDR 10.244.0.0/16',
+      'c.yaml:78: IPPool(small) field spec.cidr: IP pool size is too small (min /26) for use with Calico IPAM',
+    ]);
+    expect(parseFileCached(text, 'c.yaml').resources).toEqual(whole.resources);
+  });
+});
