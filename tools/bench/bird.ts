@@ -40,6 +40,8 @@ export interface MeshNodeConfig {
   readonly asn: number;
   /** The node's own block, originated as a blackhole static (Calico's bird_aggr.cfg). */
   readonly block: string;
+  /** More affine blocks (the churn cell adds and removes these). */
+  readonly extraBlocks?: readonly string[];
   /** Addresses of every other node in the mesh. */
   readonly meshPeers: readonly string[];
   /** Pool CIDR the export filter accepts (Calico's calico_export_to_bgp_peers). */
@@ -70,7 +72,7 @@ hostname "${c.nodeName}";
 
 protocol static {
   ipv4;
-  route ${c.block} blackhole;
+${[c.block, ...(c.extraBlocks ?? [])].map((b) => `  route ${b} blackhole;`).join('\n')}
 }
 
 filter calico_export_to_bgp_peers {

@@ -35,6 +35,7 @@ export interface PetrelMeshNode {
   readonly nodeName: string;
   readonly address: string;
   readonly block: string;
+  readonly extraBlocks?: readonly string[];
 }
 
 /** The whole mesh cluster in one datastore file: mesh on, one pool, one confirmed block per node. */
@@ -43,7 +44,7 @@ export function petrelMeshResources(asn: number, pool: string, addressLen: numbe
     res('BGPConfiguration', 'default', { asNumber: asn, nodeToNodeMeshEnabled: true, logSeverityScreen: 'Warning' }),
     res('IPPool', 'bench-pool', { cidr: pool, blockSize: 26, ipipMode: 'Never', vxlanMode: 'Never' }),
     ...nodes.map((n) => res('Node', n.nodeName, { bgp: { ipv4Address: `${n.address}/${addressLen}` } })),
-    ...nodes.map((n) => res('BlockAffinity', `${n.nodeName}-${n.block.replace(/[./]/g, '-')}`, { state: 'confirmed', node: n.nodeName, cidr: n.block })),
+    ...nodes.flatMap((n) => [n.block, ...(n.extraBlocks ?? [])].map((b) => res('BlockAffinity', `${n.nodeName}-${b.replace(/[./]/g, '-')}`, { state: 'confirmed', node: n.nodeName, cidr: b }))),
   ];
   return docs.map((d) => stringify(d)).join('---\n');
 }

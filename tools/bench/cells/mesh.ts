@@ -23,19 +23,38 @@ export interface MeshRun {
   readonly startedAt: number;
   readonly speakers: SpeakerProcess[];
   readonly dirs: string[];
+  /** Petrel's shared datastore file (unused for BIRD). */
+  readonly datastoreFile: string;
+}
+
+export interface MeshNode {
+  readonly ns: string;
+  readonly nodeName: string;
+  readonly address: string;
+  readonly block: string;
+}
+
+export function meshNodes(namespaces: readonly string[]): MeshNode[] {
+  return namespaces.map((ns, i) => ({ ns, nodeName: `bench-node-${i}`, address: MESH.address(i), block: MESH.block(i) }));
+}
+
+/** BIRD's config for node `n` of the mesh, with `extraBlocks` affine besides its own block. */
+export function birdConfigFor(n: MeshNode, all: readonly MeshNode[], dir: string, extraBlocks: readonly string[] = []): string {
+  return birdMeshConfig({ nodeName: n.nodeName, address: n.address, asn: ASN, block: n.block, extraBlocks, meshPeers: all.filter((o) => o !== n).map((o) => o.address), poolCidr: MESH.pool }, join(dir, 'bird.log'));
+}
+
+/** The shared datastore of a Petrel mesh, with `extraBlocks(i)` affine to node i besides its own. */
+export function petrelDatastoreFor(nodes: readonly MeshNode[], extraBlocks: (i: number) => readonly string[] = () => []): string {
+  return petrelMeshResources(ASN, MESH.pool, MESH.prefixLen, nodes.map((n, i) => ({ ...n, extraBlocks: extraBlocks(i) })));
 }
 
 /** Spawns one speaker per namespace, as close together as possible, and waits for their sockets. */
 export async function startMesh(kind: SpeakerKind, namespaces: readonly string[]): Promise<MeshRun> {
-  const nodes = namespaces.map((ns, i) => ({ ns, nodeName: `bench-node-${i}`, address: MESH.address(i), block: MESH.block(i) }));
+  const nodes = meshNodes(namespaces);
   const dirs = nodes.map(() => mkdtempSync(join(tmpdir(), `pt-bench-mesh-${kind}-`)));
   const shared = join(dirs[0]!, 'datastore.yaml');
-  const petrelYaml = kind === 'petrel' ? petrelMeshResources(ASN, MESH.pool, MESH.prefixLen, nodes) : '';
-  const configs = nodes.map((n, i) =>
-    kind === 'bird'
-      ? birdMeshConfig({ nodeName: n.nodeName, address: n.address, asn: ASN, block: n.block, meshPeers: nodes.filter((o) => o !== n).map((o) => o.address), poolCidr: MESH.pool }, join(dirs[i]!, 'bird.log'))
-      : '',
-  );
+  const petrelYaml = kind === 'petrel' ? petrelDatastoreFor(nodes) : '';
+  const configs = nodes.map((n, i) => (kind === 'bird' ? birdConfigFor(n, nodes, dirs[i]!) : ''));
   const startedAt = monoMs();
   const speakers: SpeakerProcess[] = [];
   try {
@@ -49,7 +68,7 @@ export async function startMesh(kind: SpeakerKind, namespaces: readonly string[]
     if (kind === 'petrel' && !(e instanceof NotReadyError)) throw new NotReadyError(`daemon not ready: ${(e as Error).message}`);
     throw e;
   }
-  return { startedAt, speakers, dirs };
+  return { startedAt, speakers, dirs, datastoreFile: shared };
 }
 
 export async function stopMesh(run: MeshRun, namespaces: readonly string[]): Promise<void> {
