@@ -110,7 +110,13 @@ function run(cmd: Command, entries: readonly ProtocolEntry[], ctx: CommandContex
       const tables = dialect === 'bird2' ? ctx.families.map((f) => (f === 4 ? 'master4' : 'master6')) : [ctx.families[0] === 6 ? 'master6' : 'master4'];
       // BIRD 1.6 has one table per daemon, called `master`; map it to the family's table.
       const args = dialect === 'bird1' ? { ...cmd, tables: [] } : cmd;
-      return { lines: showRouteReply((q) => backend.routes(q), args, { dialect, now: ctx.now(), tables }) };
+      const protocolTables = (name: string): string[] => {
+        const e = entries.find((x) => entryName(x) === name);
+        if (!e) return [];
+        if (e.type === 'system') return e.view.channels.map((c) => c.table);
+        return e.view.channels?.map((c) => c.table) ?? [e.view.peerIp.includes(':') ? 'master6' : 'master4'];
+      };
+      return { lines: showRouteReply((q) => backend.routes(q), args, { dialect, now: ctx.now(), tables, protocolTables }) };
     }
     case 'configure':
       return {

@@ -15,6 +15,8 @@ export interface RouteFormatContext {
   readonly now: Date;
   /** Tables this socket serves, in order (bird2: master4, master6; bird1: one of them). */
   readonly tables: readonly string[];
+  /** The tables a protocol's channels feed: `show route protocol X` looks only there. */
+  readonly protocolTables?: (name: string) => readonly string[];
 }
 
 export type RouteSource = (query: RouteQuery) => Iterable<RouteView>;
@@ -152,7 +154,11 @@ interface Counters { shown: number; routes: number; nets: number }
 /** The whole reply of `show route ...`, including its final line. */
 export function* showRouteReply(source: RouteSource, args: ShowRouteArgs, ctx: RouteFormatContext): Generator<ReplyLine> {
   const explicit = args.tables.length > 0 && !args.tables.includes('*');
-  const tables = explicit ? args.tables : ctx.tables;
+  let tables = explicit ? args.tables : ctx.tables;
+  if (!explicit && !args.tables.includes('*') && args.protocol !== undefined && ctx.protocolTables) {
+    const own = ctx.protocolTables(args.protocol);
+    tables = tables.filter((t) => own.includes(t));
+  }
   const total: Counters = { shown: 0, routes: 0, nets: 0 };
   let printedTables = 0;
   for (const table of tables) {

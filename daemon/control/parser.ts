@@ -5,6 +5,7 @@
  * defined names CF_SYM_KNOWN, and an error names the unexpected token and, when there are at
  * most four, the tokens that would have fitted.
  */
+import { isIpv4, isIpv6 } from '../../proto/prefix.js';
 import type { Dialect } from './framing.js';
 
 export type ProtoTarget =
@@ -101,9 +102,19 @@ export function tokenize(input: string, symbols: SymbolTable): Token[] {
     }
     const rest = input.slice(i);
     const ip4 = /^\d+\.\d+\.\d+\.\d+/.exec(rest);
-    if (ip4) { out.push({ t: 'IP4', v: ip4[0] }); i += ip4[0].length; continue; }
+    if (ip4) {
+      if (!isIpv4(ip4[0])) throw new CommandError(9001, `Invalid IPv4 address ${ip4[0]}`);
+      out.push({ t: 'IP4', v: ip4[0] });
+      i += ip4[0].length;
+      continue;
+    }
     const ip6 = /^[0-9a-fA-F]*:[0-9a-fA-F:.]*/.exec(rest);
-    if (ip6 && ip6[0].includes(':') && ip6[0].length > 1) { out.push({ t: 'IP6', v: ip6[0] }); i += ip6[0].length; continue; }
+    if (ip6 && ip6[0].length > 1) {
+      if (!isIpv6(ip6[0])) throw new CommandError(9001, `Invalid IPv6 address ${ip6[0]}`);
+      out.push({ t: 'IP6', v: ip6[0] });
+      i += ip6[0].length;
+      continue;
+    }
     const num = /^\d+/.exec(rest);
     if (num) { out.push({ t: 'NUM', v: num[0] }); i += num[0].length; continue; }
     const word = /^[A-Za-z_][A-Za-z0-9_]*/.exec(rest);
@@ -256,14 +267,14 @@ function parseShowRoute(cur: Cursor, opts: ParseOptions): Command {
       case 'for': {
         const a = cur.peek();
         if (a.t === 'IP4' || a.t === 'IP6') { cur.next(); forAddress = readNet(cur, a.v, true); break; }
-        if (a.t === 'SYM' && a.known) { cur.next(); throw new CommandError(9001, `${a.v} is not a network`); }
+        if (a.t === 'SYM' && a.known) { cur.next(); throw new CommandError(9001, 'IP address or network constant expected'); }
         return cur.fail(['IP4', 'IP6', 'VPN_RD', 'CF_SYM_KNOWN']);
       }
       case 'table': {
         const a = cur.peek();
         if (a.t === 'SYM' && a.known) {
           cur.next();
-          if (!opts.symbols.isTable(a.v)) throw new CommandError(9001, `${a.v} is not a table`);
+          if (!opts.symbols.isTable(a.v)) throw new CommandError(9001, 'Table name required');
           tables.push(a.v);
           break;
         }
@@ -274,7 +285,7 @@ function parseShowRoute(cur: Cursor, opts: ParseOptions): Command {
         const a = cur.peek();
         if (a.t === 'SYM' && a.known) {
           cur.next();
-          if (!opts.symbols.isProtocol(a.v)) throw new CommandError(9001, `${a.v} is not a protocol`);
+          if (!opts.symbols.isProtocol(a.v)) throw new CommandError(9001, 'Protocol name required');
           protocol = a.v;
           break;
         }
@@ -302,17 +313,18 @@ function parseShowRoute(cur: Cursor, opts: ParseOptions): Command {
   };
 }
 
-/** An address optionally followed by `/len`. */
+/** An address, followed by `/len` (required for a network, optional after `for`). */
 function readNet(cur: Cursor, addr: string, prefixOptional: boolean): string {
   const slash = cur.peek();
   if (slash.t === 'CHAR' && slash.v === '/') {
     cur.next();
     const len = cur.next();
     if (len.t !== 'NUM') { cur.back(); return cur.fail(['NUM']); }
+    if (Number(len.v) > (addr.includes(':') ? 128 : 32)) throw new CommandError(9001, `Invalid prefix length ${len.v}`);
     return `${addr}/${len.v}`;
   }
   if (prefixOptional) return addr;
-  return `${addr}/${addr.includes(':') ? 128 : 32}`;
+  return cur.fail(["'/'"]);
 }
 
 function parseConfigure(cur: Cursor): Command {

@@ -64,7 +64,7 @@ export class FakeBackend implements ControlBackend {
 
   private mutate(name: string, outcome: (p: BgpProtocolView) => AdminOutcome, change: (p: BgpProtocolView) => BgpProtocolView): AdminOutcome {
     const i = this.state.peers.findIndex((p) => p.name === name);
-    if (i < 0) return 'done';
+    if (i < 0) return 'already'; // system protocols: always enabled, never disabled here
     const p = this.state.peers[i]!;
     const r = outcome(p);
     if (r === 'done') this.state.peers[i] = change(p);
