@@ -103,7 +103,8 @@ export class Daemon {
       this.intent = next;
       await this.peers.setLocal(localSpeaker(next, this.opts.hostname));
       await this.opts.engine?.intentChanged?.(next);
-      await this.peers.apply(next.peers);
+      const diff = await this.peers.apply(next.peers);
+      this.opts.log.info({ added: diff.added.length, removed: diff.removed.length, reset: diff.reset.length, unchanged: diff.unchanged.length + diff.updated.length }, 'configuration applied');
       if (prev.listenPort !== next.listenPort || prev.listenAddress !== next.listenAddress) {
         this.opts.log.warn({ listenPort: next.listenPort, listenAddress: next.listenAddress }, 'listen address changed: takes effect on restart');
       }
