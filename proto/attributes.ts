@@ -256,7 +256,7 @@ function supportedFamily(afi: number, safi: number): boolean {
 }
 
 /** Unknown AFI/SAFI: drop the attribute (as BIRD does) rather than reset the session. */
-function discardFamily(s: AttrParseState, code: number, o: number, len: number, afi: number, safi: number): number {
+function discardFamily(s: AttrParseState, code: number, afi: number, safi: number): number {
   s.discarded.push(code);
   s.errors.push(updateError(OPT_ERR, 'attribute-discard', undefined, `unsupported family ${afi}/${safi}`));
   return 0;
@@ -279,7 +279,7 @@ function decodeMpReach(s: AttrParseState, o: number, len: number): number {
   const safi = b[o + 2]!;
   const nhLen = b[o + 3]!;
   if (5 + nhLen > len) return OPT_ERR;
-  if (!supportedFamily(afi, safi)) return discardFamily(s, AttrType.MP_REACH_NLRI, o, len, afi, safi);
+  if (!supportedFamily(afi, safi)) return discardFamily(s, AttrType.MP_REACH_NLRI, afi, safi);
   const nextHop = decodeNextHops(b, o + 4, nhLen);
   // An IPv6 family needs an IPv6 next hop; IPv4 takes IPv4, or IPv6 per RFC 8950.
   if (!nextHop || (afi === 2 && nhLen === 4)) return OPT_ERR;
@@ -298,7 +298,8 @@ function decodeMpUnreach(s: AttrParseState, o: number, len: number): number {
   if (len < 3) return OPT_ERR;
   const afi = readU16(b, o);
   const safi = b[o + 2]!;
-  if (!supportedFamily(afi, safi)) return discardFamily(s, AttrType.MP_UNREACH_NLRI, o, len, afi, safi);
+  // An empty one is an End-of-RIB marker, reported for any family so the session can ignore it.
+  if (!supportedFamily(afi, safi) && len > 3) return discardFamily(s, AttrType.MP_UNREACH_NLRI, afi, safi);
   const addPath = afi === 1 ? s.ctx.addPathRx.ipv4 : s.ctx.addPathRx.ipv6;
   const d = mpPrefixes(b, afi, o + 3, o + len, addPath);
   if (!d) return OPT_ERR;
@@ -623,6 +624,12 @@ export function decodeAttributes(s: AttrParseState, off: number, end: number): v
     }
     if (s.ctx.as4 && (code === AttrType.AS4_PATH || code === AttrType.AS4_AGGREGATOR)) {
       // RFC 6793 §4.1: a NEW speaker ignores these from another NEW speaker.
+      s.discarded.push(code);
+      o = next;
+      continue;
+    }
+    if (s.ctx.ebgp && (code === AttrType.LOCAL_PREF || code === AttrType.ORIGINATOR_ID || code === AttrType.CLUSTER_LIST)) {
+      // Meaningful only inside an AS: ignore them from an external peer.
       s.discarded.push(code);
       o = next;
       continue;

@@ -8,6 +8,11 @@ export interface CodecContext {
   addPathTx: { ipv4: boolean; ipv6: boolean };
   /** RFC 8654: messages up to 65535 bytes. */
   extendedMessage: boolean;
+  /**
+   * The peer is external. When true, LOCAL_PREF, ORIGINATOR_ID and CLUSTER_LIST received from it
+   * are dropped (RFC 7606 §7.5, RFC 4456 §8); when absent the session is taken as internal.
+   */
+  ebgp?: boolean;
 }
 
 export function defaultCodecContext(): CodecContext {

@@ -168,6 +168,12 @@ parseGenerate(
 );
 
 parseGenerate(
+  'UPDATE End-of-RIB of a family we do not carry (VPNv4)',
+  { type: 'UPDATE', withdrawn: none, attrs: null, nlri: none, mpUnreach: { afi: 1, safi: 128, withdrawn: none }, endOfRib: { afi: 1, safi: 128 }, ...clean },
+  update('', '800f03 0001 80'),
+);
+
+parseGenerate(
   'UPDATE with MP_REACH_NLRI for IPv6 (global and link-local next hop)',
   {
     type: 'UPDATE',
@@ -312,5 +318,22 @@ describe('message builders', () => {
     expect(decodeShutdownCommunication(data)).toBe('é'.repeat(127));
     expect(toHex(encodeNotification(6, 4, encodeShutdownCommunication('')))).toBe(`${'ff'.repeat(16)}0016030604` + '00');
     expect(decodeShutdownCommunication(Uint8Array.of(5, 0x41))).toBeUndefined();
+  });
+});
+
+describe('external peers', () => {
+  it('drops LOCAL_PREF, ORIGINATOR_ID and CLUSTER_LIST from an eBGP peer without an error', () => {
+    const bytes = update('', '400101 00 400206 02 01 0000fde8 400304 c0000201 400504 00000064 800904 0a000002 800a04 0a000003', '18 c63364');
+    const m = decodeMessage(bytes, { ...ctx4, ebgp: true });
+    expect(m.type === 'UPDATE' && [m.attrs?.localPref, m.attrs?.originatorId, m.attrs?.clusterList, m.discarded, m.errors, m.treatAsWithdraw]).toEqual([
+      undefined,
+      undefined,
+      undefined,
+      [5, 9, 10],
+      [],
+      false,
+    ]);
+    const ibgp = decodeMessage(bytes, ctx4);
+    expect(ibgp.type === 'UPDATE' && ibgp.attrs?.localPref).toBe(100);
   });
 });
