@@ -46,7 +46,7 @@ async function learnedSet(ns: string): Promise<Set<string>> {
 async function churnOnce(namespaces: readonly string[], kind: SpeakerKind, rate: number, seconds: number, timeoutMs: number): Promise<{ value: number; extra: Record<string, number> }> {
   const nodes: MeshNode[] = meshNodes(namespaces);
   const m = nodes.length;
-  const slots = 64 * m;
+  const slots = 512; // 10.48.128.0/17 holds 512 /26s
   const run = await startMesh(kind, namespaces);
   const ctls: CtlClient[] = [];
   try {
