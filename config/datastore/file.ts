@@ -8,7 +8,7 @@ import { mkdir, open, readFile, readdir, rename, stat, unlink, writeFile } from 
 import { basename, dirname, join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { stringify } from 'yaml';
-import { ConfigError, formatIssue, type ConfigIssue } from '../errors.js';
+import { ConfigError, DatastoreError, formatIssue, type ConfigIssue } from '../errors.js';
 import { parseResources, type ParseResult } from '../parse.js';
 import { IPAM_KINDS, resourceKey, stripOrigin, type Resource } from '../resources.js';
 import { validateSet } from '../validate.js';
@@ -195,10 +195,15 @@ export function openFileStore(path: string): StoreBackend {
       const isDir = await mode();
       const dir = isDir ? path : dirname(path);
       const name = basename(path);
-      const watcher: FSWatcher = fsWatch(dir, { persistent: false }, (_event, filename) => {
+      let watcher: FSWatcher;
+      try {
+        watcher = fsWatch(dir, { persistent: false }, (_event, filename) => {
         const f = filename?.toString();
-        if (f === undefined || f === null || (isDir ? isYamlName(f) : f === name)) onChange();
-      });
+          if (f === undefined || f === null || (isDir ? isYamlName(f) : f === name)) onChange();
+        });
+      } catch (e) {
+        throw new DatastoreError(`cannot watch ${dir} for changes to the datastore: ${(e as Error).message}`);
+      }
       watcher.on('error', () => onChange());
       return async () => watcher.close();
     },

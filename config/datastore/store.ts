@@ -1,6 +1,6 @@
 /** The Datastore behaviour shared by every backend: validation, IPAM transactions, watch debouncing. */
 import { ConfigError, IpamError, type ConfigIssue } from '../errors.js';
-import { planAllocate, planConfirm, planRelease, planReleaseEmptyBlocks, type AllocateRequest, type IpamWrite } from '../ipam/assign.js';
+import { planAllocate, planConfirm, planRelease, planReleaseEmptyBlocks, planReleaseNode, type AllocateRequest, type IpamWrite } from '../ipam/assign.js';
 import { resourceKey, snapshotOf, type ClusterSnapshot, type IPPool, type Resource, type ResourceKind } from '../resources.js';
 import { validateSet } from '../validate.js';
 import { canonicalCidr } from '../cidr.js';
@@ -84,6 +84,7 @@ export function createDatastore(backend: StoreBackend): Datastore {
         const deleted: string[] = [];
         const missing: string[] = [];
         const deletes: Resource[] = [];
+        let puts: Resource[] = [];
         for (const ref of refs) {
           const r = resources.find((x) => x.kind === ref.kind && x.metadata.name === ref.name);
           if (r) {
@@ -91,7 +92,16 @@ export function createDatastore(backend: StoreBackend): Datastore {
             deleted.push(resourceKey(r));
           } else missing.push(`${ref.kind}/${ref.name}`);
         }
-        return { puts: [], deletes, result: { deleted, missing } };
+        // Deleting a Node releases its block affinities (Calico does the same), in the same transaction.
+        const snap = snapshotOf(resources);
+        for (const ref of refs) {
+          if (ref.kind !== 'Node' || !resources.some((x) => x.kind === 'Node' && x.metadata.name === ref.name)) continue;
+          const body = ipamTxnBody(planReleaseNode(snap, ref.name), undefined);
+          const touched = new Set([...body.puts, ...body.deletes].map(resourceKey));
+          puts = [...puts.filter((p) => !touched.has(resourceKey(p))), ...body.puts];
+          deletes.push(...body.deletes.filter((d) => !deletes.some((x) => resourceKey(x) === resourceKey(d))));
+        }
+        return { puts, deletes, result: { deleted, missing } };
       });
     },
     async allocate(req: AllocateRequest): Promise<AllocateResult> {

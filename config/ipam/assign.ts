@@ -117,7 +117,7 @@ export function planAllocate(s: ClusterSnapshot, req: AllocateRequest): Allocate
 
   // 2. Claim a new block: host-seeded start, sequential walk with wrap-around.
   if (settings.autoAllocateBlocks) {
-    let atLimit = mine.length >= settings.maxBlocksPerHost;
+    const atLimit = mine.length >= settings.maxBlocksPerHost;
     for (const pb of perPool) {
       const g = pb.geometry;
       if (BigInt(pb.blocks.size) >= g.blockCount && ![...pb.blocks.values()].some((b) => b.spec.affinity === host)) continue;
@@ -136,7 +136,8 @@ export function planAllocate(s: ClusterSnapshot, req: AllocateRequest): Allocate
         }
       }
     }
-    if (atLimit && !pools.every((p) => isFull(perPool, p))) {
+    // Calico: at the cap no block is claimed and the request fails rather than borrowing.
+    if (atLimit) {
       throw new IpamError('BLOCK_LIMIT', `cannot allocate new block due to per host block limit (node "${req.node}" already has ${mine.length} blocks, maxBlocksPerHost ${settings.maxBlocksPerHost})`);
     }
   }
@@ -161,11 +162,6 @@ export function planAllocate(s: ClusterSnapshot, req: AllocateRequest): Allocate
     'NO_BLOCK',
     `no block available for node "${req.node}" in IP pool ${pools.map((p) => p.spec.cidr).join(', ')}: all ${total} block(s) are ${borrow ? 'claimed and full' : 'claimed by other nodes (explicitly requested pools are not borrowed from)'}`,
   );
-}
-
-function isFull(perPool: PoolBlocks[], p: IPPool): boolean {
-  const pb = perPool.find((x) => x.pool === p);
-  return pb !== undefined && BigInt(pb.blocks.size) >= pb.geometry.blockCount;
 }
 
 function cmpBig(a: bigint, b: bigint): number {

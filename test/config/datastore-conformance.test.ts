@@ -217,6 +217,20 @@ process.stdout.write(JSON.stringify(out));
       await stop();
     });
 
+    it('deleting a Node releases its affinities: empty blocks go, used blocks stay without affinity', async () => {
+      const ds = openStore(await kind.fresh());
+      await ds.apply(resources(nodeYaml('a', 1) + nodeYaml('b', 2) + pool('p', '10.90.0.0/24', ', blockSize: 30')));
+      const used = await ds.allocate({ node: 'a', handle: 'keep' });
+      for (let i = 0; i < 4; i++) await ds.allocate({ node: 'a', handle: `tmp${i}` });
+      await ds.release({ handle: 'tmp3' }); // the second block is empty again
+      const before = await ds.snapshot();
+      expect(before.blockAffinities.filter((a) => a.spec.node === 'a').length).toBe(2);
+      expect(await ds.delete([{ kind: 'Node', name: 'a' }])).toEqual({ deleted: ['Node/a'], missing: [] });
+      const after = await ds.snapshot();
+      expect(after.blockAffinities).toEqual([]);
+      expect(after.ipamBlocks.map((b) => [b.spec.cidr, b.spec.affinity ?? null, b.spec.allocations.length])).toEqual([[used.block, null, 4]]);
+    });
+
     it('IPv6 pools: blocks of /122 and addresses from them', async () => {
       const ds = openStore(await kind.fresh());
       await ds.apply(resources(`${nodeYaml('a', 1)}${pool('v6', 'fd00:10::/120')}`));
