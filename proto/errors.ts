@@ -29,6 +29,11 @@ export class BgpError extends Error {
     this.detail = detail;
   }
 
+  /** A stable identifier for logs and metrics, e.g. BGP_ERR_BAD_PEER_AS (from the text table). */
+  get kind(): string {
+    return `BGP_ERR_${notificationText(this.code, this.subcode).toUpperCase().replace(/[^A-Z0-9]+/g, '_').replace(/_$/, '')}`;
+  }
+
   /** A copy of this error with another handling class (the NOTIFICATION stays the same). */
   withHandling(handling: ErrorHandling): BgpError {
     return new BgpError(this.code, this.subcode, this.data, handling, this.detail);

@@ -209,4 +209,10 @@ describe('notification texts (BIRD bgp_msg_table wording)', () => {
     expect(lastErrorText('sent', 2, 2)).toBe('BGP Error: Bad peer AS');
     expect(lastErrorText('received', 6, 2)).toBe('Received: Administrative shutdown');
   });
+
+  it('gives each error a stable kind for logs and metrics', () => {
+    expect(new BgpError(2, 2).kind).toBe('BGP_ERR_BAD_PEER_AS');
+    expect(new BgpError(3, 8).kind).toBe('BGP_ERR_INVALID_NEXT_HOP_ATTRIBUTE');
+    expect(new BgpError(6, 3).kind).toBe('BGP_ERR_PEER_DE_CONFIGURED');
+  });
 });
