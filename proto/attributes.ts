@@ -353,6 +353,9 @@ const ROWS: AttrRow[] = [
     onMalformed: 'treat-as-withdraw',
     decode: (s, o, len) => {
       if (len !== 4) return BAD_LEN;
+      // RFC 4271 §6.3: 0.0.0.0, multicast and class E are never a usable next hop.
+      const first = s.b[o]!;
+      if (readU32(s.b, o) === 0 || first >= 224) return UpdateSubcode.INVALID_NEXT_HOP_ATTRIBUTE;
       s.attrs.nextHop = ipv4At(s.b, o);
       return 0;
     },

@@ -120,6 +120,8 @@ const ROWS: Row[] = [
   { name: '6.3 ORIGIN length', bytes: update('', `400102 0000 ${AS_PATH}${NEXT_HOP}`, NLRI), handling: 'treat-as-withdraw', notification: '0305 4001020000' },
   { name: '6.3 ORIGIN value', bytes: update('', `400101 03 ${AS_PATH}${NEXT_HOP}`, NLRI), handling: 'treat-as-withdraw', notification: '0306 40010103' },
   { name: '6.3 NEXT_HOP length', bytes: update('', `${ORIGIN}${AS_PATH} 400305 c000020100`, NLRI), handling: 'treat-as-withdraw', notification: '0305 400305c000020100' },
+  { name: '6.3 NEXT_HOP 0.0.0.0', bytes: update('', `${ORIGIN}${AS_PATH} 400304 00000000`, NLRI), handling: 'treat-as-withdraw', notification: '0308 40030400000000' },
+  { name: '6.3 NEXT_HOP multicast', bytes: update('', `${ORIGIN}${AS_PATH} 400304 e0000005`, NLRI), handling: 'treat-as-withdraw', notification: '0308 400304e0000005' },
   { name: '6.3 MULTI_EXIT_DISC length', bytes: update('', `${BASE} 800403 000000`, NLRI), handling: 'treat-as-withdraw', notification: '0305 800403000000' },
   { name: '6.3 LOCAL_PREF length', bytes: update('', `${BASE} 400502 0000`, NLRI), handling: 'treat-as-withdraw', notification: '0305 4005020000' },
   { name: 'RFC 7606 §7.6 ATOMIC_AGGREGATE length', bytes: update('', `${BASE} 400601 00`, NLRI), handling: 'attribute-discard', notification: '0305 40060100', discarded: 6 },

@@ -24,6 +24,8 @@ import { ctx2, ctx4, ctxAddPath, msg } from './vectors.js';
 
 const u32 = fc.integer({ min: 0, max: 0xffffffff });
 const ipv4 = u32.map(formatIpv4);
+/** Usable next hops: not 0.0.0.0, not multicast or class E (RFC 4271 §6.3). */
+const unicastIpv4 = fc.integer({ min: 0x01000000, max: 0xdfffffff }).map(formatIpv4);
 const ipv6 = fc.tuple(u32, u32, u32, u32).map(formatIpv6);
 
 const prefixes4 = fc
@@ -62,7 +64,7 @@ function attributes(ctx: CodecContext): fc.Arbitrary<PathAttributes> {
       {
         origin: fc.constantFrom(0 as const, 1 as const, 2 as const),
         asPath: asPath(asn, confedAsn),
-        nextHop: ipv4,
+        nextHop: unicastIpv4,
         med: u32,
         localPref: u32,
         atomicAggregate: fc.constant(true),
