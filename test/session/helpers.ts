@@ -2,6 +2,7 @@
 import * as net from 'node:net';
 import { MessageFramer } from '../../proto/framer.js';
 import { encodeOpen } from '../../proto/open.js';
+import type { Capability } from '../../proto/capabilities.js';
 import { keepaliveBytes } from '../../daemon/session/wire.js';
 import { BgpListener } from '../../daemon/listener.js';
 import { silentLogger, type Logger } from '../../daemon/log.js';
@@ -65,8 +66,8 @@ export class Speaker {
   readonly peers: PeerManager;
   readonly listener: BgpListener;
 
-  constructor(readonly addr: string, readonly port: number, routerId = addr, log: Logger = silentLogger()) {
-    this.peers = new PeerManager({ local: { routerId, hostname: `host-${addr}` }, engine: this.engine, log });
+  constructor(readonly addr: string, readonly port: number, routerId = addr, log: Logger = silentLogger(), engine?: RouteEngine) {
+    this.peers = new PeerManager({ local: { routerId, hostname: `host-${addr}` }, engine: engine ?? this.engine, log });
     this.listener = new BgpListener({ host: addr, port }, (s, src) => this.peers.route(s, src), log);
   }
 
@@ -116,8 +117,8 @@ export class ScriptedPeer {
   types(): number[] {
     return this.received.map((m) => m[18] ?? 0);
   }
-  sendOpen(holdTime: number, asn = 64512, bgpId = '10.9.9.9'): void {
-    this.socket.write(encodeOpen({ version: 4, myAs: asn, holdTime, bgpId, capabilities: [{ kind: 'as4', asn }] }));
+  sendOpen(holdTime: number, asn = 64512, bgpId = '10.9.9.9', extra: Capability[] = []): void {
+    this.socket.write(encodeOpen({ version: 4, myAs: asn, holdTime, bgpId, capabilities: [{ kind: 'as4', asn }, ...extra] }));
   }
   sendKeepalive(): void {
     this.socket.write(keepaliveBytes());

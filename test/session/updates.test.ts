@@ -1,0 +1,109 @@
+/**
+ * What the session does with UPDATEs and with a peer that comes back: decoded UPDATEs reach the
+ * real RIB through RibBridge; a fatal UPDATE error resets the session with its NOTIFICATION;
+ * maxPrefixes with action reset sends Cease 6/1; a new connection from a graceful-restart
+ * capable peer replaces its established session.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { HEADER_LENGTH, MsgType } from '../../proto/constants.js';
+import { defaultCodecContext } from '../../proto/context.js';
+import { writeHeader } from '../../proto/header.js';
+import { parseIpv4 } from '../../proto/prefix.js';
+import { encodeUpdates } from '../../proto/update.js';
+import { silentLogger } from '../../daemon/log.js';
+import { RouteEngine as Rib } from '../../daemon/rib/index.js';
+import { RibBridge } from '../../daemon/session/rib-bridge.js';
+import { parseNotification } from '../../daemon/session/wire.js';
+import { MockSink } from '../../daemon/sink/index.js';
+import type { NodeIntent, PeerIntent } from '../../daemon/model.js';
+import { freePort, peerIntent, ScriptedPeer, Speaker, until } from './helpers.js';
+
+const cleanup: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanup.splice(0).reverse()) await c();
+});
+
+function nodeIntent(peers: PeerIntent[]): NodeIntent {
+  return {
+    nodeName: 'node-a', routerId: '127.0.0.1', localAs: 64512, ipv4Address: '127.0.0.1', listenPort: 179, logLevel: 'info',
+    peers, pools: [], ownBlocks: [], borrowed: [], serviceRoutes: [], rejectCidrs: [],
+  };
+}
+
+/** A speaker on 127.0.0.1 with the real RIB, and a scripted peer 127.0.0.5 that reached Established. */
+async function established(o: Partial<PeerIntent> = {}, grCapable = false) {
+  const port = await freePort();
+  const peer = peerIntent('127.0.0.5', { peerPort: port, passive: true, ...o });
+  const rib = new Rib({ intent: nodeIntent([peer]), sink: new MockSink(), log: silentLogger() });
+  const speaker = new Speaker('127.0.0.1', port, '127.0.0.1', silentLogger(), new RibBridge(rib, silentLogger()));
+  cleanup.push(() => speaker.close());
+  await speaker.start([peer]);
+  const remote = await ScriptedPeer.connect('127.0.0.1', port, '127.0.0.5');
+  cleanup.push(async () => void remote.socket.destroy());
+  await until('our OPEN', () => remote.types().includes(1), 100_000);
+  remote.sendOpen(90, 64512, '10.9.9.9', grCapable ? [{ kind: 'gracefulRestart', restartState: false, notification: false, restartTime: 120, families: [] }] : []);
+  remote.sendKeepalive();
+  await until('Established', () => speaker.status(peer.name)?.bgpState === 'Established', 100_000);
+  return { speaker, remote, rib, port, name: peer.name };
+}
+
+const notificationOf = (p: ScriptedPeer) => {
+  const m = p.received.find((x) => x[18] === MsgType.NOTIFICATION);
+  if (!m) return undefined;
+  const n = parseNotification(m);
+  return `${n.code}/${n.subcode}`;
+};
+
+function announce(prefixes: string[]): Uint8Array[] {
+  const packed = new Uint32Array(prefixes.flatMap((p) => [parseIpv4(p.split('/')[0]!), Number(p.split('/')[1])]));
+  return encodeUpdates({ origin: 0, asPath: [], nextHop: '127.0.0.5', localPref: 100, unknown: [] }, 1, packed, defaultCodecContext());
+}
+
+describe('UPDATEs through the session', () => {
+  it('hands decoded UPDATEs to the RIB', async () => {
+    const { remote, rib, name } = await established();
+    for (const m of announce(['10.48.0.0/26', '10.48.1.0/26'])) remote.socket.write(m);
+    await until('two routes in the RIB', () => [...rib.listRoutes({ protocol: name })].length === 2, 100_000);
+    expect([...rib.listRoutes({ protocol: name })].map((r) => r.prefix).sort()).toEqual(['10.48.0.0/26', '10.48.1.0/26']);
+  });
+
+  it('resets the session with 3/1 on a malformed attribute list', async () => {
+    const { speaker, remote, name } = await established();
+    // Total path attribute length 16 with no attribute bytes behind it.
+    const bad = new Uint8Array(HEADER_LENGTH + 4);
+    writeHeader(bad, bad.length, MsgType.UPDATE);
+    bad.set([0, 0, 0, 16], HEADER_LENGTH);
+    remote.socket.write(bad);
+    await until('NOTIFICATION', () => notificationOf(remote) !== undefined, 100_000);
+    expect(notificationOf(remote)).toBe('3/1');
+    expect(speaker.status(name)?.lastError).toEqual({ errorClass: 'BGP Error', message: 'Malformed attribute list' });
+  });
+
+  it('sends Cease 6/1 when the peer exceeds maxPrefixes with action reset', async () => {
+    const { speaker, remote, name } = await established({ maxPrefixes: 1, maxPrefixesAction: 'reset' });
+    for (const m of announce(['10.48.0.0/26', '10.48.1.0/26'])) remote.socket.write(m);
+    await until('NOTIFICATION', () => notificationOf(remote) !== undefined, 100_000);
+    expect(notificationOf(remote)).toBe('6/1');
+    expect(speaker.status(name)?.lastError?.message).toBe('Maximum number of prefixes reached');
+  });
+
+  it('replaces the established session when a graceful-restart peer connects again', async () => {
+    const { speaker, remote, port, name } = await established({}, true);
+    const again = await ScriptedPeer.connect('127.0.0.1', port, '127.0.0.5');
+    cleanup.push(async () => void again.socket.destroy());
+    await until('our OPEN on the new connection', () => again.types().includes(1), 100_000);
+    await until('old connection closed', () => remote.closed, 100_000);
+    expect(speaker.peers.get(name)!.attemptStates()).toEqual([{ direction: 'incoming', state: 'OpenSent' }]);
+    expect(speaker.status(name)?.flaps).toBe(1);
+  });
+
+  it('refuses a second connection with 6/7 while established without graceful restart', async () => {
+    const { speaker, remote, port, name } = await established();
+    const again = await ScriptedPeer.connect('127.0.0.1', port, '127.0.0.5');
+    cleanup.push(async () => void again.socket.destroy());
+    await until('refused', () => notificationOf(again) !== undefined, 100_000);
+    expect(notificationOf(again)).toBe('6/7');
+    expect(remote.closed).toBe(false);
+    expect(speaker.status(name)?.bgpState).toBe('Established');
+  });
+});
