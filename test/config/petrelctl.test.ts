@@ -129,6 +129,24 @@ spec:
     await rm(d, { recursive: true, force: true });
   });
 
+  it('ipam show --show-borrowed lists addresses held in other nodes\' blocks', async () => {
+    const d = await tempDir('ctl-borrow');
+    const url = `file:${join(d, 'c.yaml')}`;
+    await writeFile(join(d, 'c.yaml'), 'apiVersion: projectcalico.org/v3\nkind: Node\nmetadata: {name: n1}\nspec: {bgp: {ipv4Address: 10.0.0.1/24}}\n---\n' +
+      'apiVersion: projectcalico.org/v3\nkind: Node\nmetadata: {name: n2}\nspec: {bgp: {ipv4Address: 10.0.0.2/24}}\n---\n' +
+      'apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: tiny}\nspec: {cidr: 10.91.2.0/26}\n');
+    await ctl('--datastore', url, 'ipam', 'allocate', '--node', 'n1');
+    expect((await ctl('--datastore', url, 'ipam', 'allocate', '--node', 'n2', '--handle', 'pod-x')).trim()).toBe('10.91.2.1');
+    expect(await ctl('--datastore', url, 'ipam', 'show', '--show-borrowed')).toBe(
+      '+-----------+----------------+--------------+-------------+--------+--------------+\n' +
+        '|    IP     | BORROWING-NODE |    BLOCK     | BLOCK OWNER |  TYPE  | ALLOCATED-TO |\n' +
+        '+-----------+----------------+--------------+-------------+--------+--------------+\n' +
+        '| 10.91.2.1 | n2             | 10.91.2.0/26 | n1          | handle | pod-x        |\n' +
+        '+-----------+----------------+--------------+-------------+--------+--------------+\n',
+    );
+    await rm(d, { recursive: true, force: true });
+  });
+
   it('seed exhaustion through the CLI: the second node gets a clear error', async () => {
     const tiny = join(dir, 'tiny.yaml');
     await writeFile(tiny, 'apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: tiny}\nspec: {cidr: 10.91.2.0/26}\n');

@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import {
-  cidrToKey, blockCapacity, ipamSettings, openDatastore, overlaps, parseCidr, resolveDatastoreUrl, type ClusterSnapshot, type Datastore,
+  cidrToKey, blockCapacity, blockOrdinalAddress, formatAddress, ipamSettings, openDatastore, overlaps, parseCidr, resolveDatastoreUrl, type ClusterSnapshot, type Datastore,
 } from '../../config/index.js';
 import { renderBoxTable } from './table.js';
 
@@ -61,6 +61,21 @@ export function renderIpamShow(s: ClusterSnapshot, showBlocks: boolean): string 
   return renderBoxTable(['GROUPING', 'CIDR', 'IPS TOTAL', 'IPS IN USE', 'IPS FREE'], ipamShowRows(s, showBlocks));
 }
 
+/** `ipam show --show-borrowed`: addresses held by a node in a block affine to another node (or to none). */
+export function renderIpamBorrowed(s: ClusterSnapshot): string {
+  const rows: string[][] = [];
+  const blocks = [...s.ipamBlocks].sort((a, b) => (cidrToKey(a.spec.cidr) < cidrToKey(b.spec.cidr) ? -1 : 1));
+  for (const b of blocks) {
+    const owner = b.spec.affinity?.startsWith('host:') ? b.spec.affinity.slice(5) : '';
+    const c = parseCidr(b.spec.cidr);
+    for (const a of b.spec.allocations) {
+      if (a.node === owner) continue;
+      rows.push([formatAddress(c.family, blockOrdinalAddress(c, a.ordinal)), a.node, b.spec.cidr, owner || '-', a.handle ? 'handle' : '-', a.handle ?? '-']);
+    }
+  }
+  return renderBoxTable(['IP', 'BORROWING-NODE', 'BLOCK', 'BLOCK OWNER', 'TYPE', 'ALLOCATED-TO'], rows);
+}
+
 export function renderIpamConfiguration(s: ClusterSnapshot): string {
   const c = ipamSettings(s);
   return renderBoxTable(['PROPERTY', 'VALUE'], [
@@ -114,9 +129,10 @@ export function register(program: Command): void {
     .command('show')
     .description("show IP pool (and block) usage as calicoctl's table")
     .option('--show-blocks', 'also list every block under its pool')
+    .option('--show-borrowed', 'list addresses borrowed from other nodes\' blocks instead')
     .option('--show-configuration', 'show the IPAM configuration instead')
-    .action(async (o: { showBlocks?: boolean; showConfiguration?: boolean }, cmd: Command) => {
+    .action(async (o: { showBlocks?: boolean; showBorrowed?: boolean; showConfiguration?: boolean }, cmd: Command) => {
       const s = await withStore(cmd, (ds) => ds.snapshot());
-      process.stdout.write(o.showConfiguration ? renderIpamConfiguration(s) : renderIpamShow(s, o.showBlocks === true));
+      process.stdout.write(o.showConfiguration ? renderIpamConfiguration(s) : o.showBorrowed ? renderIpamBorrowed(s) : renderIpamShow(s, o.showBlocks === true));
     });
 }
