@@ -57,6 +57,11 @@ export class AdjRibOut {
     return true;
   }
 
+  /** Queues every announced route again (ROUTE-REFRESH from the peer). */
+  resendAll(): void {
+    for (const [key, id] of this.sent) this.pending.set(key, id);
+  }
+
   /** Takes every pending change, grouped for encoding. */
   drain(): OutBatch {
     const announce = new Map<Family, Map<number, PrefixKey[]>>();

@@ -19,7 +19,8 @@ import { AdjRibOut } from './adj-rib-out.js';
 import { AttrStore, localAttrs, type LocalKind, type RouteAttrs } from './attrs.js';
 import { addressRank, routerIdNumber, selectBest, type Candidate } from './decision.js';
 import { bgpMayAdvertise, exportAttrs, type ExportTarget, type RouteSource } from './export-attrs.js';
-import { cidrToKey, familyOfKey, forEachPackedKey, keyToCidr, packKeys, type PrefixKey } from './keys.js';
+import { cidrToKey, familyOfKey, forEachPackedKey, keyToCidr, packKeys, words6OfKey, type PrefixKey } from './keys.js';
+import { maskOf, maskWords6, prefix4Key, prefix6Key } from '../../proto/prefix.js';
 import { LocRib, type BestRef } from './loc-rib.js';
 import type { EnginePeer, PeerOutput, PeerUpdateResult, RibUpdate, RouteCount, RouteEntry, RouteFilter, UpdateEncoder } from './types.js';
 
@@ -113,6 +114,8 @@ export class RouteEngine {
   private readonly networksByFamily = { 4: 0, 6: 0 };
   /** The most recent kernel failures (bounded), for status output. */
   readonly sinkFailures: SinkFailureRecord[] = [];
+  /** Prefixes whose last kernel install failed (cleared by a later success or removal). */
+  private readonly kernelRejected = new Set<string>();
   sinkFailureTotal = 0;
 
   constructor(opts: RouteEngineOptions) {
@@ -144,7 +147,7 @@ export class RouteEngine {
     };
     this.sources[LOCAL] = local;
     // Origination of the first intent runs as the first queued task.
-    void this.enqueue(() => this.applyOrigination(opts.intent));
+    this.enqueue(() => this.applyOrigination(opts.intent)).catch(() => undefined);
   }
 
   // ------------------------------------------------------------------ public API
@@ -198,7 +201,7 @@ export class RouteEngine {
             keepOriginalNextHop: peer.keepOriginalNextHop,
             rrClient: peer.rrClient,
           },
-          ctx: contextOf(peer),
+          ctx: peer.context ?? contextOf(peer),
           cache: new Map(),
         },
       };
@@ -247,6 +250,18 @@ export class RouteEngine {
     });
   }
 
+  /** ROUTE-REFRESH from the peer: everything we announced to it, again, then End-of-RIB. */
+  refresh(name: string): Promise<void> {
+    return this.enqueue(() => {
+      const src = this.byName.get(name);
+      if (!src?.out || !src.peer) return;
+      src.out.adjOut.resendAll();
+      this.flushOutput(src);
+      const eor = src.peer.families.map((f) => this.encoder.endOfRib(f));
+      if (eor.length > 0) src.out.output.send(eor);
+    });
+  }
+
   /** The peer's route counters in BIRD's vocabulary (O(1)). */
   counters(name: string): RouteCounters {
     const src = this.byName.get(name);
@@ -280,7 +295,10 @@ export class RouteEngine {
   /** Routes for `show route`, primary first per network. Reads the live tables: consume promptly. */
   *listRoutes(filter: RouteFilter = {}): Generator<RouteEntry> {
     let keys: Iterable<PrefixKey>;
-    if (filter.prefix !== undefined) {
+    if (filter.forAddress !== undefined) {
+      const key = this.longestMatch(filter.forAddress);
+      keys = key === undefined ? [] : [key];
+    } else if (filter.prefix !== undefined) {
       let key: PrefixKey;
       try {
         key = cidrToKey(filter.prefix);
@@ -319,6 +337,7 @@ export class RouteEngine {
             pathId,
             attrs,
             ...(primary ? { kernel } : {}),
+            ...(primary && kernel && this.kernelRejected.has(kernel.prefix) ? { kernelRejected: true } : {}),
           };
           if (primary) entries.unshift(entry);
           else entries.push(entry);
@@ -326,6 +345,30 @@ export class RouteEngine {
       }
       yield* entries;
     }
+  }
+
+  /** The most specific network with a best route that holds `address`. */
+  private longestMatch(address: string): PrefixKey | undefined {
+    let full: PrefixKey;
+    try {
+      full = cidrToKey(address.includes(':') ? `${address}/128` : `${address}/32`);
+    } catch {
+      return undefined;
+    }
+    if (typeof full === 'number') {
+      const addr = Math.floor(full / 64);
+      for (let len = 32; len >= 0; len--) {
+        const key = prefix4Key((addr & maskOf(len)) >>> 0, len);
+        if (this.loc.best(key)) return key;
+      }
+      return undefined;
+    }
+    const { words } = words6OfKey(full);
+    for (let len = 128; len >= 0; len--) {
+      const key = prefix6Key(maskWords6(words, len), len);
+      if (this.loc.best(key)) return key;
+    }
+    return undefined;
   }
 
   /** Resolves once every queued change ran and the sink holds the result. */
@@ -630,13 +673,13 @@ export class RouteEngine {
     if (out.adjOut.pendingCount === 0) return;
     const batch = out.adjOut.drain();
     const msgs: Uint8Array[] = [];
-    const addPath = dest.peer!.addPathTx;
+    const addPath = (f: Family) => (f === 4 ? out.ctx.addPathTx.ipv4 : out.ctx.addPathTx.ipv6);
     for (const [family, keys] of batch.withdraw) {
-      msgs.push(...this.encoder.withdrawals(family, packKeys(family, keys), out.ctx, addPath ? pathIdsFor(keys.length) : undefined));
+      msgs.push(...this.encoder.withdrawals(family, packKeys(family, keys), out.ctx, addPath(family) ? pathIdsFor(keys.length) : undefined));
     }
     for (const [family, byAttr] of batch.announce) {
       for (const [attrId, keys] of byAttr) {
-        msgs.push(...this.encoder.updates(this.store.get(attrId), family, packKeys(family, keys), out.ctx, addPath ? pathIdsFor(keys.length) : undefined));
+        msgs.push(...this.encoder.updates(this.store.get(attrId), family, packKeys(family, keys), out.ctx, addPath(family) ? pathIdsFor(keys.length) : undefined));
       }
     }
     if (msgs.length > 0) out.output.send(msgs);
@@ -724,6 +767,8 @@ export class RouteEngine {
       if (add.length + remove.length === 0) continue;
       try {
         const result = await this.sink.apply({ add, remove });
+        for (const r of add) this.kernelRejected.delete(r.prefix);
+        for (const r of remove) this.kernelRejected.delete(r.prefix);
         this.recordSinkFailures(result);
       } catch (e) {
         // A sink must report per route; if it throws anyway, record the whole batch as failed.
@@ -736,6 +781,7 @@ export class RouteEngine {
   private recordSinkFailures(result: SinkResult): void {
     for (const f of result.failures) {
       this.sinkFailureTotal++;
+      this.kernelRejected.add(f.route.prefix);
       this.sinkFailures.push({ ...f, at: new Date(this.now() * 1000) });
       this.log?.warn({ route: f.route, reason: f.reason }, 'kernel route failed');
     }

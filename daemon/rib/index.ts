@@ -14,6 +14,13 @@
  * await engine.settled();                      // every queued change applied, kernel included (tests)
  * ```
  *
+ * Wiring (the daemon and the control socket):
+ * ```ts
+ * const routes = new RouteEngine({ intent, sink: new KernelSink(), log });
+ * const daemon = await Daemon.start({ engine: new SessionRouteEngine(routes, log), ... });
+ * backend.routes = (q) => routeViews(routes, q);  backend counters: routes.counters(name)
+ * ```
+ *
  * - Calls are queued and run one at a time in call order; each returns a promise of its result.
  *   Sessions may fire and forget, but must call peerUp before peerUpdate (an UPDATE from an
  *   unknown peer is logged and dropped).
@@ -28,6 +35,8 @@
  */
 export { RouteEngine, codecEncoder, type RouteEngineOptions, type SinkFailureRecord } from './engine.js';
 export type { EnginePeer, PeerOutput, PeerUpdateResult, RibUpdate, RouteCount, RouteEntry, RouteFilter, UpdateEncoder } from './types.js';
+export { SessionRouteEngine, enginePeerOf } from './session-adapter.js';
+export { routeViews, toRouteView, type RouteViewOptions } from './route-view.js';
 export type { RouteAttrs, AsPathSegment, LocalKind } from './attrs.js';
 export { AttrStore, attrsKey, localAttrs } from './attrs.js';
 export { selectBest, type Candidate, type Decision, type DecisionStep } from './decision.js';

@@ -26,6 +26,8 @@ export interface EnginePeer {
   readonly addPathRx: boolean;
   readonly as4: boolean;
   readonly extendedMessage?: boolean;
+  /** The negotiated codec context; when given it wins over as4, addPathTx/Rx and extendedMessage. */
+  readonly context?: CodecContext;
   /** Families negotiated on the session; routes of other families are neither sent nor expected. */
   readonly families: readonly Family[];
   readonly maxPrefixes?: number;
@@ -91,11 +93,15 @@ export interface RouteEntry {
   readonly attrs: RouteAttrs;
   /** What the kernel holds for this network when this is the primary route (null: nothing). */
   readonly kernel?: SinkRoute | null;
+  /** The kernel refused this network's route (BIRD's `!`). */
+  readonly kernelRejected?: boolean;
 }
 
 export interface RouteFilter {
   /** Exact network, CIDR text. */
   readonly prefix?: string;
+  /** The longest-matching network holding this address (`show route for`). */
+  readonly forAddress?: string;
   /** Only routes of this protocol (peer name, static1, kernel1). */
   readonly protocol?: string;
   /** Only primary routes. */
