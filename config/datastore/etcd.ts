@@ -65,20 +65,27 @@ export function openEtcdStore(url: string): StoreBackend {
   const client = new Etcd3({ hosts: loc.endpoints, dialTimeout: 5000 });
   const ns: Namespace = loc.prefix ? client.namespace(loc.prefix) : client;
 
+  // Parsed values by key and mod revision: a transaction re-reads everything but re-parses only what changed.
+  let cache = new Map<string, { rev: string; resources: Resource[]; issues: ConfigIssue[] }>();
   const read = async (): Promise<{ resources: Resource[]; issues: ConfigIssue[] }> => {
     const res = await ns.getAll().prefix(ROOT).exec();
     const resources: Resource[] = [];
     const issues: ConfigIssue[] = [];
+    const next = new Map<string, { rev: string; resources: Resource[]; issues: ConfigIssue[] }>();
     for (const kv of res.kvs) {
       const key = kv.key.toString();
       if (key.startsWith(LIVENESS)) continue;
-      const parsed = parseResources(kv.value.toString(), `etcd:${key}`);
-      issues.push(...parsed.errors);
-      for (const r of parsed.resources) {
-        r.metadata.resourceVersion = String(kv.mod_revision);
-        resources.push(r);
+      const rev = String(kv.mod_revision);
+      let entry = cache.get(key);
+      if (!entry || entry.rev !== rev) {
+        const parsed = parseResources(kv.value.toString(), `etcd:${key}`);
+        entry = { rev, resources: parsed.resources.map((r) => ({ ...r, metadata: { ...r.metadata, resourceVersion: rev } }) as Resource), issues: parsed.errors };
       }
+      next.set(key, entry);
+      issues.push(...entry.issues);
+      resources.push(...entry.resources);
     }
+    cache = next;
     issues.push(...validateSet(resources));
     return { resources, issues };
   };
