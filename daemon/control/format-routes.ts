@@ -79,6 +79,23 @@ export function routeLines(r: RouteView, label: string, all: boolean, ctx: Route
   return out;
 }
 
+/** `a.b.c.d/len` from the RIB (already valid) without regexes; undefined for IPv6. */
+function quickPrefix4(text: string): { addr: number; len: number } | undefined {
+  let addr = 0;
+  let octet = 0;
+  let i = 0;
+  for (; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) octet = octet * 10 + (c - 48);
+    else if (c === 46) { addr = addr * 256 + octet; octet = 0; }
+    else if (c === 47) break;
+    else return undefined;
+  }
+  addr = addr * 256 + octet;
+  const len = i < text.length ? Number(text.slice(i + 1)) : 32;
+  return { addr, len };
+}
+
 type Matcher = (prefix: string) => number; // -1: no match, else the prefix length (for longest match)
 
 /** A matcher for `for <addr|net>` (containment) or `<net>` (equality). */
@@ -94,8 +111,8 @@ function prefixMatcher(target: string, exact: boolean): Matcher {
   }
   const t = parsePrefix4(target, false);
   return (prefix) => {
-    if (prefix.includes(':')) return -1;
-    const p = parsePrefix4(prefix, false);
+    const p = quickPrefix4(prefix);
+    if (!p) return -1;
     if (exact) return p.len === t.len && p.addr === t.addr ? p.len : -1;
     return prefix4Within(t.addr, t.len, p.addr, p.len) ? p.len : -1;
   };
@@ -164,22 +181,23 @@ export function* showRouteReply(source: RouteSource, args: ShowRouteArgs, ctx: R
   for (const table of tables) {
     const c: Counters = { shown: 0, routes: 0, nets: 0 };
     const { shown } = selectRoutes(source, table, args, c);
-    let headerDone = false;
-    const header = function* (): Generator<ReplyLine> {
-      if (headerDone || ctx.dialect !== 'bird2' || args.count) return;
+    let headerDone = ctx.dialect !== 'bird2' || args.count;
+    const header = (): ReplyLine[] => {
       headerDone = true;
-      if (printedTables++ > 0) yield line(1007, '');
-      yield line(1007, `Table ${table}:`);
+      return printedTables++ > 0 ? [line(1007, ''), line(1007, `Table ${table}:`)] : [line(1007, `Table ${table}:`)];
     };
     let lastNet: string | undefined;
     for (const r of shown) {
       if (args.count) continue;
-      yield* header();
+      if (!headerDone) yield* header();
       const label = r.prefix !== lastNet ? r.prefix : '';
       lastNet = r.prefix;
-      yield* routeLines(r, label, args.all, ctx);
+      const lines = routeLines(r, label, args.all, ctx);
+      // Most routes are one or two lines: avoid the iterator protocol of yield* for them.
+      yield lines[0]!;
+      for (let i = 1; i < lines.length; i++) yield lines[i]!;
     }
-    if (explicit) yield* header();
+    if (explicit && !headerDone) yield* header();
     if (args.count && ctx.dialect === 'bird2') yield line(1007, `${c.shown} of ${c.routes} routes for ${c.nets} networks in table ${table}`);
     total.shown += c.shown; total.routes += c.routes; total.nets += c.nets;
   }

@@ -17,9 +17,25 @@ function timeOf(t: Date, ms: boolean): string {
   return ms ? `${base}.${p3(t.getMilliseconds())}` : base;
 }
 
+// Routes share few distinct timestamps and local-time getters are slow: `show route` over a
+// million routes formats each distinct time once (per dialect and recency).
+const shortCaches = new Map<string, Map<number, string>>();
+const SHORT_CACHE_MAX = 4096;
+
 /** `since` of protocols and routes: one token either way. */
 export function formatShortTime(t: Date, now: Date, dialect: Dialect): string {
-  return now.getTime() - t.getTime() < RECENT_LIMIT_MS ? timeOf(t, dialect === 'bird2') : dateOf(t);
+  const ms = t.getTime();
+  const recent = now.getTime() - ms < RECENT_LIMIT_MS;
+  const cacheKey = recent ? dialect : `${dialect}-old`;
+  let cache = shortCaches.get(cacheKey);
+  if (!cache) shortCaches.set(cacheKey, (cache = new Map()));
+  let text = cache.get(ms);
+  if (text === undefined) {
+    text = recent ? timeOf(t, dialect === 'bird2') : dateOf(t);
+    if (cache.size >= SHORT_CACHE_MAX) cache.clear();
+    cache.set(ms, text);
+  }
+  return text;
 }
 
 /** `show status` times. */
