@@ -46,9 +46,9 @@ on bastion ip route
 first_on() { workloads | awk -v n="$1" '$1 == n { print $2; exit }'; }
 a1=$(first_on node1); a2=$(first_on node2); a3=$(first_on node3)
 say "ping from workload $a1 (node1) to workload $a2 (node2)"
-on "$a1" ping -c 3 -W 1 "$a2"
+on "$a1" ping -c 3 -W 1 -i 0.2 "$a2"
 say "ping from the bastion to workload $a3 (node3)"
-on bastion ping -c 3 -W 1 "$a3"
+on bastion ping -c 3 -W 1 -i 0.2 "$a3"
 
 echo
 echo "The lab is still up. Look around: node dist/tools/petrelctl.js lab status   Take it down: node dist/tools/petrelctl.js lab down"

@@ -17,6 +17,7 @@ import { isAlive, spawnDetached, stopProcess, type ProcessRecord } from './proce
 import { renderBirdConfig, renderGobgpConfig } from './router-config.js';
 import { labResources, renderResources } from './calico-resources.js';
 import { daemonJs, gobgpPumpJs, petrelctlJs } from './paths.js';
+import { openDatastore } from '../../config/index.js';
 
 export class LabError extends Error {
   override readonly name = 'LabError';
@@ -101,12 +102,14 @@ export async function labUp(topoIn: Topology, opts: UpOptions = {}): Promise<Lab
     log(`datastore: ${st.datastore} (Nodes, IPPools, BGPPeers from the topology)`);
   }
 
-  for (const host of topo.hosts) {
+  const frr = topo.hosts.find((h) => h.role === 'frr');
+  if (frr) throw new LabError(`host ${frr.name}: role 'frr' is not supported by this lab yet`);
+  // Routers and daemons start concurrently; each is waited on until it answers.
+  await Promise.all(topo.hosts.map(async (host) => {
     if (host.role === 'bird') await ensureBird(st, host, opts.readyTimeoutMs);
     else if (host.role === 'gobgp') await ensureGobgp(st, host, opts.readyTimeoutMs);
-    else if (host.role === 'frr') throw new LabError(`host ${host.name}: role 'frr' is not supported by this lab yet`);
-  }
-  for (const host of petrels) await ensurePetrel(st, host, opts.readyTimeoutMs);
+    else if (host.role === 'petrel') await ensurePetrel(st, host, opts.readyTimeoutMs);
+  }));
   if (petrels.length > 0) log(`petrel daemons: ${petrels.map((h) => h.name).join(', ')} (logs in ${join(st.dir, 'logs')})`);
 
   for (const host of petrels) {
@@ -299,17 +302,28 @@ async function ensureEtcd(st: LabState, hub: string, log: (l: string) => void, t
 }
 
 /**
- * Allocates one address from IPAM for `host` (petrelctl ipam allocate) and plumbs it with
- * attachWorkload.
+ * Allocates one address from IPAM for `host` and plumbs it with attachWorkload. A file datastore
+ * is reached in-process through config/ (what `petrelctl ipam allocate` runs, without a Node
+ * start per address); etcd, which lives in the hub namespace, through `petrelctl ipam allocate`
+ * run there.
  */
 export async function addWorkload(st: LabState, hostName: string, pool?: string): Promise<WorkloadRecord> {
   const host = hostByName(st.topology, hostName);
   if (host.role !== 'petrel') throw new LabError(`workloads live on petrel hosts; ${hostName} is '${host.role}'`);
-  const n = st.workloads.filter((w) => w.host === hostName).length;
-  const args = ['ipam', 'allocate', '--node', hostName, ...(pool ? ['--pool', pool] : []), '--handle', `${st.name}-${hostName}-w${n}`];
-  const out = await labPetrelctl(st, args);
-  const address = /\b(\d{1,3}(?:\.\d{1,3}){3})\b/.exec(out)?.[1];
-  if (!address) throw new LabError(`petrelctl ipam allocate printed no address: ${out.trim()}`);
+  const handle = `${st.name}-${hostName}-w${st.workloads.filter((w) => w.host === hostName).length}`;
+  let address: string | undefined;
+  if (st.datastore.startsWith('file:')) {
+    const ds = openDatastore(st.datastore);
+    try {
+      address = (await ds.allocate({ node: hostName, handle, ...(pool ? { pools: [pool] } : {}) })).ip;
+    } finally {
+      await ds.close();
+    }
+  } else {
+    const out = await labPetrelctl(st, ['ipam', 'allocate', '--node', hostName, ...(pool ? ['--pool', pool] : []), '--handle', handle]);
+    address = /\b(\d{1,3}(?:\.\d{1,3}){3})\b/.exec(out)?.[1];
+    if (!address) throw new LabError(`petrelctl ipam allocate printed no address: ${out.trim()}`);
+  }
   return attachWorkload(st, hostName, address, pool ?? '');
 }
 

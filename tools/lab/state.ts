@@ -48,12 +48,22 @@ export async function readState(name: string): Promise<LabState | undefined> {
   }
 }
 
-/** Writes atomically (temp file + rename) so a crash never leaves half a state file. */
-export async function writeState(state: LabState): Promise<void> {
-  await mkdir(state.dir, { recursive: true });
-  const tmp = `${statePath(state.name)}.${process.pid}.tmp`;
-  await writeFile(tmp, `${JSON.stringify(state, null, 2)}\n`);
-  await rename(tmp, statePath(state.name));
+let writes: Promise<void> = Promise.resolve();
+
+/**
+ * Writes atomically (temp file + rename) so a crash never leaves half a state file. Writes are
+ * queued: each one serialises the state as it is when its turn comes, so the last write wins
+ * with the newest content even when hosts are set up concurrently.
+ */
+export function writeState(state: LabState): Promise<void> {
+  const next = writes.then(async () => {
+    await mkdir(state.dir, { recursive: true });
+    const tmp = `${statePath(state.name)}.${process.pid}.tmp`;
+    await writeFile(tmp, `${JSON.stringify(state, null, 2)}\n`);
+    await rename(tmp, statePath(state.name));
+  });
+  writes = next.catch(() => undefined);
+  return next;
 }
 
 export async function removeLabDir(name: string): Promise<void> {
