@@ -98,10 +98,17 @@ export async function runAlternating(opts: BenchOptions, variant: VariantResult,
         const message = (e as Error).message;
         variant.samples.push({ kind, run, extra: {}, error: message });
         opts.log(`  ${variant.variant} ${kind} run ${run + 1}: FAILED ${message.slice(0, 300)}`);
-        if (e instanceof NotReadyError) skip.add(kind);
+        // A speaker that is not ready, or that ran into the cell's time bound, is not run again in
+        // this variant: the cell stays bounded in time and the table says why.
+        if (e instanceof NotReadyError || isTimeout(message)) skip.add(kind);
       }
     }
   }
+}
+
+/** Errors of the cells' bounded waits ("... after 60000 ms", "... within 60000 ms", "timed out"). */
+export function isTimeout(message: string): boolean {
+  return /timed out|(after|within) \d+ ms/.test(message);
 }
 
 function formatExtra(extra: Record<string, number> | undefined): string {
