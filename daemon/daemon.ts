@@ -44,7 +44,7 @@ export interface DaemonOptions {
 export class Daemon {
   private intent: NodeIntent;
   private readonly peers: PeerManager;
-  private readonly listener: BgpListener;
+  private listener: BgpListener;
   private stopWatch: (() => Promise<void>) | undefined;
   private readonly closeHooks: (() => Promise<void>)[] = [];
   private closing: Promise<void> | undefined;
@@ -59,15 +59,36 @@ export class Daemon {
     this.intent = intent;
     const engine = opts.engine ?? NULL_ENGINE;
     this.peers = new PeerManager({ local: localSpeaker(intent, opts.hostname), engine, log: opts.log });
-    const listen = opts.listen ?? { host: intent.listenAddress ?? '0.0.0.0', port: intent.listenPort ?? CALICO_DEFAULTS.listenPort };
-    this.listener = new BgpListener(listen, (s, src) => this.peers.route(s, src), opts.log);
+    // Without a bind address, '::' accepts IPv4 (as mapped addresses) and IPv6 peers alike.
+    const listen = opts.listen ?? { host: intent.listenAddress ?? '::', port: intent.listenPort ?? CALICO_DEFAULTS.listenPort };
+    this.listener = this.makeListener(listen);
+  }
+
+  private makeListener(at: ListenAddress): BgpListener {
+    return new BgpListener(at, (s, src) => this.peers.route(s, src), this.opts.log);
+  }
+
+  private async listen(): Promise<ListenAddress> {
+    try {
+      return await this.listener.listen();
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      const dual = !this.opts.listen && !this.intent.listenAddress;
+      if (!dual || (code !== 'EAFNOSUPPORT' && code !== 'EADDRNOTAVAIL')) throw e;
+      // A host without IPv6: listen on IPv4 only.
+      this.listener = this.makeListener({ host: '0.0.0.0', port: this.intent.listenPort ?? CALICO_DEFAULTS.listenPort });
+      return this.listener.listen();
+    }
   }
 
   /** Reads the intent, listens, starts every peer and follows changes. Throws on a bad start (caller exits non-zero). */
   static async start(opts: DaemonOptions): Promise<Daemon> {
     const intent = await opts.source.current();
     const d = new Daemon(opts, intent);
-    d.bound = await d.listener.listen();
+    d.bound = await d.listen().catch((e: unknown) => {
+      const err = e as NodeJS.ErrnoException;
+      throw new Error(`cannot listen for BGP: ${err.message}`);
+    });
     await opts.engine?.intentChanged?.(intent);
     await d.peers.apply(intent.peers);
     opts.log.info({ node: intent.nodeName, routerId: intent.routerId, localAs: intent.localAs, peers: intent.peers.length }, 'petrel started');

@@ -99,6 +99,9 @@ export class PeerSession {
     this.running = true;
     this.setProtoState('start');
     this.log.info({ passive: this.intent.passive, peerIp: this.intent.peerIp, peerPort: this.intent.peerPort }, 'peer started');
+    // Node's sockets cannot set TCP_MD5SIG or IP_MINTTL yet: say so rather than pretend.
+    if (this.intent.password !== undefined) this.log.warn('TCP-MD5 password configured but not supported yet: the session runs without it');
+    if (this.intent.ttlSecurity !== undefined) this.log.warn('ttlSecurity configured but not supported yet');
     this.waitThenStart('connectDelay');
   }
 
@@ -291,9 +294,11 @@ export class PeerSession {
     this.waiting = kind;
     const startNow = () => {
       this.waiting = undefined;
+      // As BIRD: once the error wait is over, the peer goes Active and waits the connect delay.
+      if (kind === 'errorWait') return this.waitThenStart('connectDelay');
       if (!this.running || this.intent.passive) return;
       const att = this.newAttempt('outgoing');
-      this.fire(att, { name: 'AutomaticStart' }, kind === 'errorWait' ? 'error wait over' : 'connect delay over');
+      this.fire(att, { name: 'AutomaticStart' }, 'connect delay over');
     };
     if (seconds > 0) this.waitTimer_.start('restart', seconds, startNow, { jitter: true, random: this.deps.random });
     else queueMicrotask(startNow);
