@@ -51,4 +51,5 @@ say "ping from the bastion to workload $a3 (node3)"
 on bastion ping -c 3 -W 1 -i 0.2 "$a3"
 
 echo
+echo "Demo finished in ${SECONDS}s."
 echo "The lab is still up. Look around: node dist/tools/petrelctl.js lab status   Take it down: node dist/tools/petrelctl.js lab down"

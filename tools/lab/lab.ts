@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   addBridge, addNamespace, addVethPair, deleteNamespace, listNamespaces, nsExec, run, waitFor, NetnsError,
@@ -217,14 +217,25 @@ async function recordProcess(st: LabState, rec: ProcessRecord): Promise<void> {
   await writeState(st);
 }
 
+/** The error for a process that died while we waited, with the end of its log (the log goes with `down`). */
+function exitedError(rec: ProcessRecord): LabError {
+  let tail = '';
+  try {
+    tail = readFileSync(rec.log, 'utf8').trimEnd().split('\n').slice(-6).join('\n');
+  } catch {
+    /* no log */
+  }
+  return new LabError(`${rec.what} on ${rec.host} exited; see ${rec.log}${tail ? `; it ends with:\n${tail}` : ''}`);
+}
+
 async function waitAlive<T>(rec: ProcessRecord, what: string, probe: () => Promise<T> | T, timeoutMs: number): Promise<T> {
   try {
     return await waitFor(what, async () => {
-      if (!isAlive(rec)) throw new LabError(`${rec.what} on ${rec.host} exited; see ${rec.log}`);
+      if (!isAlive(rec)) throw exitedError(rec);
       return probe();
     }, timeoutMs, 100);
   } catch (e) {
-    if (!isAlive(rec)) throw new LabError(`${rec.what} on ${rec.host} exited; see ${rec.log}`);
+    if (!isAlive(rec)) throw exitedError(rec);
     throw e;
   }
 }
