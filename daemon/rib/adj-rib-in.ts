@@ -84,6 +84,12 @@ export class AdjRibIn {
     for (let i = 0; i < cur.length; i += 2) fn(cur[i]!, cur[i + 1]!);
   }
 
+  /** The attribute id when `key` has exactly one path and its path id is 0 (the common case), else undefined. */
+  single(key: PrefixKey): number | undefined {
+    const cur = this.routes.get(key);
+    return typeof cur === 'number' ? cur : undefined;
+  }
+
   /** Number of paths held for `key`. */
   pathsOf(key: PrefixKey): number {
     const cur = this.routes.get(key);

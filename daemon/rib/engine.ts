@@ -108,6 +108,8 @@ export class RouteEngine {
   private chain: Promise<unknown> = Promise.resolve();
   /** Work units left before the next yield to the event loop. */
   private budget = 0;
+  /** The time stamped on best-route changes, read once per batch of decisions. */
+  private clock = 0;
   private readonly sinkPending = new Map<PrefixKey, SinkChange>();
   private sinkLoop: Promise<void> | undefined;
   private readonly routesByFamily = { 4: 0, 6: 0 };
@@ -545,11 +547,13 @@ export class RouteEngine {
   // ------------------------------------------------------------------ decision
 
   private async recompute(keys: Iterable<PrefixKey>, hint: number): Promise<void> {
+    this.clock = this.now();
     for (const key of keys) {
       this.decide(key, hint);
       if (this.spend(1)) {
         this.flushAllOutputs();
         await this.pause();
+        this.clock = this.now();
       }
     }
   }
@@ -571,8 +575,9 @@ export class RouteEngine {
   private decide(key: PrefixKey, hint: number): void {
     const count = this.loc.candidateCount(key);
     let best: BestRef | undefined;
-    if (count === 1 && this.sources[hint]?.adjIn.pathsOf(key) === 1) {
-      this.sources[hint]!.adjIn.forEachPath(key, (pathId, attrId) => (best = { source: hint, pathId, attrId }));
+    const single = count === 1 ? this.sources[hint]?.adjIn.single(key) : undefined;
+    if (single !== undefined) {
+      best = { source: hint, pathId: 0, attrId: single };
     } else if (count > 0) {
       const refs: BestRef[] = [];
       const cands: Candidate[] = [];
@@ -596,7 +601,7 @@ export class RouteEngine {
       this.store.ref(best.attrId);
       this.sources[best.source]!.preferred++;
       if (!old) this.networksByFamily[family]++;
-      this.loc.setBest(key, best, this.now());
+      this.loc.setBest(key, best, this.clock);
     } else {
       this.networksByFamily[family]--;
       this.loc.clearBest(key);
@@ -742,7 +747,8 @@ export class RouteEngine {
 
   private scheduleSink(): void {
     if (this.sinkLoop || this.sinkPending.size === 0) return;
-    this.sinkLoop = this.runSink().finally(() => {
+    // Start on the next macrotask: UPDATEs processed back to back (microtasks) join one batch.
+    this.sinkLoop = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.runSink()).finally(() => {
       this.sinkLoop = undefined;
       // Changes queued while the last apply ran.
       this.scheduleSink();

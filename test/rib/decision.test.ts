@@ -84,3 +84,22 @@ describe('decision process (RFC 4271 §9.1.2.2)', () => {
     expect(selectBest([shortLow, longHigh]).index).toBe(1);
   });
 });
+
+describe('attribute-set keys', () => {
+  it('equal sets share a key regardless of field order; any differing field separates them', async () => {
+    const { attrsKey } = await import('../../daemon/rib/attrs.js');
+    const base = { origin: 0, asPath: [{ type: 2, asns: [65001] }], unknown: [], nextHop: '10.0.0.1', med: 5 } as RouteAttrs;
+    const reordered = { med: 5, nextHop: '10.0.0.1', unknown: [], asPath: [{ type: 2, asns: [65001] }], origin: 0 } as RouteAttrs;
+    expect(attrsKey(base)).toBe(attrsKey(reordered));
+    const variants: Partial<RouteAttrs>[] = [
+      { origin: 1 }, { asPath: [{ type: 1, asns: [65001] }] }, { nextHop: '10.0.0.2' }, { med: 6 }, { localPref: 100 },
+      { communities: [1] }, { largeCommunities: [[1, 2, 3]] }, { originatorId: '1.1.1.1' }, { clusterList: ['1.1.1.1'] },
+      { unknown: [{ flags: 0xc0, code: 99, value: Uint8Array.from([1]) }] }, { local: 'block' }, { extCommunities: [1n] },
+      { aggregator: { asn: 1, address: '1.1.1.1' } }, { atomicAggregate: true }, { nextHopLinkLocal: 'fe80::1' },
+      { futureField: 1 } as unknown as Partial<RouteAttrs>,
+    ];
+    const keys = new Set(variants.map((v) => attrsKey({ ...base, ...v } as RouteAttrs)));
+    expect(keys.size).toBe(variants.length);
+    expect(keys.has(attrsKey(base))).toBe(false);
+  });
+});
