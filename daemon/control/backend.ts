@@ -195,7 +195,7 @@ export interface ControlBackend {
   status(): StatusView;
   /** Default: derived from process.memoryUsage(). */
   memory?(): MemoryView;
-  /** Default: none. */
+  /** Default: the host's interfaces (os.networkInterfaces and /sys/class/net). */
   interfaces?(): readonly InterfaceView[];
   /** Reload (or only check, when check) the configuration from the datastore. */
   configure(check: boolean): Promise<ConfigureResult>;

@@ -5,7 +5,7 @@
 import type { Family } from '../model.js';
 import type { BgpProtocolView, ControlBackend, SystemProtocolView } from './backend.js';
 import { finalLine, line, type Dialect, type ReplyLine } from './framing.js';
-import { greeting, interfacesReply, memoryFromProcess, memoryReply, statusReply } from './format-misc.js';
+import { greeting, interfacesFromOs, interfacesReply, memoryFromProcess, memoryReply, statusReply } from './format-misc.js';
 import { entryName, protocolLines, type ProtocolEntry } from './format-protocols.js';
 import { showRouteReply } from './format-routes.js';
 import { CommandError, parseCommand, type Command, type ProtoTarget, type SymbolTable } from './parser.js';
@@ -99,7 +99,7 @@ function run(cmd: Command, entries: readonly ProtocolEntry[], ctx: CommandContex
   switch (cmd.kind) {
     case 'show-status': return { lines: statusReply({ ...backend.status(), ...(ctx.version ? { version: ctx.version } : {}) }, ctx.now(), dialect) };
     case 'show-memory': return { lines: memoryReply(backend.memory?.() ?? memoryFromProcess(), dialect) };
-    case 'show-interfaces': return { lines: interfacesReply(backend.interfaces?.() ?? [], cmd.summary, dialect, ctx.families) };
+    case 'show-interfaces': return { lines: interfacesReply(backend.interfaces?.() ?? interfacesFromOs(), cmd.summary, dialect, ctx.families) };
     case 'show-protocols': {
       const chosen = select(entries, cmd.target);
       if (chosen.length === 0) return { lines: [finalLine(8003, 'No protocols match')] };

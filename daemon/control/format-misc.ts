@@ -1,4 +1,6 @@
-/** `show status`, `show memory` and `show interfaces [summary]` in both dialects. Pure. */
+/** `show status`, `show memory` and `show interfaces [summary]` in both dialects, and defaults for them. */
+import { readFileSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
 import type { InterfaceView, MemoryView, StatusView } from './backend.js';
 import { finalLine, line, type Dialect, type ReplyLine } from './framing.js';
 import { formatBaseTime, formatTimer } from './timefmt.js';
@@ -112,4 +114,40 @@ export function interfacesReply(list: readonly InterfaceView[], summary: boolean
   }
   out.push(finalLine(0));
   return out;
+}
+
+function scopeOf(address: string): InterfaceView['addresses'][number]['scope'] {
+  if (address.startsWith('127.') || address === '::1') return 'host';
+  if (/^fe[89ab]/i.test(address)) return 'link';
+  if (/^(10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|f[cd])/i.test(address)) return 'site';
+  return 'univ';
+}
+
+function readSys(name: string, file: string): string | undefined {
+  try {
+    return readFileSync(`/sys/class/net/${name}/${file}`, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** The host's interfaces (os.networkInterfaces plus /sys) in BIRD's terms, for backends without their own. */
+export function interfacesFromOs(): InterfaceView[] {
+  const out: InterfaceView[] = [];
+  for (const [name, addrs] of Object.entries(networkInterfaces())) {
+    const loopback = (addrs ?? []).some((a) => a.internal);
+    const flags = Number.parseInt(readSys(name, 'flags') ?? '0x1', 16);
+    const up = (flags & 1) === 1;
+    out.push({
+      name,
+      index: Number(readSys(name, 'ifindex') ?? out.length + 1),
+      up,
+      flags: loopback
+        ? ['MultiAccess', 'AdminUp', 'LinkUp', 'Loopback', 'Ignored']
+        : ['MultiAccess', 'Broadcast', 'Multicast', ...(up ? ['AdminUp', 'LinkUp'] : ['AdminDown', 'LinkDown'])],
+      mtu: Number(readSys(name, 'mtu') ?? 1500),
+      addresses: (addrs ?? []).filter((a) => a.cidr).map((a) => ({ cidr: a.cidr!, preferred: true, scope: scopeOf(a.address) })),
+    });
+  }
+  return out.sort((a, b) => a.index - b.index);
 }

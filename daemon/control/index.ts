@@ -5,6 +5,12 @@
  *   ...
  *   await server.close();
  *
+ * or, for what calicoctl and calico-node expect of a Calico node (bird.ctl for IPv4 and
+ * bird6.ctl for IPv6, both in the BIRD 1.6 layout):
+ *
+ *   const sockets = await startCalicoControlSockets({ path: '/var/run/calico/bird.ctl', backend });
+ *   await sockets.close();
+ *
  * - `backend` (ControlBackend, backend.ts) is how the server reads the daemon: BGP protocols
  *   (PeerStatus plus optional timers/channels), system protocols, routes (RouteView, pulled lazily),
  *   status, memory, interfaces, and the admin actions (configure, disable, enable, restart, down).
@@ -20,6 +26,7 @@
  * - Request errors answer as BIRD does (9001 syntax errors, 8003 No protocols match, 8001 ...);
  *   a backend exception answers `8000 Internal error: <message>` and the connection stays usable.
  */
+import path from 'node:path';
 import { ControlServer, type ControlServerOptions } from './server.js';
 
 export { ControlServer, ControlSocketError, probeSocket, type ControlServerOptions, type ControlSocketErrorKind } from './server.js';
@@ -32,4 +39,31 @@ export { bgpInfo } from './format-protocols.js';
 /** Creates the control socket and starts serving; see ControlServerOptions. */
 export function startControlServer(opts: ControlServerOptions): Promise<ControlServer> {
   return ControlServer.start(opts);
+}
+
+export interface CalicoSocketsOptions extends Omit<ControlServerOptions, 'families' | 'dialect'> {
+  /** IPv6 socket; default bird6.ctl beside `path`; false for none. */
+  readonly path6?: string | false;
+}
+
+export interface CalicoSockets {
+  readonly v4: ControlServer;
+  readonly v6?: ControlServer;
+  close(): Promise<void>;
+}
+
+/** bird.ctl (IPv4) and bird6.ctl (IPv6) in the bird1 dialect, as Calico's two BIRD daemons serve them. */
+export async function startCalicoControlSockets(opts: CalicoSocketsOptions): Promise<CalicoSockets> {
+  const v4Path = opts.path ?? '/var/run/calico/bird.ctl';
+  const v4 = await ControlServer.start({ ...opts, path: v4Path, dialect: 'bird1', families: [4] });
+  if (opts.path6 === false) return { v4, close: () => v4.close() };
+  const base = path.basename(v4Path);
+  const v6Path = opts.path6 ?? path.join(path.dirname(v4Path), base.endsWith('.ctl') ? `${base.slice(0, -4)}6.ctl` : `${base}6`);
+  try {
+    const v6 = await ControlServer.start({ ...opts, path: v6Path, dialect: 'bird1', families: [6] });
+    return { v4, v6, close: async () => { await Promise.all([v4.close(), v6.close()]); } };
+  } catch (err) {
+    await v4.close();
+    throw err;
+  }
 }

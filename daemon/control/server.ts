@@ -140,7 +140,8 @@ export class ControlServer extends EventEmitter {
         resolve();
       });
     });
-    this.server.on('error', (err) => this.emit('error', err));
+    // Only report errors someone listens for: an unhandled 'error' event would crash the daemon.
+    this.server.on('error', (err) => { if (this.listenerCount('error') > 0) this.emit('error', err); });
     await fs.chmod(this.path, this.opts.mode ?? 0o660);
     if (this.opts.group !== undefined) await fs.chown(this.path, -1, await resolveGid(this.opts.group));
     this.inode = (await fs.lstat(this.path)).ino;

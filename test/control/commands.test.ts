@@ -121,6 +121,14 @@ describe('bird2: answers as BIRD 2.0.12 does', () => {
     expect(await reply('show protocols Global_10_0_1_11', { state: s })).toContain(' up     2026-11-21    Established');
   });
 
+  it('show interfaces defaults to the host interfaces when the backend has none', async () => {
+    const backend = new FakeBackend(nodeState());
+    (backend as { interfaces?: unknown }).interfaces = undefined;
+    const out = await reply('show interfaces', { backend });
+    expect(out).toMatch(/^1001-lo up \(index=1\)\n1004-\tMultiAccess AdminUp LinkUp Loopback Ignored MTU=65536\n1003-\t127\.0\.0\.1\/8 \(Preferred, scope host\)\n/);
+    expect(out.endsWith('0000 \n')).toBe(true);
+  });
+
   it('matches quoted patterns with * and ?', () => {
     expect(patternMatches('Mesh_*', 'Mesh_10_0_1_20')).toBe(true);
     expect(patternMatches('Mesh_10_0_1_2?', 'Mesh_10_0_1_20')).toBe(true);

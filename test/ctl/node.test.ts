@@ -2,12 +2,12 @@
  * petrelctl node status against real ControlServers (bird1 dialect, bird.ctl + bird6.ctl) over a
  * fake backend: calicoctl's exact output for the seed mesh, wrapped errors, no peers, no daemon.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { startControlServer, type ControlServer } from '../../daemon/control/index.js';
+import { startCalicoControlSockets, startControlServer, ControlSocketError, type ControlServer } from '../../daemon/control/index.js';
 import type { BgpProtocolView } from '../../daemon/control/backend.js';
 import { ipv6SocketFor, nodeStatus, parseBirdRow, socketCandidates, type NodeStatusDeps } from '../../tools/ctl/node.js';
 import { buildProgram } from '../../tools/petrelctl.js';
@@ -174,4 +174,31 @@ describe('petrelctl node status', () => {
     expect(json.ipv6.peers).toEqual([]);
     expect(process.exitCode ?? 0).toBe(0);
   });
+
+  it('works end to end over startCalicoControlSockets (bird.ctl + bird6.ctl)', async () => {
+    const d = path.join(dir, 'calico');
+    const backend = new FakeBackend({ ...nodeState(), peers: [...seedPeers(), bgp({ name: 'Mesh_fd80__30', peerIp: 'fd80::30', since: at('01:44:57') })] });
+    const sockets = await startCalicoControlSockets({ path: path.join(d, 'bird.ctl'), backend, now: () => at('01:50:00') });
+    try {
+      expect(sockets.v6?.path).toBe(path.join(d, 'bird6.ctl'));
+      const r = await nodeStatus({ euid: 0, sockets: socketCandidates(path.join(d, 'bird.ctl')), calicoProcess: async () => false });
+      expect(r.exitCode).toBe(0);
+      expect(r.stdout).toContain('| 10.0.1.10    | global            | up    | 01:44:56 | Established |');
+      expect(r.stdout).toContain('IPv6 BGP status\n+');
+      expect(r.stdout).toContain('| fd80::30     | node-to-node mesh | up    | 01:44:57 | Established |');
+    } finally {
+      await sockets.close();
+    }
+    expect(existsSync(path.join(d, 'bird.ctl'))).toBe(false);
+  });
+
+  it('startCalicoControlSockets releases bird.ctl when bird6.ctl cannot be taken', async () => {
+    const d = path.join(dir, 'calico-clash');
+    mkdirSync(d, { recursive: true });
+    writeFileSync(path.join(d, 'bird6.ctl'), 'not a socket');
+    const err = await startCalicoControlSockets({ path: path.join(d, 'bird.ctl'), backend: new FakeBackend(nodeState()) }).catch((e: unknown) => e);
+    expect((err as ControlSocketError).kind).toBe('not-a-socket');
+    expect(existsSync(path.join(d, 'bird.ctl'))).toBe(false);
+  });
 });
+
