@@ -48,7 +48,7 @@ const run = (script, scriptArgs) => {
     failed++;
     return;
   }
-  const r = spawnSync(process.execPath, ['--max-old-space-size=4096', script, ...scriptArgs], { stdio: 'inherit', cwd: root });
+  const r = spawnSync(process.execPath, ['--max-old-space-size=4096', '--expose-gc', script, ...scriptArgs], { stdio: 'inherit', cwd: root });
   if (r.status !== 0) failed++;
 };
 
