@@ -125,7 +125,7 @@ export class RouteEngine {
     this.sink = opts.sink;
     this.encoder = opts.encoder ?? codecEncoder;
     this.log = opts.log;
-    this.yieldEvery = opts.yieldEvery ?? 4096;
+    this.yieldEvery = opts.yieldEvery ?? 2048;
     this.budget = this.yieldEvery;
     this.sinkBatch = opts.sinkBatch ?? 20_000;
     this.staticProtocol = opts.staticProtocol ?? 'static1';
@@ -548,9 +548,12 @@ export class RouteEngine {
 
   private async recompute(keys: Iterable<PrefixKey>, hint: number): Promise<void> {
     this.clock = this.now();
+    // A decision costs about one unit plus one per peer it is exported to.
+    let units = 1;
+    for (const src of this.sources) if (src?.out) units++;
     for (const key of keys) {
       this.decide(key, hint);
-      if (this.spend(1)) {
+      if (this.spend(units)) {
         this.flushAllOutputs();
         await this.pause();
         this.clock = this.now();
