@@ -6,6 +6,7 @@
  * re-reads the configuration.
  */
 import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { Command, Option } from 'commander';
 import { computeNodeIntent, openDatastore, resolveDatastoreUrl } from '../config/index.js';
 import { DaemonControlBackend } from './control-backend.js';
@@ -22,6 +23,7 @@ export interface PetrelOptions {
   node?: string;
   datastore?: string;
   ctlSocket: string;
+  ctlSocket6?: string;
   sink: 'kernel' | 'mock';
   listen?: string;
   logLevel?: string;
@@ -34,6 +36,7 @@ export function buildProgram(run: (o: PetrelOptions) => Promise<void>): Command 
     .option('--node <name>', 'this node\'s name in the datastore (default: $NODENAME)')
     .option('--datastore <url>', 'file:<path> or etcd:http://host:2379 (default: $PETREL_DATASTORE, else file:/etc/petrel/cluster.yaml)')
     .option('--ctl-socket <path>', 'BIRD-compatible control socket', CALICO_DEFAULTS.ctlSocket)
+    .option('--ctl-socket6 <path>', 'control socket for the IPv6 protocols (default: bird6.ctl beside --ctl-socket when the node has an IPv6 address)')
     .addOption(new Option('--sink <kind>', 'where routes go: the kernel, or an in-memory table').choices(['kernel', 'mock']).default('kernel'))
     .option('--listen <addr:port>', 'BGP listen address and port (default: the node\'s listenPort on 0.0.0.0)')
     .option('--log-level <level>', 'trace, debug, info, warn, error or none (default: the datastore\'s logSeverityScreen)')
@@ -91,13 +94,19 @@ async function runDaemon(o: PetrelOptions): Promise<void> {
   });
   const stop = installSignals(daemon, log);
   const backend = new DaemonControlBackend(daemon, rib, { configSource: o.intentFile ?? resolveDatastoreUrl(o.datastore), onDown: () => stop('down') });
-  try {
-    const ctl = await startControlServer({ path: o.ctlSocket, backend });
-    daemon.onClose(() => ctl.close());
-    log.info({ path: o.ctlSocket }, 'control socket ready');
-  } catch (e) {
-    await daemon.shutdown();
-    throw new StartError(`control socket ${o.ctlSocket}: ${e instanceof Error ? e.message : String(e)}`);
+  // As calico-node: bird.ctl shows the IPv4 protocols, bird6.ctl (beside it) the IPv6 ones when the node has an IPv6 address.
+  const sockets: { path: string; families: (4 | 6)[] }[] = [{ path: o.ctlSocket, families: [4] }];
+  const v6Path = o.ctlSocket6 ?? (first.ipv6Address ? join(dirname(o.ctlSocket), 'bird6.ctl') : undefined);
+  if (v6Path && v6Path !== o.ctlSocket) sockets.push({ path: v6Path, families: [6] });
+  for (const sock of sockets) {
+    try {
+      const ctl = await startControlServer({ path: sock.path, backend, families: sock.families });
+      daemon.onClose(() => ctl.close());
+      log.info({ path: sock.path, families: sock.families }, 'control socket ready');
+    } catch (e) {
+      await daemon.shutdown();
+      throw new StartError(`control socket ${sock.path}: ${e instanceof Error ? e.message : String(e)}`);
+    }
   }
 }
 
