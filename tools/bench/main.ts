@@ -5,6 +5,8 @@
  */
 import { join, dirname } from 'node:path';
 import { loadavg } from 'node:os';
+import { mkdirSync, rmSync } from 'node:fs';
+import { summariseProfiles } from './profile.js';
 import { fileURLToPath } from 'node:url';
 import { machineInfo, type BenchOptions, type CellPart, type CellResult } from './harness.js';
 import type { SpeakerKind } from './speaker.js';
@@ -37,16 +39,19 @@ interface Cli {
   kinds: SpeakerKind[];
   writeDocs: boolean;
   resultsDir: string;
+  /** Petrel daemons write V8 CPU profiles to <results>/profiles/<cell>/, summarised after the cell. */
+  profile: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Cli {
-  const cli: Cli = { cells: [], quick: false, kinds: ['bird', 'petrel'], writeDocs: false, resultsDir: join(ROOT, 'bench-results') };
+  const cli: Cli = { cells: [], quick: false, kinds: ['bird', 'petrel'], writeDocs: false, resultsDir: join(ROOT, 'bench-results'), profile: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--quick') cli.quick = true;
     else if (a === '--runs') cli.runs = Number(argv[++i]);
     else if (a === '--only') cli.kinds = [argv[++i] as SpeakerKind];
     else if (a === '--write-docs') cli.writeDocs = true;
+    else if (a === '--profile') cli.profile = true;
     else if (a === '--results') cli.resultsDir = argv[++i]!;
     else if (a.startsWith('--')) throw new Error(`unknown option ${a}`);
     else cli.cells.push(a);
@@ -66,7 +71,18 @@ async function main(): Promise<void> {
     const startedAt = new Date().toISOString();
     const t0 = Date.now();
     const loadStart = loadavg()[0]!;
+    const profileDir = join(cli.resultsDir, 'profiles', name);
+    if (cli.profile) {
+      rmSync(profileDir, { recursive: true, force: true });
+      mkdirSync(profileDir, { recursive: true });
+      process.env.PETREL_BENCH_PROFILE_DIR = profileDir;
+    }
     const partial = await CELLS[name]!(opts);
+    if (cli.profile) {
+      delete process.env.PETREL_BENCH_PROFILE_DIR;
+      console.log(`\nPetrel CPU profile of '${name}' (self time over every daemon run, ${profileDir}):`);
+      for (const line of summariseProfiles(profileDir, 15)) console.log(`  ${line}`);
+    }
     const args = [name, ...(cli.quick ? ['--quick'] : []), ...(cli.runs ? ['--runs', String(cli.runs)] : []), ...(cli.kinds.length === 1 ? ['--only', cli.kinds[0]!] : [])];
     const result: CellResult = { ...partial, command: `npm run bench -- ${args.join(' ')}`, machine, startedAt, durationMs: Date.now() - t0, loadAvg: [loadStart, loadavg()[0]!] };
     const md = markdownTable(result);

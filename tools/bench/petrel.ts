@@ -54,7 +54,10 @@ export function spawnPetrel(ns: string, dir: string, node: string, listen: strin
   if (!petrelBuilt()) throw new NotReadyError(`daemon not ready: ${DAEMON_JS} missing (run npm run build once the daemon has landed)`);
   if (!existsSync(datastoreFile)) writeFileSync(datastoreFile, datastoreYaml);
   const ctl = join(dir, `${node}.ctl`);
-  const child = nsSpawn(ns, process.execPath, [DAEMON_JS, '--node', node, '--listen', `${listen}:179`, '--ctl-socket', ctl, '--sink', sink], {
+  // `npm run bench -- <cell> --profile` sets this: each daemon writes a V8 CPU profile on exit.
+  const profileDir = process.env.PETREL_BENCH_PROFILE_DIR;
+  const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const child = nsSpawn(ns, process.execPath, [...nodeArgs, DAEMON_JS, '--node', node, '--listen', `${listen}:179`, '--ctl-socket', ctl, '--sink', sink], {
     env: { ...process.env, PETREL_DATASTORE: `file:${datastoreFile}` },
   });
   return new SpeakerProcess('petrel', ns, ctl, child, dir);
