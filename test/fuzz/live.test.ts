@@ -1,0 +1,27 @@
+/**
+ * CI-sized live fuzzing: a fuzzing peer on loopback completes OPEN/KEEPALIVE with Petrel's
+ * session layer and sends mutated streams; each must leave the session up (clean,
+ * treat-as-withdraw, discard) or close it with exactly the NOTIFICATION the codec prescribes,
+ * while a second, well-behaved session stays Established throughout.
+ */
+import { describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { runLiveFuzz } from '../../tools/fuzz/live.js';
+
+const CORPUS = join(import.meta.dirname, 'corpus');
+
+describe('live session under mutated input', () => {
+  it('answers every stream as the model predicts and keeps the witness session up', async () => {
+    // 127.0.0.x addresses unique to this file so parallel test files never share a peer.
+    const base = 100 + (process.pid % 50);
+    const s = await runLiveFuzz({ streams: 100, seed: 77, corpusDir: CORPUS, fuzzIp: `127.0.${base}.2`, witnessIp: `127.0.${base}.3`, knownIssues: 'avoid' });
+    expect(s.findings).toEqual([]);
+    expect(s.witnessStayedUp).toBe(true);
+    expect(s.streams).toBe(100);
+    // The run exercised both sides of the oracle: sessions that stayed up and prescribed resets.
+    expect(s.alive).toBeGreaterThan(5);
+    expect(s.resets).toBeGreaterThan(15);
+    expect([...s.notifications.keys()].some((k) => k.startsWith('3/'))).toBe(true);
+    expect([...s.notifications.keys()].some((k) => k.startsWith('1/'))).toBe(true);
+  });
+});
