@@ -472,7 +472,14 @@ export class PeerSession {
       }
       if (!msg) return;
       this.messages.in++;
-      this.onMessage(att, msg);
+      try {
+        this.onMessage(att, msg);
+      } catch (e) {
+        // A bug must cost one session, not the daemon: close it with a plain Cease and start over.
+        this.log.error({ err: e instanceof Error ? e.stack : String(e), conn: att.direction }, 'internal error while handling a message');
+        this.fire(att, { name: 'AutomaticStop', error: { code: 6, subcode: 0 } }, 'internal error', { errorClass: 'Error', message: 'Internal error' });
+        return;
+      }
       if (!att.socket) return; // the message closed the connection
     }
   }
@@ -497,7 +504,7 @@ export class PeerSession {
         att.pendingUpdate = undefined;
         return;
       case MsgType.ROUTE_REFRESH:
-        if (att.state === 'Established') this.deps.engine.routeRefresh?.(this.intent.name, msg);
+        if (att.state === 'Established') this.callEngine('route refresh', () => this.deps.engine.routeRefresh?.(this.intent.name, msg));
         return;
     }
   }
@@ -554,7 +561,7 @@ export class PeerSession {
     this.setProtoState('up');
     const socket = att.socket;
     this.log.info({ neighborId: neg.neighborId, holdTime: neg.holdTime, keepalive: neg.keepaliveTime, families: neg.families }, 'session established');
-    this.deps.engine.peerUp({
+    this.callEngine('peer-up', () => this.deps.engine.peerUp({
       peer: this.intent,
       neighborId: neg.neighborId,
       peerAs: neg.peerAs,
@@ -570,7 +577,16 @@ export class PeerSession {
       reset: (code, subcode) => {
         if (this.established === att) this.resetSession(code, subcode, 'reset by route engine');
       },
-    });
+    }));
+  }
+
+  /** Engine failures are logged; they never take the session (or the daemon) down. */
+  private callEngine(what: string, f: () => void): void {
+    try {
+      f();
+    } catch (e) {
+      this.log.error({ err: e instanceof Error ? e.stack : String(e) }, `route engine failed on ${what}`);
+    }
   }
 
   private sessionDown(att: Attempt, event: FsmEvent): void {
@@ -578,7 +594,7 @@ export class PeerSession {
     this.established = undefined;
     this.flaps++;
     if (this.running) this.setProtoState('start');
-    this.deps.engine.peerDown(this.intent.name, event.name);
+    this.callEngine('peer-down', () => this.deps.engine.peerDown(this.intent.name, event.name));
   }
 
   // ---------------------------------------------------------------- status helpers

@@ -107,3 +107,27 @@ describe('UPDATEs through the session', () => {
     expect(speaker.status(name)?.bgpState).toBe('Established');
   });
 });
+
+describe('a failing route engine', () => {
+  it('costs nothing but a log line: the session stays Established', async () => {
+    const port = await freePort();
+    const peer = peerIntent('127.0.0.5', { peerPort: port, passive: true });
+    const boom = () => {
+      throw new Error('engine bug');
+    };
+    const speaker = new Speaker('127.0.0.1', port, '127.0.0.1', silentLogger(), { peerUp: boom, update: boom, peerDown: boom });
+    cleanup.push(() => speaker.close());
+    await speaker.start([peer]);
+    const remote = await ScriptedPeer.connect('127.0.0.1', port, '127.0.0.5');
+    cleanup.push(async () => void remote.socket.destroy());
+    await until('our OPEN', () => remote.types().includes(1), 100_000);
+    remote.sendOpen(90);
+    remote.sendKeepalive();
+    await until('Established', () => speaker.status(peer.name)?.bgpState === 'Established', 100_000);
+    for (const m of announce(['10.48.0.0/26'])) remote.socket.write(m);
+    remote.sendKeepalive();
+    await until('both messages read', () => (speaker.status(peer.name)?.messages.in ?? 0) >= 4, 100_000);
+    expect(speaker.status(peer.name)?.bgpState).toBe('Established');
+    expect(notificationOf(remote)).toBeUndefined();
+  });
+});
