@@ -5,7 +5,7 @@
 import type { Family } from '../model.js';
 import type { BgpProtocolView, ControlBackend, SystemProtocolView } from './backend.js';
 import { finalLine, line, type Dialect, type ReplyLine } from './framing.js';
-import { greeting, interfacesFromOs, interfacesReply, memoryFromProcess, memoryReply, statusReply } from './format-misc.js';
+import { interfacesFromOs, interfacesReply, memoryFromProcess, memoryReply, statusReply } from './format-misc.js';
 import { entryName, protocolLines, type ProtocolEntry } from './format-protocols.js';
 import { showRouteReply } from './format-routes.js';
 import { CommandError, parseCommand, type Command, type ProtoTarget, type SymbolTable } from './parser.js';
@@ -166,5 +166,3 @@ function run(cmd: Command, entries: readonly ProtocolEntry[], ctx: CommandContex
       return { lines: [finalLine(16, 'Access restricted')] };
   }
 }
-
-export { greeting };
