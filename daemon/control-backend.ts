@@ -34,7 +34,7 @@ export class DaemonControlBackend implements ControlBackend {
       const view: BgpProtocolView = {
         ...st,
         ...(this.rib ? { counters: this.rib.counters(st.name) } : {}),
-        ...(s.disabledMessage ? { message: s.disabledMessage } : {}),
+        ...((s.disabledMessage ?? s.receivedMessage) ? { message: (s.disabledMessage ?? s.receivedMessage) as string } : {}),
         ...(wait?.kind === 'connectDelay' ? { connectDelay: { left: wait.left, total: wait.total } } : {}),
         ...(wait?.kind === 'errorWait' ? { errorWait: { left: wait.left, total: wait.total } } : {}),
       };

@@ -33,7 +33,7 @@ export interface PetrelOptions {
 export function buildProgram(run: (o: PetrelOptions) => Promise<void>): Command {
   return new Command('petrel')
     .description('Petrel BGP daemon: runs the BGP sessions, routes and control socket of one Calico node')
-    .option('--node <name>', 'this node\'s name in the datastore (default: $NODENAME)')
+    .option('--node <name>', 'this node\'s name in the datastore (default: $NODENAME, else /var/lib/calico/nodename)')
     .option('--datastore <url>', 'file:<path> or etcd:http://host:2379 (default: $PETREL_DATASTORE, else file:/etc/petrel/cluster.yaml)')
     .option('--ctl-socket <path>', 'BIRD-compatible control socket', CALICO_DEFAULTS.ctlSocket)
     .option('--ctl-socket6 <path>', 'control socket for the IPv6 protocols (default: bird6.ctl beside --ctl-socket when the node has an IPv6 address)')
@@ -70,8 +70,8 @@ export function intentFileSource(path: string): IntentSource {
 }
 
 async function runDaemon(o: PetrelOptions): Promise<void> {
-  const node = o.node ?? process.env.NODENAME;
-  if (!o.intentFile && !node) throw new UsageError('no node name: pass --node <name> or set NODENAME');
+  const node = o.node ?? process.env.NODENAME ?? (await nodenameFile());
+  if (!o.intentFile && !node) throw new UsageError(`no node name: pass --node <name>, set NODENAME or write it to ${NODENAME_FILE}`);
   const source = o.intentFile ? intentFileSource(o.intentFile) : datastoreSource(resolveDatastoreUrl(o.datastore), node as string);
   // The log level may come from the datastore, so read the intent once before creating the logger.
   let first: NodeIntent;
@@ -108,6 +108,14 @@ async function runDaemon(o: PetrelOptions): Promise<void> {
       throw new StartError(`control socket ${sock.path}: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
+}
+
+/** Where calico-node records the node name it settled on. */
+const NODENAME_FILE = '/var/lib/calico/nodename';
+
+async function nodenameFile(): Promise<string | undefined> {
+  const name = (await readFile(NODENAME_FILE, 'utf8').catch(() => '')).trim();
+  return name || undefined;
 }
 
 /** The first call returns the intent already read; later calls (SIGHUP) read again. */

@@ -61,6 +61,7 @@ export class PeerSession {
   private readonly waitTimer_ = new TimerSet<'restart'>();
   private disabled = false;
   private disableMessage: string | undefined;
+  private peerMessage: string | undefined;
   private waiting: WaitKind | undefined;
   private readonly errorWait: ErrorWait;
   private running = false;
@@ -195,6 +196,11 @@ export class PeerSession {
 
   get disabledMessage(): string | undefined {
     return this.disableMessage;
+  }
+
+  /** The shutdown communication (RFC 8203) of the last NOTIFICATION the peer sent, until the next Established. */
+  get receivedMessage(): string | undefined {
+    return this.peerMessage;
   }
 
   /** Writes an UPDATE on the established session; restarts our keepalive timer as RFC 4271 §4.4 allows. */
@@ -493,6 +499,8 @@ export class PeerSession {
       case MsgType.NOTIFICATION: {
         const n = parseNotification(msg);
         const cause = receivedError(n.code, n.subcode);
+        // RFC 8203: BIRD shows the peer's shutdown communication as `Message:`.
+        this.peerMessage = n.shutdownCommunication;
         this.log.info({ code: n.code, subcode: n.subcode, text: cause.message, conn: att.direction }, 'NOTIFICATION received');
         const name = n.code === 2 && n.subcode === 1 ? 'NotifMsgVerErr' : 'NotifMsg';
         return this.fire(att, { name, error: { code: n.code, subcode: n.subcode } }, `Received: ${cause.message}`, cause);
@@ -557,6 +565,7 @@ export class PeerSession {
     if (!neg) return;
     this.established = att;
     this.lastError = undefined;
+    this.peerMessage = undefined;
     att.cause = undefined;
     this.setProtoState('up');
     const socket = att.socket;

@@ -111,4 +111,19 @@ describe('sessions over loopback TCP', () => {
     expect(a.status('Mesh_127_0_0_2')?.flaps).toBe(0);
     expect(b.status('Mesh_127_0_0_1')?.protoState).toBe('up');
   });
+
+  it('disable with a message sends Cease 6/2 with the RFC 8203 text; enable brings the session back', async () => {
+    const { a, b } = await pair({ passive: true }, {});
+    await waitFor('Established', () => a.status('Mesh_127_0_0_2')?.protoState === 'up', 5000, 20);
+    expect(await a.peers.disable('Mesh_127_0_0_2', 'maintenance window')).toBe('done');
+    expect(a.status('Mesh_127_0_0_2')).toMatchObject({ protoState: 'down', bgpState: 'Down', disabled: true });
+    await waitFor('b told', () => b.status('Mesh_127_0_0_1')?.lastError?.message === 'Administrative shutdown', 5000, 20);
+    expect(b.status('Mesh_127_0_0_1')?.lastError?.errorClass).toBe('Received');
+    expect(b.peers.get('Mesh_127_0_0_1')?.receivedMessage).toBe('maintenance window');
+    expect(await a.peers.disable('Mesh_127_0_0_2')).toBe('already');
+    expect(a.peers.enable('Mesh_127_0_0_2')).toBe('done');
+    await waitFor('back up', () => a.status('Mesh_127_0_0_2')?.protoState === 'up' && b.status('Mesh_127_0_0_1')?.protoState === 'up', 10_000, 20);
+    expect(a.status('Mesh_127_0_0_2')?.disabled).toBe(false);
+    expect(b.peers.get('Mesh_127_0_0_1')?.receivedMessage).toBeUndefined();
+  });
 });
