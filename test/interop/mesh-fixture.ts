@@ -1,0 +1,308 @@
+/**
+ * A whole Petrel cluster in network namespaces, built directly with tools/lab/netns.ts so the
+ * tests own every process handle: three petrel nodes (real `dist/daemon/main.js` processes) on one
+ * bridge, each with a /26 block claimed through `petrelctl ipam allocate`, and a real BIRD 2 bastion
+ * that is a global BGPPeer (AS 64512). The pool is IPIP Always; this kernel has no ipip module, so
+ * each node gets a `tunl0` veth stand-in on the same bridge (as the lab does) and petrel's routes
+ * read as on a Calico node: `via <node> dev tunl0 onlink proto bird`.
+ *
+ * Namespaces are `pt-e2e-<pid><tag>-*`; `down()` removes them and kills what we started, whatever
+ * state the test left.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { addBridge, addNamespace, attachToBridge, deleteNamespace, listNamespaces, nsExec, NetnsError, routes, run, waitFor } from '../../tools/lab/netns.js';
+import { KernelSink } from '../../daemon/sink/kernel.js';
+import type { SinkRoute } from '../../daemon/model.js';
+
+export const MAIN = resolve(import.meta.dirname, '../../dist/daemon/main.js');
+export const PETRELCTL = resolve(import.meta.dirname, '../../dist/tools/petrelctl.js');
+/** Preload for `--sink mock` runs: writes the MockSink's table as JSON after every change. */
+const MOCK_DUMP_HOOK = pathToFileURL(resolve(import.meta.dirname, 'mock-dump-hook.mjs')).href;
+
+export interface KernelRoute {
+  readonly dst: string;
+  readonly type?: string;
+  readonly gateway?: string;
+  readonly dev?: string;
+  readonly protocol?: string;
+  readonly flags?: readonly string[];
+}
+
+/** A process we started inside a namespace, with its output kept for failure messages. */
+export class NsProcess {
+  out = '';
+  exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  private readonly child: ChildProcess;
+
+  constructor(readonly what: string, ns: string, argv: readonly string[], env: NodeJS.ProcessEnv = {}) {
+    // `ip netns exec` execs the command: the child's PID is the daemon's own.
+    this.child = spawn('ip', ['netns', 'exec', ns, ...argv], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const keep = (d: Buffer) => {
+      this.out += d.toString();
+      if (this.out.length > 400_000) this.out = this.out.slice(-200_000);
+    };
+    this.child.stdout?.on('data', keep);
+    this.child.stderr?.on('data', keep);
+    this.child.on('exit', (code, signal) => (this.exit = { code, signal }));
+  }
+
+  tail(lines = 15): string {
+    return `--- ${this.what} (${this.exit ? `exited ${JSON.stringify(this.exit)}` : 'running'}):\n${this.out.trimEnd().split('\n').slice(-lines).join('\n')}`;
+  }
+
+  signal(sig: NodeJS.Signals): void {
+    if (!this.exit) this.child.kill(sig);
+  }
+
+  waitExit(timeoutMs = 10_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    return waitFor(`${this.what} to exit`, () => this.exit, timeoutMs, 25);
+  }
+
+  async kill(): Promise<void> {
+    if (this.exit) return;
+    this.child.kill('SIGKILL');
+    await this.waitExit().catch(() => undefined);
+  }
+}
+
+export interface PetrelNode {
+  readonly name: string;
+  readonly ns: string;
+  readonly ip: string;
+  readonly ctl: string;
+  /** The /26 block `ipam allocate` claimed for this node, and the address it handed out. */
+  block: string;
+  addr: string;
+  proc?: NsProcess;
+  sink?: 'kernel' | 'mock';
+  /** Where the mock sink's table is written (mock runs only). */
+  readonly mockDump: string;
+}
+
+export interface Bastion {
+  readonly ns: string;
+  readonly ip: string;
+  readonly ctl: string;
+  proc?: NsProcess;
+}
+
+export class MeshLab {
+  readonly prefix: string;
+  readonly hub: string;
+  readonly nodes: PetrelNode[] = [];
+  bastion!: Bastion;
+  dir = '';
+  private readonly net: string;
+  readonly pool: string;
+
+  /** `octet` picks the underlay 10.77.<octet>.0/24 and the pool 10.78.<octet>.0/24, so files never look alike. */
+  constructor(tag: string, private readonly octet: number) {
+    this.prefix = `pt-e2e-${process.pid}${tag}`;
+    this.hub = `${this.prefix}-hub`;
+    this.net = `10.77.${octet}`;
+    this.pool = `10.78.${octet}.0/24`;
+  }
+
+  get datastore(): string {
+    return `file:${join(this.dir, 'cluster.yaml')}`;
+  }
+
+  node(name: string): PetrelNode {
+    const n = this.nodes.find((x) => x.name === name);
+    if (!n) throw new Error(`no node ${name}`);
+    return n;
+  }
+
+  async up(): Promise<void> {
+    for (const f of [MAIN, PETRELCTL]) if (!existsSync(f)) throw new Error(`${f} is missing: run npm run build first (npm test does)`);
+    this.dir = await mkdtemp(join(tmpdir(), 'pt-e2e-'));
+    await addBridge(this.hub, 'br0');
+    this.bastion = { ns: `${this.prefix}-bst`, ip: `${this.net}.1`, ctl: join(this.dir, 'bastion.ctl') };
+    for (const [i, name] of ['node1', 'node2', 'node3'].entries()) {
+      this.nodes.push({
+        name,
+        ns: `${this.prefix}-n${i + 1}`,
+        ip: `${this.net}.${11 + i}`,
+        ctl: join(this.dir, `${name}.ctl`),
+        mockDump: join(this.dir, `${name}.mock.json`),
+        block: '',
+        addr: '',
+      });
+    }
+    await addNamespace(this.bastion.ns);
+    await attachToBridge(this.hub, 'br0', this.bastion.ns, 'eth0', `${this.bastion.ip}/24`);
+    for (const n of this.nodes) {
+      await addNamespace(n.ns);
+      await attachToBridge(this.hub, 'br0', n.ns, 'eth0', `${n.ip}/24`);
+      // The IPIP pool's device: no ipip module here, so a veth named tunl0 on the same segment.
+      await attachToBridge(this.hub, 'br0', n.ns, 'tunl0');
+    }
+
+    await writeFile(join(this.dir, 'cluster.yaml'), this.resources());
+    for (const n of this.nodes) {
+      const a = JSON.parse(await this.petrelctl(['ipam', 'allocate', '--node', n.name, '-o', 'json'])) as { ip: string; block: string };
+      n.block = a.block;
+      n.addr = a.ip;
+      // The workload address lives in the node's namespace: the bastion's pings must reach it through the routes.
+      await nsExec(n.ns, 'ip', ['addr', 'add', `${a.ip}/32`, 'dev', 'lo']);
+    }
+    await this.startBastion();
+    for (const n of this.nodes) this.startPetrel(n.name, 'kernel');
+  }
+
+  async down(): Promise<void> {
+    const procs = [...this.nodes.map((n) => n.proc), this.bastion?.proc].filter((p): p is NsProcess => p !== undefined);
+    await Promise.all(procs.map((p) => p.kill()));
+    for (const ns of (await listNamespaces()).filter((x) => x.startsWith(`${this.prefix}-`))) await deleteNamespace(ns).catch(() => undefined);
+    if (this.dir) await rm(this.dir, { recursive: true, force: true });
+  }
+
+  /** Calico resources: mesh on, AS 64512, one IPIP Always pool of /26 blocks, three nodes, the bastion as global peer. */
+  private resources(): string {
+    const docs = [
+      `kind: BGPConfiguration\nmetadata: { name: default }\nspec: { asNumber: 64512, nodeToNodeMeshEnabled: true, logSeverityScreen: Info }`,
+      `kind: IPPool\nmetadata: { name: e2e-pool }\nspec: { cidr: ${this.pool}, blockSize: 26, ipipMode: Always, vxlanMode: Never, natOutgoing: true, nodeSelector: all() }`,
+      ...this.nodes.map((n) => `kind: Node\nmetadata: { name: ${n.name} }\nspec: { bgp: { ipv4Address: ${n.ip}/24 } }`),
+      `kind: BGPPeer\nmetadata: { name: bastion }\nspec: { peerIP: ${this.bastion.ip}, asNumber: 64512 }`,
+    ];
+    return docs.map((d) => `apiVersion: projectcalico.org/v3\n${d}\n`).join('---\n');
+  }
+
+  /** petrelctl against this lab's datastore (and, with --ctl-socket in args, a daemon's socket). */
+  async petrelctl(args: readonly string[], ns?: string): Promise<string> {
+    const argv = [process.execPath, PETRELCTL, ...args];
+    return new Promise((resolvePromise, reject) => {
+      const child = ns ? spawn('ip', ['netns', 'exec', ns, ...argv], { env: { ...process.env, PETREL_DATASTORE: this.datastore } }) : spawn(argv[0]!, argv.slice(1), { env: { ...process.env, PETREL_DATASTORE: this.datastore } });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      child.on('error', reject);
+      child.on('close', (code) => (code === 0 ? resolvePromise(out) : reject(new Error(`petrelctl ${args.join(' ')} exited ${String(code)}: ${err}${out}`))));
+    });
+  }
+
+  /** Removes a node's block from the datastore: its BlockAffinity and its IPAMBlock (with the address in it). */
+  async removeBlock(name: string): Promise<void> {
+    const n = this.node(name);
+    const [base, len] = n.block.split('/') as [string, string];
+    await this.petrelctl(['delete', 'blockaffinity', `${n.name}-${base}-${len}`]);
+    await this.petrelctl(['delete', 'ipamblock', `${base.replaceAll('.', '-')}-${len}`]);
+  }
+
+  birdConfig(): string {
+    const lines = [
+      'log stderr all;',
+      `router id ${this.bastion.ip};`,
+      'protocol device { scan time 2; }',
+      // Learned routes go to this namespace's kernel (proto bird), as on a bastion router.
+      'protocol kernel { learn off; scan time 2; ipv4 { import none; export where source = RTS_BGP; }; }',
+    ];
+    for (const n of this.nodes) {
+      lines.push(
+        `protocol bgp ${n.name} {`,
+        `  local ${this.bastion.ip} as 64512;`,
+        `  neighbor ${n.ip} as 64512;`,
+        '  direct;',
+        '  connect delay time 1;',
+        '  connect retry time 2;',
+        '  error wait time 1, 3;',
+        '  ipv4 { import all; export none; };',
+        '}',
+      );
+    }
+    return `${lines.join('\n')}\n`;
+  }
+
+  async startBastion(): Promise<void> {
+    const conf = join(this.dir, 'bastion.conf');
+    await writeFile(conf, this.birdConfig());
+    const proc = new NsProcess('bird (bastion)', this.bastion.ns, ['bird', '-f', '-c', conf, '-s', this.bastion.ctl]);
+    this.bastion.proc = proc;
+    await waitFor('the bastion BIRD to answer', async () => {
+      if (proc.exit) throw new Error(proc.tail());
+      return run('birdc', ['-s', this.bastion.ctl, 'show', 'status']).then(() => true);
+    }, 15_000);
+  }
+
+  async stopBastion(): Promise<void> {
+    this.bastion.proc?.signal('SIGTERM');
+    await this.bastion.proc?.waitExit();
+  }
+
+  /** Starts `petrel` for a node in its namespace (mock runs get the dump preload). */
+  startPetrel(name: string, sink: 'kernel' | 'mock'): NsProcess {
+    const n = this.node(name);
+    const pre = sink === 'mock' ? ['--import', MOCK_DUMP_HOOK] : [];
+    const proc = new NsProcess(
+      `petrel ${n.name} (${sink} sink)`,
+      n.ns,
+      [process.execPath, ...pre, MAIN, '--node', n.name, '--listen', `${n.ip}:179`, '--ctl-socket', n.ctl, '--sink', sink, '--log-level', 'info'],
+      { PETREL_DATASTORE: this.datastore, PT_E2E_MOCK_DUMP: n.mockDump },
+    );
+    n.proc = proc;
+    n.sink = sink;
+    return proc;
+  }
+
+  /** SIGTERM, then the exit code. */
+  async stopPetrel(name: string): Promise<number | null> {
+    const n = this.node(name);
+    n.proc?.signal('SIGTERM');
+    const e = await n.proc!.waitExit();
+    return e.code;
+  }
+
+  /** The proto-bird routes of a namespace, as `ip -json route show` prints them. */
+  async birdRoutes(ns: string): Promise<KernelRoute[]> {
+    return ((await routes(ns)) as unknown as KernelRoute[]).filter((r) => r.protocol === 'bird');
+  }
+
+  /** A node's table as its kernel sink reads it back (the sink's own parser). */
+  kernelTable(name: string): Promise<SinkRoute[]> {
+    return new KernelSink({ commandPrefix: ['ip', 'netns', 'exec', this.node(name).ns] }).dump().then(sortRoutes);
+  }
+
+  /** A mock-sink node's table, from the JSON the preload writes; undefined before the first write. */
+  async mockTable(name: string): Promise<SinkRoute[] | undefined> {
+    try {
+      return sortRoutes(JSON.parse(await readFile(this.node(name).mockDump, 'utf8')) as SinkRoute[]);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Packets received by `ping -c 3 -W 1` from a namespace. */
+  async ping(fromNs: string, to: string): Promise<number> {
+    try {
+      const out = await nsExec(fromNs, 'ping', ['-c', '3', '-W', '1', '-i', '0.2', to], { timeoutMs: 10_000 });
+      return Number(/(\d+) received/.exec(out)?.[1] ?? 0);
+    } catch (e) {
+      if (e instanceof NetnsError) return Number(/(\d+) received/.exec(e.stderr)?.[1] ?? 0);
+      throw e;
+    }
+  }
+
+  /** The end of every process's output, for failure messages. */
+  diagnostics(): string {
+    return [...this.nodes.map((n) => n.proc), this.bastion?.proc].map((p) => p?.tail() ?? '').join('\n');
+  }
+
+  /** waitFor that appends the processes' output when it times out. */
+  async until<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 30_000): Promise<T> {
+    try {
+      return await waitFor(what, probe, timeoutMs, 100);
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n${this.diagnostics()}`);
+    }
+  }
+}
+
+export function sortRoutes(rs: SinkRoute[]): SinkRoute[] {
+  return [...rs].sort((a, b) => (a.prefix < b.prefix ? -1 : a.prefix > b.prefix ? 1 : 0));
+}
