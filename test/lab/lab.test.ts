@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { addNamespace, deleteNamespace, listNamespaces, nsExec, routes, run, waitFor } from '../../tools/lab/netns.js';
@@ -12,6 +12,7 @@ import { parseTopology } from '../../tools/lab/topology.js';
 import { attachWorkload, ensureTunnelDevice, LabError, labDown, labStatus, labUp } from '../../tools/lab/lab.js';
 import { readState, type LabState } from '../../tools/lab/state.js';
 import { isAlive } from '../../tools/lab/processes.js';
+import { petrelctlJs } from '../../tools/lab/paths.js';
 import { labWait, pendingConvergence } from '../../tools/lab/converge.js';
 
 const LAB = `pt-lab-${process.pid}`;
@@ -150,5 +151,30 @@ describe('lab with --datastore etcd', () => {
     await labDown(name);
     expect(isAlive(etcd)).toBe(false);
     expect((await listNamespaces()).filter((n) => n.startsWith(`${name}-`))).toEqual([]);
+  });
+});
+
+describe('petrelctl lab (the command line)', () => {
+  const name = `${LAB}c`;
+  afterAll(async () => {
+    await labDown(name).catch(() => undefined);
+  });
+
+  it('up --datastore etcd, status, exec and down through the built CLI', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pt-lab-cli-'));
+    try {
+      const file = join(dir, 'topo.yaml');
+      await writeFile(file, 'network: 10.0.6.0/24\nhosts: [{ name: a, address: 10.0.6.1/24 }, { name: b, address: 10.0.6.2/24 }]\n');
+      const ctl = (...args: string[]) => run(process.execPath, [petrelctlJs(), ...args]);
+      expect(await ctl('lab', 'up', file, '--name', name, '--datastore', 'etcd')).toContain(`lab ${name} is up`);
+      expect((await readState(name))?.datastore).toBe('etcd:http://10.0.6.254:2379');
+      expect(await ctl('lab', 'status', '--name', name)).toMatch(/=== b \(host, 10\.0\.6\.2, namespace pt-lab-\d+c-b\)/);
+      expect(await ctl('lab', 'exec', '--name', name, 'a', '--', 'ping', '-c', '1', '-W', '1', '10.0.6.2')).toMatch(/1 received/);
+      await expect(ctl('lab', 'exec', '--name', name, 'a', '--', 'sh', '-c', 'echo "$PETREL_DATASTORE"')).resolves.toContain('etcd:http://10.0.6.254:2379');
+      expect(await ctl('lab', 'down', '--name', name)).toMatch(/stopped 1 processes, deleted 3 namespaces/);
+      expect((await listNamespaces()).filter((n) => n.startsWith(`${name}-`))).toEqual([]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,20 +1,24 @@
 /**
  * Seed scenario 2: three nodes, pool 10.244.0.0/16. One /26 per node; each node's table lists
  * the other two blocks via their nodes and its own blackhole; workloads on different nodes ping.
+ * Run on the lab's shared file datastore and on an etcd the lab starts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ScenarioLab } from './lab-fixture.js';
 import { parsePrefix4, prefix4Within } from '../../proto/prefix.js';
 
-const lab = new ScenarioLab(`pt-lab-${process.pid}s2`);
 const nodes = ['node1', 'node2', 'node3'] as const;
 const blockOf = (ip: string): string => {
   const a = parsePrefix4(`${ip}/26`, false);
   return `${[24, 16, 8, 0].map((s) => (a.addr >>> s) & 255).join('.')}/26`;
 };
 
-beforeAll(async () => {
-  await lab.up(`
+for (const datastore of ['file', 'etcd'] as const) {
+  describe(`scenario 2: three nodes, one /26 each (${datastore} datastore)`, () => {
+    const lab = new ScenarioLab(`pt-lab-${process.pid}s2${datastore[0]}`);
+
+    beforeAll(async () => {
+      await lab.up(`
 network: 10.0.2.0/24
 pools:
   - { name: default-ipv4-ippool, cidr: 10.244.0.0/16 }
@@ -22,37 +26,38 @@ hosts:
   - { name: node1, role: petrel, address: 10.0.2.1/24, workloads: 1 }
   - { name: node2, role: petrel, address: 10.0.2.2/24, workloads: 1 }
   - { name: node3, role: petrel, address: 10.0.2.3/24, workloads: 1 }
-`);
-  await lab.wait();
-}, 90_000);
-afterAll(() => lab.down(), 60_000);
+`, { datastore });
+      expect(lab.st.datastore.startsWith(`${datastore}:`)).toBe(true);
+      await lab.wait();
+    }, 90_000);
+    afterAll(() => lab.down(), 60_000);
 
-describe('scenario 2: three nodes, one /26 each', () => {
-  it('gives each node its own /26 inside the pool', () => {
-    const blocks = nodes.map((n) => blockOf(lab.workloads(n)[0]!.address));
-    expect(new Set(blocks).size).toBe(3);
-    const pool = parsePrefix4('10.244.0.0/16');
-    for (const b of blocks) expect(prefix4Within(parsePrefix4(b).addr, 26, pool.addr, pool.len)).toBe(true);
-  });
+    it('gives each node its own /26 inside the pool', () => {
+      const blocks = nodes.map((n) => blockOf(lab.workloads(n)[0]!.address));
+      expect(new Set(blocks).size).toBe(3);
+      const pool = parsePrefix4('10.244.0.0/16');
+      for (const b of blocks) expect(prefix4Within(parsePrefix4(b).addr, 26, pool.addr, pool.len)).toBe(true);
+    });
 
-  it('each table has its own blackhole and the two other blocks via their nodes', async () => {
-    for (const self of nodes) {
-      const table = await lab.birdRoutes(self);
-      const got = table.map((r) => (r.type === 'blackhole' ? `blackhole ${r.dst}` : `${r.dst} via ${r.gateway ?? '?'}`)).sort();
-      const want = nodes.map((n) => {
-        const b = blockOf(lab.workloads(n)[0]!.address);
-        return n === self ? `blackhole ${b}` : `${b} via ${lab.ip(n)}`;
-      }).sort();
-      expect(got).toEqual(want);
-    }
-  });
-
-  it('workloads on different nodes ping each other', async () => {
-    for (const from of nodes) {
-      for (const to of nodes) {
-        if (from === to) continue;
-        expect(await lab.ping(lab.workloads(from)[0]!.namespace, lab.workloads(to)[0]!.address), `${from} -> ${to}`).toBe(3);
+    it('each table has its own blackhole and the two other blocks via their nodes', async () => {
+      for (const self of nodes) {
+        const table = await lab.birdRoutes(self);
+        const got = table.map((r) => (r.type === 'blackhole' ? `blackhole ${r.dst}` : `${r.dst} via ${r.gateway ?? '?'}`)).sort();
+        const want = nodes.map((n) => {
+          const b = blockOf(lab.workloads(n)[0]!.address);
+          return n === self ? `blackhole ${b}` : `${b} via ${lab.ip(n)}`;
+        }).sort();
+        expect(got).toEqual(want);
       }
-    }
+    });
+
+    it('workloads on different nodes ping each other', async () => {
+      for (const from of nodes) {
+        for (const to of nodes) {
+          if (from === to) continue;
+          expect(await lab.ping(lab.workloads(from)[0]!.namespace, lab.workloads(to)[0]!.address), `${from} -> ${to}`).toBe(3);
+        }
+      }
+    });
   });
-});
+}

@@ -22,10 +22,14 @@ export function register(program: Command): void {
     .description('build the lab described by a topology file (idempotent: completes or repairs a running lab)')
     .argument('<topology>', 'topology YAML file (see docs/examples/lab/)')
     .option('--name <lab>', 'lab name; namespaces are <lab>-<host> (default: the topology\'s name)')
-    .option('--datastore <kind>', 'file (a YAML file shared by the lab) or etcd (an etcd the lab starts)', 'file')
+    .option('--datastore <kind>', 'file (a YAML file shared by the lab, default) or etcd (an etcd the lab starts)')
     .option('-q, --quiet', 'print nothing but errors')
-    .action(async (file: string, opts: { name?: string; datastore: string; quiet?: boolean }) => {
-      if (opts.datastore !== 'file' && opts.datastore !== 'etcd') throw new Error(`--datastore must be file or etcd, not '${opts.datastore}'`);
+    .action(async (file: string, local: { name?: string; datastore?: string; quiet?: boolean }, cmd: Command) => {
+      // petrelctl's global --datastore <url> shares the flag name and may have taken the value.
+      const kind = local.datastore ?? (cmd.optsWithGlobals() as { datastore?: string }).datastore ?? 'file';
+      if (kind !== 'file' && kind !== 'etcd') throw new Error(`lab up --datastore must be file or etcd, not '${kind}'`);
+      const datastore: 'file' | 'etcd' = kind;
+      const opts = { ...local, datastore };
       const topo = parseTopology(await readFile(file, 'utf8'));
       const log = opts.quiet ? undefined : (line: string) => process.stdout.write(`lab: ${line}\n`);
       const st = await labUp(topo, { ...(opts.name ? { name: opts.name } : {}), datastore: opts.datastore, ...(log ? { log } : {}) });
