@@ -626,8 +626,11 @@ export class RouteEngine {
       if (bgpMayAdvertise(src.routeSource, out.target, this.intent.rrClusterId)) {
         c.exportUpdates.received++;
         const verdict = exportVerdict(this.exportPolicy, key, undefined, dest.peer!.ibgp);
-        if (verdict.accept) outId = this.exportedAttrId(dest, best.attrId, src, family);
-        else c.exportUpdates.filtered++;
+        if (!verdict.accept) c.exportUpdates.filtered++;
+        else if (out.target.selfNextHop[family] === undefined && needsSelfNextHop(src.routeSource, out.target)) {
+          // No address of this family on the session to put in NEXT_HOP: the route cannot go there.
+          c.exportUpdates.rejected++;
+        } else outId = this.exportedAttrId(dest, best.attrId, src, family);
       }
     }
     if (outId !== undefined) {
@@ -682,12 +685,20 @@ export class RouteEngine {
     const batch = out.adjOut.drain();
     const msgs: Uint8Array[] = [];
     const addPath = (f: Family) => (f === 4 ? out.ctx.addPathTx.ipv4 : out.ctx.addPathTx.ipv6);
+    // An encoding failure loses that group only (logged), never the whole batch or the task.
+    const encode = (what: string, fn: () => Uint8Array[]) => {
+      try {
+        msgs.push(...fn());
+      } catch (e) {
+        this.log?.error({ peer: dest.name, what, err: (e as Error).message }, 'cannot encode UPDATE');
+      }
+    };
     for (const [family, keys] of batch.withdraw) {
-      msgs.push(...this.encoder.withdrawals(family, packKeys(family, keys), out.ctx, addPath(family) ? pathIdsFor(keys.length) : undefined));
+      encode('withdrawals', () => this.encoder.withdrawals(family, packKeys(family, keys), out.ctx, addPath(family) ? pathIdsFor(keys.length) : undefined));
     }
     for (const [family, byAttr] of batch.announce) {
       for (const [attrId, keys] of byAttr) {
-        msgs.push(...this.encoder.updates(this.store.get(attrId), family, packKeys(family, keys), out.ctx, addPath(family) ? pathIdsFor(keys.length) : undefined));
+        encode('announcements', () => this.encoder.updates(this.store.get(attrId), family, packKeys(family, keys), out.ctx, addPath(family) ? pathIdsFor(keys.length) : undefined));
       }
     }
     if (msgs.length > 0) out.output.send(msgs);
@@ -807,6 +818,11 @@ export const codecEncoder: UpdateEncoder = {
 
 function exportSignatureOf(intent: NodeIntent): string {
   return JSON.stringify([intent.pools.map((p) => [p.cidr, p.disableBGPExport]), intent.ownBlocks, intent.serviceRoutes]);
+}
+
+/** Whether exportAttrs will put our own address in NEXT_HOP for this route and peer. */
+function needsSelfNextHop(source: RouteSource, target: ExportTarget): boolean {
+  return source.local || (!target.ibgp && !target.keepOriginalNextHop);
 }
 
 function afiFamily(afi: number): Family | undefined {

@@ -3,6 +3,7 @@ import { RouteEngine, codecEncoder } from '../../daemon/rib/index.js';
 import { MockSink } from '../../daemon/sink/mock.js';
 import { decodeUpdate, defaultCodecContext, type UpdateMessage } from '../../proto/index.js';
 import { announce, attrs, Capture, intent, peer, pool, RecordingEncoder, withdraw, type Sent } from './helpers.js';
+import { cidrToKey, packKeys } from '../../daemon/rib/keys.js';
 
 function setup(over: Parameters<typeof intent>[0] = {}) {
   const enc = new RecordingEncoder();
@@ -244,5 +245,53 @@ describe('RouteEngine with the real codec', () => {
     await back.peerUp(peer('Mesh_A'), { send: () => undefined });
     for (const d of decoded) await back.peerUpdate('Mesh_A', d);
     expect(back.routeCount().routes).toBe(2000);
+  });
+});
+
+describe('RouteEngine: IPv6', () => {
+  it('originates and installs v6 blocks, exports them only on sessions with an IPv6 next hop', async () => {
+    const enc = new RecordingEncoder();
+    const sink = new MockSink();
+    const engine = new RouteEngine({
+      intent: intent({ pools: [pool('10.244.0.0/16'), pool('fd00:10::/64', { ipipMode: 'Never' })], ownBlocks: ['10.244.1.0/26', 'fd00:10::40/122'], ipv6Address: 'fd00::1' }),
+      sink, encoder: enc,
+    });
+    const v4only = new Capture(enc);
+    const v6 = new Capture(enc);
+    await engine.peerUp(peer('Mesh_A', { families: [4, 6] }), v4only);
+    await engine.peerUp(peer('Mesh_fd00__2', { peerIp: 'fd00::2', localAddress: 'fd00::1', families: [6] }), v6);
+    expect([...v4only.table().keys()]).toEqual(['10.244.1.0/26']);
+    expect(engine.counters('Mesh_A').exportUpdates.rejected).toBe(1);
+    const t6 = v6.table();
+    expect([...t6.keys()]).toEqual(['fd00:10::40/122']);
+    expect(t6.get('fd00:10::40/122')?.nextHop).toBe('fd00::1');
+    expect(v6.sent.filter((s) => s.kind === 'eor')).toEqual([{ kind: 'eor', family: 6 }]);
+    await engine.peerUpdate('Mesh_fd00__2', {
+      withdrawn: new Uint32Array(0), nlri: new Uint32Array(0), treatAsWithdraw: false,
+      attrs: attrs({ nextHop: undefined, localPref: 100 }),
+      mpReach: { afi: 2, safi: 1, nextHop: ['fd00::2', 'fe80::2'], nlri: packKeys(6, [cidrToKey('fd00:10::80/122')]) },
+    });
+    await engine.settled();
+    expect(sink.snapshot()).toEqual([
+      { prefix: '10.244.1.0/26', type: 'blackhole' },
+      { prefix: 'fd00:10::40/122', type: 'blackhole' },
+      { prefix: 'fd00:10::80/122', type: 'unicast', via: 'fd00::2' },
+    ]);
+    const row = [...engine.listRoutes({ forAddress: 'fd00:10::81' })][0];
+    expect(row).toMatchObject({ prefix: 'fd00:10::80/122', protocol: 'Mesh_fd00__2', via: 'fd00::2' });
+    expect(row?.attrs.nextHopLinkLocal).toBe('fe80::2');
+  });
+});
+
+describe('RouteEngine with the real codec, IPv6', () => {
+  it('sends own v6 blocks in MP_REACH_NLRI with our address as next hop, then the v6 End-of-RIB', async () => {
+    const engine = new RouteEngine({ intent: intent({ pools: [pool('fd00:10::/64', { ipipMode: 'Never' })], ownBlocks: ['fd00:10::40/122'] }), sink: new MockSink() });
+    const msgs: Uint8Array[] = [];
+    await engine.peerUp(peer('Mesh_fd00__2', { peerIp: 'fd00::2', localAddress: 'fd00::1', families: [6] }), { send: (m) => msgs.push(...m) });
+    const decoded = msgs.map((m) => decodeUpdate(m, defaultCodecContext()));
+    expect(decoded).toHaveLength(2);
+    expect(decoded[0]?.mpReach?.nextHop).toEqual(['fd00::1']);
+    expect(Array.from(decoded[0]?.mpReach?.nlri ?? [])).toEqual(Array.from(packKeys(6, [cidrToKey('fd00:10::40/122')])));
+    expect(decoded[1]?.endOfRib).toEqual({ afi: 2, safi: 1 });
   });
 });

@@ -6,10 +6,13 @@
  * each once with no other peer and once exporting everything to an iBGP peer through the real
  * encoder. Reports wall time, prefixes/s, heap growth and the worst event-loop delay.
  *
- *   node dist/tools/bench/rib.js [--quick] [--write-docs]
+ *   node dist/tools/bench/rib.js [--quick] [--case 1..4] [--write-docs]
  * --quick uses 100,000 prefixes; --write-docs replaces the `## RIB` section of docs/benchmarks.md.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
@@ -130,13 +133,29 @@ async function run(name: string, perSet: number, exportTo: boolean): Promise<Row
 }
 
 async function main(): Promise<void> {
+  const cases: Array<[string, number, boolean]> = [
+    ['1 attribute set, no other peer', PER_UPDATE, false],
+    ['4 prefixes per attribute set, no other peer', 4, false],
+    ['1 attribute set, exported to 1 iBGP peer', PER_UPDATE, true],
+    ['4 prefixes per attribute set, exported to 1 iBGP peer', 4, true],
+  ];
+  const only = args.indexOf('--case');
+  if (only >= 0) {
+    // Child mode: one case, its row as JSON on stdout.
+    const c = cases[Number(args[only + 1]) - 1];
+    if (!c) throw new Error('--case takes 1..4');
+    console.log(JSON.stringify(await run(...c)));
+    return;
+  }
+  // Each case in a fresh process, so one case's garbage and heap shape do not weigh on the next.
   const rows: Row[] = [];
-  rows.push(await run('1 attribute set, no other peer', PER_UPDATE, false));
-  rows.push(await run('4 prefixes per attribute set, no other peer', 4, false));
-  rows.push(await run('1 attribute set, exported to 1 iBGP peer', PER_UPDATE, true));
-  rows.push(await run('4 prefixes per attribute set, exported to 1 iBGP peer', 4, true));
+  for (let i = 1; i <= cases.length; i++) {
+    const r = spawnSync(process.execPath, ['--max-old-space-size=4096', fileURLToPath(import.meta.url), '--case', String(i), ...(N < 1_000_000 ? ['--quick'] : [])], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`case ${i} failed: ${r.stderr}`);
+    rows.push(JSON.parse(r.stdout.trim().split('\n').pop()!) as Row);
+  }
   const table = [
-    `${N.toLocaleString('en-US')} IPv4 /24 prefixes from one eBGP peer into \`RouteEngine\` (decoded UPDATEs of ${PER_UPDATE} NLRI, or 4 per UPDATE when each 4 have their own attribute set), kernel mapping included, sink discarding. Node ${process.version}, ${new Date().toISOString().slice(0, 10)}. \`node dist/tools/bench/rib.js\`.`,
+    `${N.toLocaleString('en-US')} IPv4 /24 prefixes from one eBGP peer into \`RouteEngine\` (decoded UPDATEs of ${PER_UPDATE} NLRI, or 4 per UPDATE when each 4 have their own attribute set), kernel mapping included, sink discarding; each case in a fresh process. Node ${process.version}, ${new Date().toISOString().slice(0, 10)}, load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} CPUs at the end. \`node dist/tools/bench/rib.js\`.`,
     '',
     '| case | time | prefixes/s | heap growth | bytes/prefix | attribute sets | worst event-loop delay | UPDATE bytes sent |',
     '|---|---|---|---|---|---|---|---|',
