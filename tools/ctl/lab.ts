@@ -4,12 +4,14 @@
  *   lab down [--name <lab>]
  *   lab status [--name <lab>]
  *   lab wait [--name <lab>] [--timeout <s>]
+ *   lab workload [--name <lab>] <host> [--pool <pool>]
  *   lab exec [--name <lab>] <host> -- <cmd...>
  */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { DEFAULT_LAB_NAME, parseTopology } from '../lab/topology.js';
-import { labDown, labExec, labStatus, labUp } from '../lab/lab.js';
+import { addWorkload, labDown, labExec, labStatus, labUp, LabError } from '../lab/lab.js';
+import { readState } from '../lab/state.js';
 import { labWait } from '../lab/converge.js';
 
 const defaultName = (): string => process.env.PETREL_LAB ?? DEFAULT_LAB_NAME;
@@ -64,6 +66,19 @@ export function register(program: Command): void {
     .option('--timeout <seconds>', 'give up after this long', '30')
     .action(async (opts: { name: string; timeout: string }) => {
       await labWait(opts.name, Number(opts.timeout) * 1000);
+    });
+
+  lab
+    .command('workload')
+    .description('allocate an address from IPAM for a petrel host and put it on a workload namespace there')
+    .option('--name <lab>', 'lab name', defaultName())
+    .option('--pool <pool>', 'IP pool name or CIDR to allocate from')
+    .argument('<host>', 'petrel host')
+    .action(async (host: string, opts: { name: string; pool?: string }) => {
+      const st = await readState(opts.name);
+      if (!st) throw new LabError(`no lab named '${opts.name}' is up`);
+      const w = await addWorkload(st, host, opts.pool);
+      process.stdout.write(`${w.address} on ${w.host} (namespace ${w.namespace})\n`);
     });
 
   lab
