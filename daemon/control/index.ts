@@ -57,8 +57,7 @@ export async function startCalicoControlSockets(opts: CalicoSocketsOptions): Pro
   const v4Path = opts.path ?? '/var/run/calico/bird.ctl';
   const v4 = await ControlServer.start({ ...opts, path: v4Path, dialect: 'bird1', families: [4] });
   if (opts.path6 === false) return { v4, close: () => v4.close() };
-  const base = path.basename(v4Path);
-  const v6Path = opts.path6 ?? path.join(path.dirname(v4Path), base.endsWith('.ctl') ? `${base.slice(0, -4)}6.ctl` : `${base}6`);
+  const v6Path = opts.path6 ?? path.join(path.dirname(v4Path), 'bird6.ctl');
   try {
     const v6 = await ControlServer.start({ ...opts, path: v6Path, dialect: 'bird1', families: [6] });
     return { v4, v6, close: async () => { await Promise.all([v4.close(), v6.close()]); } };

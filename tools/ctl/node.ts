@@ -260,11 +260,9 @@ export function peerTable(peers: readonly BgpPeerRow[]): string {
   );
 }
 
-/** The IPv6 socket beside an IPv4 one: bird.ctl → bird6.ctl, x.ctl → x6.ctl. */
+/** The IPv6 socket the daemon creates beside its IPv4 one (as Calico: bird6.ctl in the same directory). */
 export function ipv6SocketFor(socket: string): string {
-  const base = path.basename(socket);
-  const v6 = base.endsWith('.ctl') ? `${base.slice(0, -4)}6.ctl` : `${base}6`;
-  return path.join(path.dirname(socket), v6);
+  return path.join(path.dirname(socket), 'bird6.ctl');
 }
 
 /** Socket paths to try per family: the configured one, and calicoctl's fallback for the default. */
