@@ -9,7 +9,7 @@ import type { Logger } from './log.js';
 import type { PeerIntent, PeerStatus } from './model.js';
 import type { RouteEngine } from './session/engine.js';
 import type { LocalSpeaker } from './session/negotiate.js';
-import { PeerSession } from './session/peer.js';
+import { PeerSession, type PeerSessionDeps } from './session/peer.js';
 import type { Random } from './session/timers.js';
 
 export const CEASE_PEER_DECONFIGURED = 3;
@@ -70,6 +70,8 @@ export interface PeerManagerDeps {
   readonly engine: RouteEngine;
   readonly log: Logger;
   readonly random?: Random;
+  /** Outgoing connections (tests); net.connect by default. */
+  readonly connect?: PeerSessionDeps['connect'];
 }
 
 export class PeerManager {
@@ -158,7 +160,13 @@ export class PeerManager {
   }
 
   private startSession(p: PeerIntent): void {
-    const s = new PeerSession(p, { local: this.deps.local, engine: this.deps.engine, log: this.deps.log, ...(this.deps.random ? { random: this.deps.random } : {}) });
+    const s = new PeerSession(p, {
+      local: this.deps.local,
+      engine: this.deps.engine,
+      log: this.deps.log,
+      ...(this.deps.random ? { random: this.deps.random } : {}),
+      ...(this.deps.connect ? { connect: this.deps.connect } : {}),
+    });
     this.sessions.set(p.name, s);
     if (!this.stopped) s.start();
   }

@@ -27,6 +27,8 @@ export interface PeerSessionDeps {
   readonly random?: Random;
   /** How long a closing socket may take to flush its last NOTIFICATION before it is destroyed. */
   readonly lingerMs?: number;
+  /** Opens the outgoing TCP connection (net.connect; tests substitute one that never completes). */
+  readonly connect?: (opts: net.NetConnectOpts) => net.Socket;
 }
 
 /** One TCP connection (or the attempt to make one) with its own FSM. */
@@ -405,7 +407,7 @@ export class PeerSession {
   private dial(att: Attempt): void {
     const opts: net.NetConnectOpts = { host: this.intent.peerIp, port: this.intent.peerPort };
     if (this.intent.sourceAddress) opts.localAddress = this.intent.sourceAddress;
-    const socket = net.connect(opts);
+    const socket = (this.deps.connect ?? net.connect)(opts);
     att.socket = socket;
     socket.once('connect', () => {
       if (att.socket !== socket) return;
@@ -436,6 +438,8 @@ export class PeerSession {
     const socket = att.socket;
     att.socket = undefined;
     if (!socket) return;
+    // A dial still in progress has nothing to flush: abort it.
+    if (socket.pending || socket.connecting) socket.destroy();
     const closed = new Promise<void>((resolve) => {
       if (socket.destroyed) return resolve();
       const linger = setTimeout(() => socket.destroy(), this.deps.lingerMs ?? 2000);
@@ -530,10 +534,13 @@ export class PeerSession {
       return this.fire(att, { name: 'BGPOpenMsgErr', error: e }, e.message);
     }
     att.framer.setExtendedMessage(att.negotiated.context.extendedMessage);
-    // RFC 4271 §6.8: the identifier is now known, so any other connection to this peer collides with this one.
+    // RFC 4271 §6.8: another connection that already carries BGP (OpenSent, OpenConfirm) collides
+    // with this one and the identifiers decide; an established one always wins; one that is still
+    // only dialling (Connect, Active) gives way, as in BIRD, so a blocked direction cannot starve the other.
     const other = this.attempts.find((a) => a !== att);
     if (other) {
-      const survivor = other.state === 'Established' ? other.direction : collisionSurvivor(this.deps.local.routerId, theirs.bgpId);
+      const talking = other.state === 'OpenSent' || other.state === 'OpenConfirm';
+      const survivor = other.state === 'Established' ? other.direction : talking ? collisionSurvivor(this.deps.local.routerId, theirs.bgpId) : att.direction;
       const loser = survivor === att.direction ? other : att;
       loser.superseded = true;
       this.log.info({ local: this.deps.local.routerId, remote: theirs.bgpId, survivor, closed: loser.direction }, 'connection collision');

@@ -1,3 +1,4 @@
+import * as net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { collisionSurvivor } from '../../daemon/session/collision.js';
 import { parseNotification } from '../../daemon/session/wire.js';
@@ -64,5 +65,30 @@ describe('collision on the wire', () => {
     await until('Established', () => speaker.status('Mesh_127_0_0_7')?.bgpState === 'Established', 100_000);
     expect(speaker.peers.get('Mesh_127_0_0_7')!.attemptStates()).toEqual([{ direction: 'incoming', state: 'Established' }]);
     expect(incoming.types()).not.toContain(3);
+  });
+
+  it('lets a connection we are still dialling give way to the peer’s connection that carries an OPEN', async () => {
+    const port = await freePort();
+    const pending: net.Socket[] = [];
+    const speaker = new Speaker('127.0.0.1', port, '127.0.0.200');
+    // Our dial never completes (a SYN lost on the way): the outgoing attempt stays in Connect.
+    (speaker.peers as unknown as { deps: { connect: () => net.Socket } }).deps.connect = () => {
+      const s = new net.Socket();
+      pending.push(s);
+      return s;
+    };
+    cleanup.push(() => speaker.close());
+    await speaker.start([peerIntent('127.0.0.7', { peerPort: port, sourceAddress: '127.0.0.1' })]);
+    await until('dialling', () => speaker.peers.get('Mesh_127_0_0_7')!.attemptStates()[0]?.state === 'Connect', 100_000);
+    const incoming = await ScriptedPeer.connect('127.0.0.1', port, '127.0.0.7');
+    cleanup.push(async () => void incoming.socket.destroy());
+    await until('our OPEN', () => incoming.types().includes(1), 100_000);
+    // Our identifier (127.0.0.200) is higher, yet the dial that never got through does not win.
+    incoming.sendOpen(240, 64512, '10.0.0.1');
+    incoming.sendKeepalive();
+    await until('Established', () => speaker.status('Mesh_127_0_0_7')?.bgpState === 'Established', 100_000);
+    expect(speaker.peers.get('Mesh_127_0_0_7')!.attemptStates()).toEqual([{ direction: 'incoming', state: 'Established' }]);
+    expect(incoming.types()).not.toContain(3);
+    expect(pending[0]?.destroyed).toBe(true);
   });
 });
