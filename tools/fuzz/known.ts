@@ -111,11 +111,57 @@ export function framerTrickleMs(length = 65535): number {
   return performance.now() - t0;
 }
 
+/**
+ * A peer that stops reading (but keeps its session alive): what Petrel queues for it. The session
+ * layer has no bound on a connection's unsent data (peer.ts write() never looks at
+ * socket.writableLength), so everything the route engine sends piles up in memory and the
+ * session stays Established. Returns what was queued.
+ */
+export async function outboundQueueRepro(megabytes = 64, fuzzIp = '127.0.0.2'): Promise<{ acceptedMb: number; refused: number; established: boolean; closed: boolean; externalGrowthMb: number }> {
+  const target = await LiveTarget.start({ peers: [livePeerIntent(fuzzIp)] });
+  try {
+    const s = await establish(target, fuzzIp, OFFERS[0]?.caps ?? []);
+    s.peer.socket.pause();
+    const up = target.engine.ups.at(-1);
+    if (!up) throw new Error('no session');
+    // A 4096-byte UPDATE: withdrawals of /32s (valid, and the largest a normal session allows).
+    const update = new Uint8Array(4096);
+    update.fill(0xff, 0, 16);
+    update.set([0x10, 0x00, 2, (4096 - 23) >> 8, (4096 - 23) & 255], 16);
+    for (let o = 21; o + 5 <= 4096 - 2; o += 5) update.set([32, 10, 0, (o >> 8) & 255, o & 255], o);
+    update.set([0, 0], 4094);
+    const before = process.memoryUsage().external + process.memoryUsage().arrayBuffers;
+    let accepted = 0;
+    let refused = 0;
+    for (let i = 0; i < megabytes * 256; i++) {
+      if (up.send(update.slice())) accepted += update.length; // a copy each, as the engine encodes each UPDATE afresh
+      else refused++;
+    }
+    await new Promise((r) => setImmediate(r));
+    const after = process.memoryUsage().external + process.memoryUsage().arrayBuffers;
+    const result = {
+      acceptedMb: accepted / 2 ** 20,
+      refused,
+      established: target.status(fuzzIp)?.bgpState === 'Established',
+      closed: s.peer.closed,
+      externalGrowthMb: (after - before) / 2 ** 20,
+    };
+    s.peer.destroy();
+    return result;
+  } finally {
+    await target.close();
+  }
+}
+
 async function main(): Promise<void> {
   for (const r of await runLiveRepros()) {
     const spec = LIVE_REPROS.find((x) => x.id === r.id);
     console.log(`${r.id} (${spec?.owner}): ${spec?.what}\n  input ${spec?.hex}\n  expected ${spec?.expected}\n  got notifications [${r.notifications.join(', ')}], closed ${r.closed}, UPDATEs to the engine ${r.updatesToEngine}`);
   }
+  const q = await outboundQueueRepro(64);
+  console.log(
+    `outbound queue (daemon/session/peer.ts): a peer that stops reading; the engine sent 64 MB: ${q.acceptedMb.toFixed(0)} MB accepted, ${q.refused} refused, session Established ${q.established}, closed ${q.closed}, process external memory +${q.externalGrowthMb.toFixed(0)} MB`,
+  );
   for (const len of [4096, 16384, 65535]) console.log(`framer, ${len}-byte message one byte per read: ${framerTrickleMs(len).toFixed(0)} ms`);
 }
 
