@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one-command demo (npm run demo): three Petrel nodes in a full mesh plus a BIRD bastion, in
-# network namespaces, with workload addresses from IPAM; prints what an operator would look at,
-# then leaves the lab up.
+# network namespaces, with workload addresses from IPAM; prints what an operator would look at
+# (each node's `petrelctl node status` and routing table, the bastion's), pings across nodes and
+# from the bastion, then leaves the lab up.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,7 +19,6 @@ say "Building Petrel (npm run build)"
 npm run --silent build
 
 ctl() { node dist/tools/petrelctl.js "$@"; }
-on() { local host=$1; shift; ctl lab exec --name "$LAB" "$host" -- "$@"; }
 
 ctl lab down --name "$LAB" >/dev/null   # a fresh lab each time
 say "Building the lab from $TOPOLOGY"
@@ -26,29 +26,21 @@ ctl lab up "$TOPOLOGY" --name "$LAB"
 say "Waiting for BGP to converge (sessions Established, every workload routed everywhere)"
 ctl lab wait --name "$LAB" --timeout 40 && echo "converged."
 
-workloads() { node -e '
-  const s = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-  for (const w of s.workloads) console.log(w.host + " " + w.address);' "${PETREL_LAB_DIR:-/run/petrel-lab}/$LAB/state.json"; }
-say "Workload addresses allocated from IPAM (petrelctl ipam allocate)"
-workloads | sed 's/^/  /'
+say "Every host: petrelctl node status (nodes) or birdc show protocols (bastion), and ip route"
+ctl lab status --name "$LAB"
 
-for node in node1 node2 node3; do
-  say "$node: petrelctl node status"
-  on "$node" petrelctl node status || true
-  say "$node: ip route"
-  on "$node" ip route
-done
-say "bastion (BIRD 2): birdc show protocols"
-on bastion birdc show protocols
-say "bastion: ip route"
-on bastion ip route
-
-first_on() { workloads | awk -v n="$1" '$1 == n { print $2; exit }'; }
+# The first workload of a node, from the lab's state file.
+first_on() {
+  node -e '
+    const s = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    const w = s.workloads.find((x) => x.host === process.argv[2]);
+    if (w) console.log(w.address);' "${PETREL_LAB_DIR:-/run/petrel-lab}/$LAB/state.json" "$1"
+}
 a1=$(first_on node1); a2=$(first_on node2); a3=$(first_on node3)
 say "ping from workload $a1 (node1) to workload $a2 (node2)"
-on "$a1" ping -c 3 -W 1 -i 0.2 "$a2"
+ctl lab exec --name "$LAB" "$a1" -- ping -c 3 -W 1 -i 0.2 "$a2"
 say "ping from the bastion to workload $a3 (node3)"
-on bastion ping -c 3 -W 1 -i 0.2 "$a3"
+ctl lab exec --name "$LAB" bastion -- ping -c 3 -W 1 -i 0.2 "$a3"
 
 echo
 echo "Demo finished in ${SECONDS}s."
