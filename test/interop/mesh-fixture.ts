@@ -1,7 +1,7 @@
 /**
  * A whole Petrel cluster in network namespaces, built directly with tools/lab/netns.ts so the
  * tests own every process handle: three petrel nodes (real `dist/daemon/main.js` processes) on one
- * bridge, each with a /26 block claimed through `petrelctl ipam allocate`, and a real BIRD 2 bastion
+ * bridge, each with a /26 block claimed from the datastore's IPAM (config/'s allocate), and a real BIRD 2 bastion
  * that is a global BGPPeer (AS 64512). The pool is IPIP Always; this kernel has no ipip module, so
  * each node gets a `tunl0` veth stand-in on the same bridge (as the lab does) and petrel's routes
  * read as on a Calico node: `via <node> dev tunl0 onlink proto bird`.
@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { addBridge, addNamespace, attachToBridge, deleteNamespace, listNamespaces, nsExec, NetnsError, routes, run, waitFor } from '../../tools/lab/netns.js';
+import { openDatastore } from '../../config/index.js';
 import { KernelSink } from '../../daemon/sink/kernel.js';
 import type { SinkRoute } from '../../daemon/model.js';
 
@@ -144,15 +145,30 @@ export class MeshLab {
     }
 
     await writeFile(join(this.dir, 'cluster.yaml'), this.resources());
-    for (const n of this.nodes) {
-      const a = JSON.parse(await this.petrelctl(['ipam', 'allocate', '--node', n.name, '-o', 'json'])) as { ip: string; block: string };
-      n.block = a.block;
-      n.addr = a.ip;
-      // The workload address lives in the node's namespace: the bastion's pings must reach it through the routes.
-      await nsExec(n.ns, 'ip', ['addr', 'add', `${a.ip}/32`, 'dev', 'lo']);
+    // What `petrelctl ipam allocate --node <n>` runs, in-process (a petrelctl start costs ~2 s here).
+    const ds = openDatastore(this.datastore);
+    try {
+      for (const n of this.nodes) {
+        const a = await ds.allocate({ node: n.name });
+        n.block = a.block;
+        n.addr = a.ip;
+        // The workload address lives in the node's namespace: the bastion's pings must reach it through the routes.
+        await nsExec(n.ns, 'ip', ['addr', 'add', `${a.ip}/32`, 'dev', 'lo']);
+      }
+    } finally {
+      await ds.close();
     }
+    // One at a time, each listening before the next dials it: a refused first dial costs a 5 s connect retry.
+    for (const n of this.nodes) await this.waitReady(this.startPetrel(n.name, 'kernel'), n.ctl);
     await this.startBastion();
-    for (const n of this.nodes) this.startPetrel(n.name, 'kernel');
+  }
+
+  /** Waits until a petrel's control socket answers (it opens after the BGP listener). */
+  async waitReady(proc: NsProcess, ctl: string, timeoutMs = 20_000): Promise<void> {
+    await waitFor(`${proc.what} to answer on ${ctl}`, async () => {
+      if (proc.exit) throw new Error(proc.tail());
+      return run('birdc', ['-s', ctl, 'show', 'status']).then(() => true);
+    }, timeoutMs);
   }
 
   async down(): Promise<void> {
