@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-// `npm run bench [-- <cell...>] [--quick] [--runs N] [--only bird|petrel] [--write-docs] [--no-build]`
-// Builds (tsc) unless --no-build, then runs each named cell (all when none is named) from dist/:
+// `npm run bench [-- <cell...>] [--quick] [--runs N] [--only bird|petrel] [--write-docs] [--profile] [--no-build] [--snapshot]`
+// Builds (tsc) unless --no-build, then runs each named cell (all when none is named) from dist/
+// (with --snapshot: from a private build in node_modules/.cache/petrel-bench/, so a rebuild of
+// dist/ by someone else during a long run cannot mix two versions of the daemon):
 //   codec, rib, sim    -> dist/tools/bench/<cell>.js (their own scripts)
 //   ingest, propagate, kernel, mesh, churn, ctl -> dist/tools/bench/main.js (side by side with BIRD)
 import { spawnSync } from 'node:child_process';
@@ -9,7 +11,6 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const benchDir = join(root, 'dist', 'tools', 'bench');
 const STANDALONE = ['codec', 'rib'];
 const SIDE_BY_SIDE = ['ingest', 'propagate', 'kernel', 'mesh', 'churn', 'ctl'];
 const LATE = ['sim'];
@@ -17,11 +18,13 @@ const ALL = [...STANDALONE, ...SIDE_BY_SIDE, ...LATE];
 
 const args = process.argv.slice(2);
 const build = !args.includes('--no-build');
+const snapshot = args.includes('--snapshot');
+const outDir = snapshot ? join(root, 'node_modules', '.cache', 'petrel-bench') : join(root, 'dist');
 const flags = [];
 const cells = [];
 for (let i = 0; i < args.length; i++) {
   const a = args[i];
-  if (a === '--no-build') continue;
+  if (a === '--no-build' || a === '--snapshot') continue;
   if (a.startsWith('--')) {
     flags.push(a);
     if ((a === '--runs' || a === '--only' || a === '--results') && i + 1 < args.length) flags.push(args[++i]);
@@ -36,10 +39,11 @@ for (const c of cells) {
 
 if (build) {
   // tsc still emits when files someone else is editing fail to typecheck; only a missing output is fatal.
-  const r = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.json')], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const r = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.json'), '--outDir', outDir], { stdio: ['ignore', 'inherit', 'inherit'] });
   if (r.status !== 0) console.error('bench: tsc reported errors; running what was emitted');
 }
 
+const benchDir = join(outDir, 'tools', 'bench');
 const wanted = cells.length ? cells : ALL;
 let failed = 0;
 const run = (script, scriptArgs) => {
@@ -48,7 +52,7 @@ const run = (script, scriptArgs) => {
     failed++;
     return;
   }
-  const r = spawnSync(process.execPath, ['--max-old-space-size=4096', '--expose-gc', script, ...scriptArgs], { stdio: 'inherit', cwd: root });
+  const r = spawnSync(process.execPath, ['--max-old-space-size=4096', '--expose-gc', script, ...scriptArgs], { stdio: 'inherit', cwd: root, env: { ...process.env, PETREL_BENCH_ROOT: root } });
   if (r.status !== 0) failed++;
 };
 

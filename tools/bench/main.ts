@@ -29,8 +29,8 @@ export const CELLS: Record<string, CellRunner> = {
   ctl: runCtl,
 };
 
-/** Repository root: dist/tools/bench/main.js → ../../.. */
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+/** Repository root: dist/tools/bench/main.js → ../../.., unless scripts/bench.mjs ran a private build (--snapshot). */
+const ROOT = process.env.PETREL_BENCH_ROOT ?? join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
 interface Cli {
   cells: string[];

@@ -67,10 +67,13 @@ export function spawnPetrel(ns: string, dir: string, node: string, listen: strin
 export async function startPetrel(ns: string, dir: string, node: string, listen: string, datastoreYaml: string, sink: 'kernel' | 'mock', datastoreFile = join(dir, 'datastore.yaml')): Promise<SpeakerProcess> {
   const sp = spawnPetrel(ns, dir, node, listen, datastoreYaml, sink, datastoreFile);
   try {
-    await sp.waitReady();
+    await sp.waitReady(60_000);
   } catch (e) {
+    const died = !sp.running;
     await sp.stop();
-    throw new NotReadyError(`daemon not ready: ${(e as Error).message}`);
+    // A daemon that exits at start cannot run the cell; one that is only slow to start is a timeout.
+    if (died) throw new NotReadyError(`daemon not ready: ${sp.stderr.trim().slice(-400)}`);
+    throw e;
   }
   return sp;
 }

@@ -61,11 +61,13 @@ export async function startMesh(kind: SpeakerKind, namespaces: readonly string[]
     for (const [i, n] of nodes.entries()) {
       speakers.push(kind === 'bird' ? spawnBird(n.ns, dirs[i]!, configs[i]!) : spawnPetrel(n.ns, dirs[i]!, n.nodeName, n.address, petrelYaml, 'kernel', shared));
     }
-    await Promise.all(speakers.map((s) => s.waitReady(30_000)));
+    // Thirty daemons starting at once on two busy cores can take a while; the clock runs meanwhile.
+    await Promise.all(speakers.map((s) => s.waitReady(90_000)));
   } catch (e) {
+    const died = speakers.find((s) => !s.running);
     await Promise.all(speakers.map((s) => s.stop()));
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
-    if (kind === 'petrel' && !(e instanceof NotReadyError)) throw new NotReadyError(`daemon not ready: ${(e as Error).message}`);
+    if (kind === 'petrel' && died) throw new NotReadyError(`daemon not ready: ${died.stderr.trim().slice(-400)}`);
     throw e;
   }
   return { startedAt, speakers, dirs, datastoreFile: shared };
