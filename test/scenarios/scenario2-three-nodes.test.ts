@@ -1,7 +1,8 @@
 /**
  * Seed scenario 2: three nodes, pool 10.244.0.0/16. One /26 per node; each node's table lists
  * the other two blocks via their nodes and its own blackhole; workloads on different nodes ping.
- * Run on the lab's shared file datastore and on an etcd the lab starts.
+ * Run on the lab's shared file datastore with a GoBGP bastion, and on an etcd the lab starts with
+ * a BIRD bastion; the bastion learns every block and reaches a workload on every node.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ScenarioLab } from './lab-fixture.js';
@@ -13,8 +14,13 @@ const blockOf = (ip: string): string => {
   return `${[24, 16, 8, 0].map((s) => (a.addr >>> s) & 255).join('.')}/26`;
 };
 
-for (const datastore of ['file', 'etcd'] as const) {
-  describe(`scenario 2: three nodes, one /26 each (${datastore} datastore)`, () => {
+const variants = [
+  { datastore: 'file', bastion: 'gobgp' },
+  { datastore: 'etcd', bastion: 'bird' },
+] as const;
+
+for (const { datastore, bastion } of variants) {
+  describe(`scenario 2: three nodes, one /26 each (${datastore} datastore, ${bastion} bastion)`, () => {
     const lab = new ScenarioLab(`pt-lab-${process.pid}s2${datastore[0]}`);
 
     beforeAll(async () => {
@@ -26,6 +32,7 @@ hosts:
   - { name: node1, role: petrel, address: 10.0.2.1/24, workloads: 1 }
   - { name: node2, role: petrel, address: 10.0.2.2/24, workloads: 1 }
   - { name: node3, role: petrel, address: 10.0.2.3/24, workloads: 1 }
+  - { name: bastion, role: ${bastion}, address: 10.0.2.10/24 }
 `, { datastore });
       expect(lab.st.datastore.startsWith(`${datastore}:`)).toBe(true);
       await lab.wait();
@@ -49,6 +56,12 @@ hosts:
         }).sort();
         expect(got).toEqual(want);
       }
+    });
+
+    it(`the ${bastion} bastion learns every block via its node and reaches a workload on each`, async () => {
+      const got = (await lab.birdRoutes('bastion')).map((r) => `${r.dst} via ${r.gateway ?? '?'}`).sort();
+      expect(got).toEqual(nodes.map((n) => `${blockOf(lab.workloads(n)[0]!.address)} via ${lab.ip(n)}`).sort());
+      for (const n of nodes) expect(await lab.ping(lab.ns('bastion'), lab.workloads(n)[0]!.address), `bastion -> ${n}`).toBe(3);
     });
 
     it('workloads on different nodes ping each other', async () => {
