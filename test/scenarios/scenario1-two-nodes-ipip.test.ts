@@ -2,7 +2,7 @@
  * Seed scenario 1: two nodes, pool 10.201.0.0/24 with IPIP Always. Each node owns a /26 and has
  * a blackhole for it; the other's block is `via <other node> dev tunl0 onlink proto bird`. A
  * second pool adds a block on the node that allocates from it; a /26 pool serves one node only;
- * a /27 pool is refused.
+ * a /27 pool is refused. A GoBGP bastion (scenario 4) learns every block, including the new one.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ScenarioLab, waitFor, type KernelRoute } from './lab-fixture.js';
@@ -27,6 +27,7 @@ pools:
 hosts:
   - { name: node1, role: petrel, address: 10.0.0.1/24, workloads: 1 }
   - { name: node2, role: petrel, address: 10.0.0.2/24, workloads: 1 }
+  - { name: bastion, role: gobgp, address: 10.0.0.10/24 }
 `);
   await lab.wait();
 }, 90_000);
@@ -62,6 +63,9 @@ describe('scenario 1: two nodes, IPIP Always', () => {
     await waitFor('node1 blackholes its new block', async () => find(await lab.birdRoutes('node1'), block)?.type === 'blackhole', 20_000);
     const remote = await waitFor('node2 learns the new block', async () => find(await lab.birdRoutes('node2'), block), 20_000);
     expect(remote).toMatchObject({ gateway: lab.ip('node1'), protocol: 'bird' });
+    const atBastion = await waitFor('the GoBGP bastion learns the new block', async () => find(await lab.birdRoutes('bastion'), block), 20_000);
+    expect(atBastion).toMatchObject({ gateway: lab.ip('node1'), protocol: 'bird' });
+    expect(await lab.ping(lab.ns('bastion'), w.address)).toBe(3);
   });
 
   it('a /26 pool serves the first node that asks; the second gets a clear error', async () => {
