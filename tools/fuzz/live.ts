@@ -27,11 +27,15 @@ import {
   type CodecContext,
   type OpenMessage,
 } from '../../proto/index.js';
+import { pino } from 'pino';
 import { BgpListener } from '../../daemon/listener.js';
 import { silentLogger } from '../../daemon/log.js';
-import type { PeerIntent, PeerStatus } from '../../daemon/model.js';
+import type { NodeIntent, PeerIntent, PeerStatus } from '../../daemon/model.js';
 import { PeerManager } from '../../daemon/peers.js';
+import { RouteEngine as RibEngine } from '../../daemon/rib/index.js';
 import type { RouteEngine, SessionUp } from '../../daemon/session/engine.js';
+import { RibBridge } from '../../daemon/session/rib-bridge.js';
+import { MockSink } from '../../daemon/sink/index.js';
 import { generateCase } from './generate.js';
 import { pick, XorShift32, type Rand } from './rng.js';
 import { allSeeds, ctxName, type Seed } from './seeds.js';
@@ -41,8 +45,14 @@ export const TARGET_ROUTER_ID = '10.255.0.1';
 
 // ---------------------------------------------------------------- the target
 
-/** A route engine that decodes every UPDATE (session-reset errors reset the session) and counts what it saw, per peer. */
+/**
+ * A route engine that decodes every UPDATE (session-reset errors reset the session) and counts
+ * what it saw, per peer; with `inner` (the daemon's RibBridge over the real RIB) every call is
+ * passed on too, so hostile UPDATEs also reach route selection, policy and the sink.
+ */
 export class DecodingEngine implements RouteEngine {
+  constructor(private readonly inner?: RouteEngine) {}
+
   readonly updates = new Map<string, number>();
   readonly treatAsWithdraw = new Map<string, number>();
   readonly refreshes = new Map<string, Uint8Array[]>();
@@ -53,6 +63,7 @@ export class DecodingEngine implements RouteEngine {
 
   peerUp(up: SessionUp): void {
     this.ups.push(up);
+    this.inner?.peerUp(up);
   }
 
   update(peer: string, message: Uint8Array, context: CodecContext): void {
@@ -64,6 +75,12 @@ export class DecodingEngine implements RouteEngine {
       if (!(e instanceof BgpError)) this.crashes.push(`${peer}: ${e instanceof Error ? e.stack : String(e)} on ${toHex(message)}`);
       throw e;
     }
+    try {
+      this.inner?.update(peer, message, context);
+    } catch (e) {
+      if (!(e instanceof BgpError)) this.crashes.push(`${peer}: route engine threw ${e instanceof Error ? e.stack : String(e)} on ${toHex(message)}`);
+      throw e;
+    }
   }
 
   routeRefresh(peer: string, message: Uint8Array): void {
@@ -71,10 +88,12 @@ export class DecodingEngine implements RouteEngine {
     if (!list) this.refreshes.set(peer, (list = []));
     list.push(message.slice());
     if (list.length > 1000) list.splice(0, 500);
+    this.inner?.routeRefresh?.(peer, message);
   }
 
-  peerDown(peer: string): void {
+  peerDown(peer: string, reason: string): void {
     this.downs.push(peer);
+    this.inner?.peerDown(peer, reason);
   }
 }
 
@@ -83,6 +102,27 @@ export interface TargetOptions {
   host?: string;
   peers: PeerIntent[];
   extendedMessage?: boolean;
+  /** Put the daemon's RibBridge and RIB (with a mock sink) behind the decoding engine. */
+  rib?: boolean;
+}
+
+/** A node as the RIB needs it: Calico defaults, one pool, one own block, no peers (the peer manager has them). */
+export function fuzzNodeIntent(): NodeIntent {
+  return {
+    nodeName: 'fuzz-target',
+    routerId: TARGET_ROUTER_ID,
+    localAs: LOCAL_AS,
+    ipv4Address: '127.0.0.1',
+    ipv4Network: '127.0.0.0/8',
+    listenPort: 179,
+    logLevel: 'info',
+    peers: [],
+    pools: [{ name: 'pool', cidr: '10.244.0.0/16', family: 4, blockSize: 26, ipipMode: 'Never', vxlanMode: 'Never', natOutgoing: true, disabled: false, disableBGPExport: false }],
+    ownBlocks: ['10.244.1.0/26'],
+    borrowed: [],
+    serviceRoutes: [],
+    rejectCidrs: [],
+  };
 }
 
 /** Petrel's session layer in this process: one listener, one peer manager, a decoding engine. */
@@ -92,15 +132,27 @@ export class LiveTarget {
     readonly listener: BgpListener,
     readonly peers: PeerManager,
     readonly port: number,
+    /** Error-level log lines of the RIB side (each is a finding: the engine failed on some input). */
+    readonly ribErrors: string[],
+    /** The RIB behind the session, when started with `rib: true`. */
+    readonly rib: RibEngine | undefined,
   ) {}
 
   static async start(o: TargetOptions): Promise<LiveTarget> {
-    const engine = new DecodingEngine();
+    const ribErrors: string[] = [];
+    let inner: RouteEngine | undefined;
+    let rib: RibEngine | undefined;
+    if (o.rib) {
+      const errLog = pino({ level: 'error' }, { write: (line: string) => void ribErrors.push(line) });
+      rib = new RibEngine({ intent: fuzzNodeIntent(), sink: new MockSink(), log: errLog });
+      inner = new RibBridge(rib, errLog);
+    }
+    const engine = new DecodingEngine(inner);
     const log = silentLogger();
     const peers = new PeerManager({ local: { routerId: TARGET_ROUTER_ID, extendedMessage: o.extendedMessage ?? false }, engine, log });
     const listener = new BgpListener({ host: o.host ?? '127.0.0.1', port: 0 }, (s, src) => peers.route(s, src), log);
     const bound = await listener.listen();
-    const t = new LiveTarget(engine, listener, peers, bound.port);
+    const t = new LiveTarget(engine, listener, peers, bound.port, ribErrors, rib);
     await peers.apply(o.peers);
     return t;
   }
@@ -353,6 +405,8 @@ export interface LiveRunOptions {
    * still processed before the UPDATE's NOTIFICATION, see the fuzz report) does not repeat itself.
    */
   knownIssues?: 'report' | 'avoid';
+  /** Run the daemon's RIB behind the session (RibBridge, route selection, policy, mock sink). */
+  rib?: boolean;
 }
 
 export interface LiveRunStats {
@@ -409,6 +463,7 @@ export async function runLiveFuzz(o: LiveRunOptions): Promise<LiveRunStats> {
   process.on('uncaughtException', uncaught);
   const target = await LiveTarget.start({
     extendedMessage: true,
+    rib: o.rib ?? false,
     peers: [livePeerIntent(fuzzIp), livePeerIntent(witnessIp, { holdTime: o.witnessHoldTime ?? 6 })],
   });
   const fuzzName = target.status(fuzzIp)?.name ?? '';
@@ -493,6 +548,7 @@ export async function runLiveFuzz(o: LiveRunOptions): Promise<LiveRunStats> {
   } finally {
     clearInterval(keepWitnessUp);
     for (const c of target.engine.crashes) s.findings.push(`decoder crash in the engine: ${c}`);
+    for (const e of target.ribErrors) s.findings.push(`route engine error: ${e.slice(0, 500)}`);
     session?.peer.destroy();
     witness.peer.destroy();
     await target.close();
