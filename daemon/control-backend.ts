@@ -74,6 +74,12 @@ export class DaemonControlBackend implements ControlBackend {
     void this.daemon.peerManager.restart(name);
   }
 
+  /** `reload [in|out] <name>`: ask the peer for its routes again, and/or send ours again. */
+  reload(name: string, direction: 'in' | 'out' | 'both'): void {
+    if (direction !== 'out') this.daemon.peerManager.get(name)?.requestRefresh();
+    if (direction !== 'in') void this.rib?.refresh(name);
+  }
+
   shutdown(): void {
     this.opts.onDown();
   }

@@ -11,6 +11,7 @@ import { MessageFramer } from '../../proto/framer.js';
 import { step, type FsmAction, type FsmEvent, type FsmState, type FsmTimer } from '../../proto/fsm.js';
 import { encodeShutdownCommunication } from '../../proto/notification.js';
 import { decodeOpen, type OpenMessage } from '../../proto/open.js';
+import { decodeRouteRefresh, encodeRouteRefresh } from '../../proto/refresh.js';
 import type { Logger } from '../log.js';
 import { emptyRouteCounters, type BgpStateWord, type LastError, type PeerIntent, type PeerStatus, type ProtoState } from '../model.js';
 import { collisionSurvivor, type Direction } from './collision.js';
@@ -212,6 +213,14 @@ export class PeerSession {
     this.write(att, update);
     this.messages.updatesOut++;
     if (att.negotiated && att.negotiated.keepaliveTime > 0) this.startTimer(att, 'keepalive', 'negotiated');
+    return true;
+  }
+
+  /** Asks the peer to send its routes again (`reload in`): one ROUTE-REFRESH per family, if it supports them. */
+  requestRefresh(): boolean {
+    const att = this.established;
+    if (!att?.negotiated?.peerCaps.routeRefresh) return false;
+    for (const f of att.negotiated.families) this.write(att, encodeRouteRefresh(f === 4 ? 1 : 2, 1));
     return true;
   }
 
@@ -515,9 +524,19 @@ export class PeerSession {
         this.fire(att, { name: 'UpdateMsg' }, 'UPDATE received');
         att.pendingUpdate = undefined;
         return;
-      case MsgType.ROUTE_REFRESH:
-        if (att.state === 'Established') this.callEngine('route refresh', () => this.deps.engine.routeRefresh?.(this.intent.name, msg));
+      case MsgType.ROUTE_REFRESH: {
+        // Before Established it is as unexpected as an UPDATE (FSM error); the table has no event of its own.
+        if (att.state !== 'Established') return this.fire(att, { name: 'UpdateMsg' }, 'unexpected ROUTE-REFRESH');
+        try {
+          decodeRouteRefresh(msg);
+        } catch (e) {
+          if (!isBgpError(e)) throw e;
+          // A malformed ROUTE-REFRESH resets the session with 7/1, like an UPDATE error.
+          return this.fire(att, { name: 'UpdateMsgErr', error: e }, e.message);
+        }
+        this.callEngine('route refresh', () => this.deps.engine.routeRefresh?.(this.intent.name, msg));
         return;
+      }
     }
   }
 

@@ -3,6 +3,7 @@
  * daemon/rib's RouteEngine; peer-up/peer-down become the engine's peerUp/peerDown, and a peer
  * over its maxPrefixes limit (action 'reset') gets Cease 6/1.
  */
+import { decodeRouteRefresh } from '../../proto/refresh.js';
 import { decodeUpdate } from '../../proto/update.js';
 import type { CodecContext } from '../../proto/context.js';
 import type { IntentAwareEngine } from '../daemon.js';
@@ -59,6 +60,12 @@ export class RibBridge implements IntentAwareEngine {
       },
       (e: unknown) => this.log.error({ peer, err: String(e) }, 'route engine update failed'),
     );
+  }
+
+  /** A normal ROUTE-REFRESH request: everything we announced, again (BoRR/EoRR markers need nothing). */
+  routeRefresh(peer: string, message: Uint8Array): void {
+    if (decodeRouteRefresh(message).subtype !== 0) return;
+    this.rib.refresh(peer).catch((e: unknown) => this.log.error({ peer, err: String(e) }, 'route engine refresh failed'));
   }
 
   peerDown(peer: string): void {

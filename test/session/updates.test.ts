@@ -10,6 +10,8 @@ import { defaultCodecContext } from '../../proto/context.js';
 import { writeHeader } from '../../proto/header.js';
 import { parseIpv4 } from '../../proto/prefix.js';
 import { encodeUpdates } from '../../proto/update.js';
+import { encodeRouteRefresh } from '../../proto/refresh.js';
+import type { Capability } from '../../proto/capabilities.js';
 import { silentLogger } from '../../daemon/log.js';
 import { RouteEngine as Rib } from '../../daemon/rib/index.js';
 import { RibBridge } from '../../daemon/session/rib-bridge.js';
@@ -31,17 +33,19 @@ function nodeIntent(peers: PeerIntent[]): NodeIntent {
 }
 
 /** A speaker on 127.0.0.1 with the real RIB, and a scripted peer 127.0.0.5 that reached Established. */
-async function established(o: Partial<PeerIntent> = {}, grCapable = false) {
+async function established(o: Partial<PeerIntent> = {}, grCapable = false, ownBlocks: string[] = []) {
   const port = await freePort();
   const peer = peerIntent('127.0.0.5', { peerPort: port, passive: true, ...o });
-  const rib = new Rib({ intent: nodeIntent([peer]), sink: new MockSink(), log: silentLogger() });
+  const rib = new Rib({ intent: { ...nodeIntent([peer]), ownBlocks }, sink: new MockSink(), log: silentLogger() });
   const speaker = new Speaker('127.0.0.1', port, '127.0.0.1', silentLogger(), new RibBridge(rib, silentLogger()));
   cleanup.push(() => speaker.close());
   await speaker.start([peer]);
   const remote = await ScriptedPeer.connect('127.0.0.1', port, '127.0.0.5');
   cleanup.push(async () => void remote.socket.destroy());
   await until('our OPEN', () => remote.types().includes(1), 100_000);
-  remote.sendOpen(90, 64512, '10.9.9.9', grCapable ? [{ kind: 'gracefulRestart', restartState: false, notification: false, restartTime: 120, families: [] }] : []);
+  const caps: Capability[] = [{ kind: 'routeRefresh' }];
+  if (grCapable) caps.push({ kind: 'gracefulRestart', restartState: false, notification: false, restartTime: 120, families: [] });
+  remote.sendOpen(90, 64512, '10.9.9.9', caps);
   remote.sendKeepalive();
   await until('Established', () => speaker.status(peer.name)?.bgpState === 'Established', 100_000);
   return { speaker, remote, rib, port, name: peer.name };
@@ -129,5 +133,28 @@ describe('a failing route engine', () => {
     await until('both messages read', () => (speaker.status(peer.name)?.messages.in ?? 0) >= 4, 100_000);
     expect(speaker.status(peer.name)?.bgpState).toBe('Established');
     expect(notificationOf(remote)).toBeUndefined();
+  });
+});
+
+describe('ROUTE-REFRESH', () => {
+  const updates = (p: ScriptedPeer) => p.types().filter((t) => t === MsgType.UPDATE).length;
+
+  it('answers a request with our routes again and End-of-RIB', async () => {
+    const { remote } = await established({}, false, ['10.48.0.0/26']);
+    // The initial table: our block and End-of-RIB.
+    await until('initial table', () => updates(remote) >= 2, 100_000);
+    const before = updates(remote);
+    remote.socket.write(encodeRouteRefresh(1, 1));
+    await until('table again', () => updates(remote) >= before + 2, 100_000);
+    expect(notificationOf(remote)).toBeUndefined();
+  });
+
+  it('resets the session with 7/1 on a ROUTE-REFRESH of the wrong length', async () => {
+    const { remote } = await established();
+    const bad = new Uint8Array(HEADER_LENGTH + 5);
+    writeHeader(bad, bad.length, MsgType.ROUTE_REFRESH);
+    remote.socket.write(bad);
+    await until('NOTIFICATION', () => notificationOf(remote) !== undefined, 100_000);
+    expect(notificationOf(remote)).toBe('7/1');
   });
 });
