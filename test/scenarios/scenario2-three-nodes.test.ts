@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ScenarioLab } from './lab-fixture.js';
+import { labUp } from '../../tools/lab/lab.js';
 import { parsePrefix4, prefix4Within } from '../../proto/prefix.js';
 
 const nodes = ['node1', 'node2', 'node3'] as const;
@@ -62,6 +63,13 @@ hosts:
       const got = (await lab.birdRoutes('bastion')).map((r) => `${r.dst} via ${r.gateway ?? '?'}`).sort();
       expect(got).toEqual(nodes.map((n) => `${blockOf(lab.workloads(n)[0]!.address)} via ${lab.ip(n)}`).sort());
       for (const n of nodes) expect(await lab.ping(lab.ns('bastion'), lab.workloads(n)[0]!.address), `bastion -> ${n}`).toBe(3);
+    });
+
+    it('lab up again changes nothing: same daemons, same workloads', async () => {
+      const again = await labUp(lab.st.topology, { name: lab.name, datastore });
+      expect(again.processes.map((p) => p.pid)).toEqual(lab.st.processes.map((p) => p.pid));
+      expect(again.workloads).toEqual(lab.st.workloads);
+      expect(again.namespaces).toEqual(lab.st.namespaces);
     });
 
     it('workloads on different nodes ping each other', async () => {

@@ -6,7 +6,8 @@
  * is allocated from it, and then reaches that address; `ipam show` counts it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ScenarioLab, waitFor } from './lab-fixture.js';
+import { parseNodeStatus, run, ScenarioLab, waitFor } from './lab-fixture.js';
+import { petrelctlJs } from '../../tools/lab/paths.js';
 import { isAlive } from '../../tools/lab/processes.js';
 import { parsePrefix4, prefix4Within } from '../../proto/prefix.js';
 
@@ -40,6 +41,9 @@ hosts:
     it('a worker shows its two mesh peers up and Established', async () => {
       const { text, rows } = await lab.nodeStatus('node1');
       expect(text).toContain('Calico process is running.');
+      // The same table through `lab exec`, whose PATH puts a petrelctl aimed at node1 first.
+      const viaExec = await run(process.execPath, [petrelctlJs(), 'lab', 'exec', '--name', lab.name, 'node1', '--', 'petrelctl', 'node', 'status']);
+      expect(parseNodeStatus(viaExec).map((r) => r.peerAddress)).toEqual(['10.0.3.22', '10.0.3.23']);
       expect(rows.map((r) => [r.peerAddress, r.peerType, r.state, r.info])).toEqual([
         ['10.0.3.22', 'node-to-node mesh', 'up', 'Established'],
         ['10.0.3.23', 'node-to-node mesh', 'up', 'Established'],
