@@ -5,7 +5,6 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { stringify } from 'yaml';
 import { nsSpawn } from '../lab/netns.js';
 import { NotReadyError } from './harness.js';
 import { SpeakerProcess, type HubSpeakerConfig } from './speaker.js';
@@ -18,6 +17,12 @@ export function petrelBuilt(): boolean {
 }
 
 type Resource = { apiVersion: string; kind: string; metadata: { name: string }; spec: Record<string, unknown> };
+
+/**
+ * Multi-document YAML with one JSON (flow-style) document per resource: valid YAML, and far cheaper
+ * to produce than block style when the churn cell rewrites the file ten times a second.
+ */
+const yamlDocs = (docs: readonly Resource[]) => `${docs.map((d) => JSON.stringify(d)).join('\n---\n')}\n`;
 const res = (kind: string, name: string, spec: Record<string, unknown>): Resource => ({ apiVersion: 'projectcalico.org/v3', kind, metadata: { name }, spec });
 
 /** Global BGPPeers for every neighbour, no mesh; the node address as BIRD has it. */
@@ -28,7 +33,7 @@ export function petrelHubResources(c: HubSpeakerConfig, extraPools: readonly str
     ...c.neighbors.map((n) => res('BGPPeer', `bench-${n.name.toLowerCase().replace(/_/g, '-')}`, { peerIP: n.address, asNumber: n.asn })),
     ...extraPools.map((cidr, i) => res('IPPool', `bench-pool-${i}`, { cidr, blockSize: 26, ipipMode: 'Never', vxlanMode: 'Never' })),
   ];
-  return docs.map((d) => stringify(d)).join('---\n');
+  return yamlDocs(docs);
 }
 
 export interface PetrelMeshNode {
@@ -46,7 +51,7 @@ export function petrelMeshResources(asn: number, pool: string, addressLen: numbe
     ...nodes.map((n) => res('Node', n.nodeName, { bgp: { ipv4Address: `${n.address}/${addressLen}` } })),
     ...nodes.flatMap((n) => [n.block, ...(n.extraBlocks ?? [])].map((b) => res('BlockAffinity', `${n.nodeName}-${b.replace(/[./]/g, '-')}`, { state: 'confirmed', node: n.nodeName, cidr: b }))),
   ];
-  return docs.map((d) => stringify(d)).join('---\n');
+  return yamlDocs(docs);
 }
 
 /** Spawns Petrel for `node` in `ns` without waiting; the datastore file is written if absent; files live in `dir`. */
