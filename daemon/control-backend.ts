@@ -30,7 +30,7 @@ export class DaemonControlBackend implements ControlBackend {
   protocols(): readonly BgpProtocolView[] {
     return this.daemon.peerManager.sessionsInOrder().map((s) => {
       const st = s.status();
-      const wait = s.waitTimer();
+      const wait = s.waitingFor();
       const view: BgpProtocolView = {
         ...st,
         ...(this.rib ? { counters: this.rib.counters(st.name) } : {}),

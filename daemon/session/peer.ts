@@ -61,7 +61,7 @@ export class PeerSession {
   private readonly deps: PeerSessionDeps;
   private readonly log: Logger;
   private attempts: Attempt[] = [];
-  private readonly waitTimer_ = new TimerSet<'restart'>();
+  private readonly restartTimer = new TimerSet<'restart'>();
   private disabled = false;
   private disableMessage: string | undefined;
   private peerMessage: string | undefined;
@@ -117,7 +117,7 @@ export class PeerSession {
   async stop(subcode = 2, reason = 'stopped', message?: string): Promise<void> {
     if (this.running) {
       this.running = false;
-      this.waitTimer_.stopAll();
+      this.restartTimer.stopAll();
       this.waiting = undefined;
       // RFC 8203: an administrative shutdown or reset may carry a short message.
       const data = message && (subcode === 2 || subcode === 4) ? encodeShutdownCommunication(message) : undefined;
@@ -148,7 +148,7 @@ export class PeerSession {
       socket.destroySoon?.();
       return false;
     }
-    this.waitTimer_.stopAll();
+    this.restartTimer.stopAll();
     this.waiting = undefined;
     // An outgoing attempt that is only waiting to retry gives way to the peer's connection.
     for (const a of this.attempts.filter((x) => x.state === 'Active' && !x.socket)) this.discard(a);
@@ -187,8 +187,8 @@ export class PeerSession {
   }
 
   /** Timer lines BIRD prints before Established: `Connect delay:` and `Error wait:` (seconds left / configured). */
-  waitTimer(): { kind: 'connectDelay' | 'errorWait'; left: number; total: number } | undefined {
-    const r = this.waitTimer_.remaining('restart');
+  waitingFor(): { kind: 'connectDelay' | 'errorWait'; left: number; total: number } | undefined {
+    const r = this.restartTimer.remaining('restart');
     if (!r || !this.waiting) return undefined;
     return { kind: this.waiting, left: r.left, total: r.configured };
   }
@@ -317,7 +317,7 @@ export class PeerSession {
       const att = this.newAttempt('outgoing');
       this.fire(att, { name: 'AutomaticStart' }, 'connect delay over');
     };
-    if (seconds > 0) this.waitTimer_.start('restart', seconds, startNow, { jitter: true, random: this.deps.random });
+    if (seconds > 0) this.restartTimer.start('restart', seconds, startNow, { jitter: true, random: this.deps.random });
     else queueMicrotask(startNow);
   }
 

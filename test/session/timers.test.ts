@@ -104,6 +104,8 @@ describe('session timers with fake clocks', () => {
     const st = speaker.status(name);
     expect(st?.lastError).toEqual({ errorClass: 'BGP Error', message: 'Hold timer expired' });
     expect(st?.bgpState).toBe('Idle'); // error wait
+    // What `show protocols all` prints as `Error wait: <left>/5`.
+    expect(speaker.peers.get(name)?.waitingFor()).toMatchObject({ kind: 'errorWait', total: 5 });
     expect(st?.flaps).toBe(1);
     // During the error wait the peer is refused; after it the peer waits passively again.
     vi.advanceTimersByTime(5000);
@@ -153,6 +155,7 @@ describe('session timers with fake clocks', () => {
       speaker = new Speaker('127.0.0.1', port);
       await speaker.start([peerIntent('127.0.0.6', { peerPort: port, connectDelayTime: 2, connectRetryTime: 5 })]);
       expect(speaker.status('Mesh_127_0_0_6')?.bgpState).toBe('Active');
+      expect(speaker.peers.get('Mesh_127_0_0_6')?.waitingFor()).toMatchObject({ kind: 'connectDelay', total: 2 });
       vi.advanceTimersByTime(1490); // jitter never shortens 2 s below 1.5 s
       for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
       expect(accepted).toHaveLength(0);
