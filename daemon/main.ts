@@ -139,6 +139,11 @@ function installSignals(daemon: Daemon, log: Logger): (why: string) => void {
     }
     stopping = true;
     log.info({ signal }, 'signal received');
+    // Peers get at most their linger time to read the Cease; never hang on the way out.
+    setTimeout(() => {
+      log.warn('shutdown took too long: exiting');
+      process.exit(0);
+    }, 5000).unref();
     void daemon.shutdown().then(() => {
       process.exitCode = 0;
       // Exit even if some handle lingers; unref'd so a clean drain exits sooner.
