@@ -4,9 +4,11 @@
  * what an operator gets from calico-node's BIRD: protocol rows, per-peer details, routes, status,
  * calicoctl's table; and after the bastion stops, its row shows BIRD's state and socket error.
  */
+import { spawn } from 'node:child_process';
+import { existsSync, lstatSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run } from '../../tools/lab/netns.js';
-import { MeshLab, type PetrelNode } from './mesh-fixture.js';
+import { addNamespace, run } from '../../tools/lab/netns.js';
+import { MAIN, MeshLab, NsProcess, type PetrelNode } from './mesh-fixture.js';
 
 const lab = new MeshLab('c', 2);
 let n1: PetrelNode;
@@ -41,6 +43,27 @@ function statusRows(text: string): StatusRow[] {
   }
   return rows;
 }
+
+/** birdc's output (stdout and stderr) and exit code, failing or not. */
+function birdcResult(sock: string, ...cmd: string[]): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('birdc', ['-s', sock, ...cmd]);
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, out }));
+  });
+}
+
+/** The `since` column of a protocol row in `show protocols`. */
+async function since(sock: string, proto: string): Promise<string | undefined> {
+  const row = (await run('birdc', ['-s', sock, 'show', 'protocols', proto])).split('\n').find((l) => l.startsWith(`${proto} `));
+  return row?.split(/\s+/)[4];
+}
+
+const logCount = (n: PetrelNode, peer: string, msg: string) =>
+  (n.proc?.out ?? '').split('\n').filter((l) => l.includes(`"peer":"${peer}"`) && l.includes(`"msg":"${msg}"`)).length;
 
 const nodeStatus = () => lab.petrelctl(['--ctl-socket', n1.ctl, 'node', 'status'], n1.ns);
 
@@ -130,6 +153,88 @@ describe('birdc against a running petrel', () => {
     for (const n of lab.nodes) expect(protos).toMatch(new RegExp(`^${n.name}\\s+BGP\\s+---\\s+up\\s+\\S+\\s+Established`, 'm'));
     const rs = await run('birdc', ['-s', lab.bastion.ctl, 'show', 'route']);
     for (const n of lab.nodes) expect(rs).toMatch(new RegExp(`^${n.block.replaceAll('.', '\\.')}\\s+unicast \\[${n.name} [^\\]]+\\] \\* \\(100\\) \\[i\\]`, 'm'));
+  });
+});
+
+describe('birdc operator commands against the live petrel', () => {
+  it('show memory, show interfaces and show route count describe this node', async () => {
+    const mem = await birdc('show', 'memory');
+    expect(mem).toMatch(/^BIRD memory usage$/m);
+    expect(mem).toMatch(/^\s*Total:\s+\d+(\.\d+)? ?[kMG]?B\b/m);
+    const ifs = await birdc('show', 'interfaces');
+    expect(ifs).toMatch(/^eth0 up \(index=\d+\)$/m);
+    expect(ifs).toContain(`\t${n1.ip}/24 (`);
+    expect(ifs).toMatch(/^tunl0 up \(index=\d+\)$/m);
+    expect(await birdc('show', 'route', 'count')).toMatch(/^3 of 3 routes for 3 networks$/m);
+  });
+
+  it('configure check and configure re-read the datastore; with nothing changed no session moves', async () => {
+    const before = await Promise.all([GLOBAL, meshName(n2), meshName(n3)].map((p) => since(n1.ctl, p)));
+    const check = await birdc('configure', 'check');
+    expect(check).toContain(`Reading configuration from ${lab.datastore}`);
+    expect(check).toMatch(/^Configuration OK$/m);
+    expect(await birdc('configure')).toMatch(/^Reconfigured$/m);
+    expect(await Promise.all([GLOBAL, meshName(n2), meshName(n3)].map((p) => since(n1.ctl, p)))).toEqual(before);
+    expect(statusRows(await nodeStatus()).every((r) => r.info === 'Established')).toBe(true);
+  });
+
+  it('syntax errors are answered as errors and birdc exits non-zero', async () => {
+    const junk = await birdcResult(n1.ctl, 'show', 'protocols', 'all', meshName(n2), 'bogus');
+    expect(junk.code).not.toBe(0);
+    expect(junk.out).toMatch(/syntax error/);
+    const missing = await birdcResult(n1.ctl, 'show', 'route', 'for');
+    expect(missing.code).not.toBe(0);
+    expect(missing.out).toMatch(/syntax error/);
+    // The daemon is unharmed.
+    expect(await birdc('show', 'status')).toMatch(/^Daemon is up and running$/m);
+  });
+
+  it('disable <mesh peer> withdraws the routes on both sides and the peer sees an administrative shutdown; enable restores them', async () => {
+    expect(await birdc('disable', meshName(n2))).toMatch(new RegExp(`^${meshName(n2)}: disabled$`, 'm'));
+    await lab.until("node2's block to leave node1 and node1's block to leave node2", async () =>
+      !(await lab.birdRoutes(n1.ns)).some((r) => r.dst === n2.block) && !(await lab.birdRoutes(n2.ns)).some((r) => r.dst === n1.block), 15_000);
+    expect(await birdc('show', 'protocols', meshName(n2))).toMatch(new RegExp(`^${meshName(n2)}\\s+BGP\\s+master\\s+down\\s+\\d\\d:\\d\\d:\\d\\d\\s*$`, 'm'));
+    const far = await run('birdc', ['-s', n2.ctl, 'show', 'protocols', 'all', meshName(n1)]);
+    expect(far).toMatch(/^\s+Last error:\s+Received: Administrative shutdown\s*$/m);
+    // node3's routes are untouched on node1.
+    expect((await lab.birdRoutes(n1.ns)).some((r) => r.dst === n3.block)).toBe(true);
+
+    expect(await birdc('enable', meshName(n2))).toMatch(new RegExp(`^${meshName(n2)}: enabled$`, 'm'));
+    await lab.until('the node1–node2 session and both routes back', async () =>
+      (await lab.birdRoutes(n1.ns)).some((r) => r.dst === n2.block) && (await lab.birdRoutes(n2.ns)).some((r) => r.dst === n1.block), 30_000);
+    expect(await birdc('show', 'protocols', meshName(n2))).toMatch(/\sup\s+\S+\s+Established/);
+  });
+
+  it('restart <peer> drops and re-establishes the session', async () => {
+    const established = logCount(n1, meshName(n3), 'session established');
+    expect(await birdc('restart', meshName(n3))).toMatch(new RegExp(`^${meshName(n3)}: restarted$`, 'm'));
+    await lab.until('node1–node3 to be established again', async () =>
+      logCount(n1, meshName(n3), 'session established') > established && / up\s+\S+\s+Established/.test(await birdc('show', 'protocols', meshName(n3))), 30_000);
+    expect((await lab.birdRoutes(n1.ns)).some((r) => r.dst === n3.block)).toBe(true);
+  });
+});
+
+describe('the control socket file', () => {
+  it('a second daemon on the same socket path refuses to start and leaves the first one serving', async () => {
+    const ns = `${lab.prefix}-dup`;
+    await addNamespace(ns);
+    const dup = lab.adopt(new NsProcess('second petrel on node1.ctl', ns, [process.execPath, MAIN, '--node', 'node1', '--listen', '127.0.0.1:179', '--ctl-socket', n1.ctl, '--sink', 'mock', '--log-level', 'info'], { PETREL_DATASTORE: lab.datastore }));
+    const exit = await dup.waitExit(20_000);
+    expect(exit.code).toBe(1);
+    expect(dup.out).toContain(`petrel: control socket ${n1.ctl}: another daemon is listening on ${n1.ctl}`);
+    expect(await birdc('show', 'status')).toMatch(/^Daemon is up and running$/m);
+  });
+
+  it('a socket file left by a killed daemon is replaced when it starts again', async () => {
+    const established = logCount(n1, meshName(n3), 'session established');
+    n3.proc?.signal('SIGKILL');
+    await n3.proc?.waitExit();
+    expect(existsSync(n3.ctl) && lstatSync(n3.ctl).isSocket()).toBe(true);
+    expect((await birdcResult(n3.ctl, 'show', 'status')).code).not.toBe(0);
+    await lab.waitReady(lab.startPetrel('node3', 'kernel'), n3.ctl);
+    expect(await run('birdc', ['-s', n3.ctl, 'show', 'status'])).toMatch(/^Daemon is up and running$/m);
+    await lab.until('node1–node3 to be established again', async () =>
+      logCount(n1, meshName(n3), 'session established') > established && / up\s+\S+\s+Established/.test(await birdc('show', 'protocols', meshName(n3))), 40_000);
   });
 });
 

@@ -98,6 +98,8 @@ export class MeshLab {
   readonly nodes: PetrelNode[] = [];
   bastion!: Bastion;
   dir = '';
+  /** Other processes a test started in this lab's namespaces (killed by down()). */
+  private readonly extra: NsProcess[] = [];
   private readonly net: string;
   readonly pool: string;
 
@@ -172,7 +174,7 @@ export class MeshLab {
   }
 
   async down(): Promise<void> {
-    const procs = [...this.nodes.map((n) => n.proc), this.bastion?.proc].filter((p): p is NsProcess => p !== undefined);
+    const procs = [...this.nodes.map((n) => n.proc), this.bastion?.proc, ...this.extra].filter((p): p is NsProcess => p !== undefined);
     await Promise.all(procs.map((p) => p.kill()));
     for (const ns of (await listNamespaces()).filter((x) => x.startsWith(`${this.prefix}-`))) await deleteNamespace(ns).catch(() => undefined);
     if (this.dir) await rm(this.dir, { recursive: true, force: true });
@@ -201,6 +203,11 @@ export class MeshLab {
       child.on('error', reject);
       child.on('close', (code) => (code === 0 ? resolvePromise(out) : reject(new Error(`petrelctl ${args.join(' ')} exited ${String(code)}: ${err}${out}`))));
     });
+  }
+
+  adopt(proc: NsProcess): NsProcess {
+    this.extra.push(proc);
+    return proc;
   }
 
   /** Removes a node's block from the datastore: its BlockAffinity and its IPAMBlock (with the address in it). */
