@@ -63,6 +63,17 @@ describe('slow-loris', () => {
   });
 });
 
+describe('malformed ROUTE-REFRESH', () => {
+  it('a ROUTE-REFRESH of 24 bytes is answered with 7/1 and the message as data (RFC 7313 §5)', async () => {
+    const s = await establish(target, FUZZ, AS4);
+    const bad = `${MARKER}0018050001000100`;
+    s.peer.send(fromHex(bad));
+    await waitUntil('close', () => s.peer.closed);
+    expect(s.peer.notifications()).toEqual([{ code: 7, subcode: 1, data: bad }]);
+    witnessUntouched();
+  });
+});
+
 describe('oversize and junk', () => {
   it('a 4097-byte message on a normal session is refused at its header with 1/2 and the length', async () => {
     const s = await establish(target, FUZZ, AS4);

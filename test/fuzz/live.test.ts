@@ -24,4 +24,12 @@ describe('live session under mutated input', () => {
     expect([...s.notifications.keys()].some((k) => k.startsWith('3/'))).toBe(true);
     expect([...s.notifications.keys()].some((k) => k.startsWith('1/'))).toBe(true);
   });
+
+  it('with the real RIB behind the session, hostile UPDATEs never make the route engine fail', async () => {
+    const base = 120 + (process.pid % 50);
+    const s = await runLiveFuzz({ streams: 60, seed: 78, corpusDir: CORPUS, fuzzIp: `127.0.${base}.2`, witnessIp: `127.0.${base}.3`, knownIssues: 'avoid', rib: true });
+    expect(s.findings).toEqual([]);
+    expect(s.witnessStayedUp).toBe(true);
+    expect(s.alive + s.resets).toBeGreaterThan(40);
+  });
 });

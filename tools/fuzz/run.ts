@@ -124,7 +124,6 @@ async function main(): Promise<void> {
       `live: ${l.streams} streams, ${l.messages} messages, ${(l.elapsedMs / 1000).toFixed(1)} s (${(l.streams / (l.elapsedMs / 1000)).toFixed(0)} streams/s); stayed up ${l.alive} (treat-as-withdraw ${l.treatAsWithdraw}), resets ${l.resets}, reconnects ${l.reconnects}; witness session up throughout: ${l.witnessStayedUp}`,
     );
     console.log(`  NOTIFICATIONs: ${[...l.notifications].map(([k, v]) => `${k} x${v}`).join(', ')}`);
-    console.log(`  bad-length ROUTE-REFRESH let through (known gap): ${l.badRefreshesIgnored}`);
     console.log(`live findings: ${l.findings.length}`);
     const classes = new Map<string, number>();
     for (const f of l.findings) {
