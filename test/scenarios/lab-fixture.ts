@@ -56,7 +56,7 @@ export class ScenarioLab {
   async up(topologyYaml: string, opts: { datastore?: 'file' | 'etcd' } = {}): Promise<LabState> {
     this.root = await mkdtemp(join(tmpdir(), 'pt-lab-'));
     process.env.PETREL_LAB_DIR = this.root;
-    this.st = await labUp(parseTopology(topologyYaml), { name: this.name, readyTimeoutMs: 20_000, ...opts });
+    this.st = await labUp(parseTopology(topologyYaml), { name: this.name, readyTimeoutMs: 45_000, ...opts });
     return this.st;
   }
 
@@ -108,7 +108,7 @@ export class ScenarioLab {
     return this.st.workloads.filter((w) => w.host === host);
   }
 
-  wait(timeoutMs = 40_000): Promise<void> {
+  wait(timeoutMs = 60_000): Promise<void> {
     return labWait(this.name, timeoutMs);
   }
 

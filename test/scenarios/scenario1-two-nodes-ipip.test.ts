@@ -30,7 +30,7 @@ hosts:
   - { name: bastion, role: gobgp, address: 10.0.0.10/24 }
 `);
   await lab.wait();
-}, 90_000);
+}, 150_000);
 afterAll(() => lab.down(), 60_000);
 
 describe('scenario 1: two nodes, IPIP Always', () => {

@@ -37,7 +37,7 @@ hosts:
 `, { datastore });
       expect(lab.st.datastore.startsWith(`${datastore}:`)).toBe(true);
       await lab.wait();
-    }, 90_000);
+    }, 150_000);
     afterAll(() => lab.down(), 60_000);
 
     it('gives each node its own /26 inside the pool', () => {

@@ -35,7 +35,7 @@ hosts:
   - { name: bastion, role: ${bastionRole}, address: ${bastionIp}/24, globalPeer: false }
 `);
       await lab.wait();
-    }, 90_000);
+    }, 150_000);
     afterAll(() => lab.down(), 60_000);
 
     it('a worker shows its two mesh peers up and Established', async () => {
