@@ -8,6 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SinkRoute } from '../../daemon/model.js';
+import { nsExec, routes } from '../../tools/lab/netns.js';
 import { MeshLab, sortRoutes, type KernelRoute, type PetrelNode } from './mesh-fixture.js';
 
 const lab = new MeshLab('r', 1);
@@ -111,5 +112,18 @@ describe('three petrel nodes and a BIRD bastion', () => {
     expect(await lab.kernelTable('node2')).toEqual(wantedTable(n2, [n1, n3]).filter((r) => r.prefix !== n2.block));
     expect(await lab.mockTable('node3')).toEqual(wantedTable(n3, [n1]));
     expect((await lab.birdRoutes(lab.bastion.ns)).map((r) => r.dst).sort()).toEqual([n1.block, n3.block].sort());
+  });
+
+  it('a restarted node removes stale proto bird routes from its kernel and leaves other protocols alone', async () => {
+    const [n1, n2, n3] = lab.nodes as [PetrelNode, PetrelNode, PetrelNode];
+    expect(await lab.stopPetrel('node2')).toBe(0);
+    // Left behind by an earlier run: an unknown blackhole, a route for a block nobody owns, and a route that is not ours.
+    await nsExec(n2.ns, 'ip', ['route', 'replace', 'blackhole', '10.99.0.0/26', 'proto', 'bird']);
+    await nsExec(n2.ns, 'ip', ['route', 'replace', '10.78.1.250/32', 'via', n1.ip, 'dev', 'tunl0', 'onlink', 'proto', 'bird']);
+    await nsExec(n2.ns, 'ip', ['route', 'replace', '10.98.0.0/24', 'via', lab.bastion.ip, 'proto', 'static']);
+    await lab.waitReady(lab.startPetrel('node2', 'kernel'), n2.ctl);
+    const wanted = wantedTable(n2, [n1, n3]).filter((r) => r.prefix !== n2.block);
+    await lab.until('node2 to hold exactly the routes it wants', async () => JSON.stringify(await lab.kernelTable('node2')) === JSON.stringify(wanted), 30_000);
+    expect((await routes(n2.ns)).find((r) => r.dst === '10.98.0.0/24')).toMatchObject({ gateway: lab.bastion.ip, protocol: 'static' });
   });
 });
