@@ -240,7 +240,7 @@ async function waitAlive<T>(rec: ProcessRecord, what: string, probe: () => Promi
   }
 }
 
-async function ensureBird(st: LabState, host: Host, timeoutMs = 15_000): Promise<void> {
+async function ensureBird(st: LabState, host: Host, timeoutMs = 30_000): Promise<void> {
   const ns = hostNamespace(st.name, host.name);
   const conf = join(st.dir, `${host.name}.bird.conf`);
   const sock = ctlSocketPath(st, host.name);
@@ -256,7 +256,7 @@ async function ensureBird(st: LabState, host: Host, timeoutMs = 15_000): Promise
   await waitAlive(rec, `BIRD on ${host.name} to answer on ${sock}`, () => run('birdc', ['-s', sock, 'show', 'status']).then(() => true), timeoutMs);
 }
 
-async function ensureGobgp(st: LabState, host: Host, timeoutMs = 15_000): Promise<void> {
+async function ensureGobgp(st: LabState, host: Host, timeoutMs = 30_000): Promise<void> {
   const ns = hostNamespace(st.name, host.name);
   const conf = join(st.dir, `${host.name}.gobgpd.toml`);
   await writeFile(conf, renderGobgpConfig(st.topology, host));
@@ -274,7 +274,7 @@ async function ensureGobgp(st: LabState, host: Host, timeoutMs = 15_000): Promis
   }
 }
 
-async function ensurePetrel(st: LabState, host: Host, timeoutMs = 15_000): Promise<void> {
+async function ensurePetrel(st: LabState, host: Host, timeoutMs = 30_000): Promise<void> {
   const ns = hostNamespace(st.name, host.name);
   const sock = ctlSocketPath(st, host.name);
   let rec = liveProcess(st, host.name, 'petrel');
@@ -289,7 +289,7 @@ async function ensurePetrel(st: LabState, host: Host, timeoutMs = 15_000): Promi
 }
 
 /** etcd in the hub namespace, on the first network's hub address so every host reaches it. */
-async function ensureEtcd(st: LabState, hub: string, log: (l: string) => void, timeoutMs = 20_000): Promise<void> {
+async function ensureEtcd(st: LabState, hub: string, log: (l: string) => void, timeoutMs = 30_000): Promise<void> {
   const net = st.topology.networks[0]!;
   const addr = hubAddress(net);
   const ip = addr.split('/')[0]!;
