@@ -59,6 +59,13 @@ interface Source {
   counters: RouteCounters;
   preferred: number;
   maxPrefixWarned: boolean;
+  /**
+   * Graceful restart (daemon/gr): routes kept from the previous session, path ids by prefix, until
+   * the peer re-announces them or they are purged (End-of-RIB, restart or stale timer).
+   */
+  stale?: Map<PrefixKey, Set<number>>;
+  /** The session is down but its routes are retained (the peer is restarting). */
+  retained?: boolean;
   /** Set while the session is up: the export side. */
   out?: {
     readonly adjOut: AdjRibOut;
@@ -173,15 +180,19 @@ export class RouteEngine {
   /** A session reached Established: sends it the current table, then End-of-RIB per family. */
   peerUp(peer: EnginePeer, output: PeerOutput): Promise<void> {
     return this.enqueue(async () => {
-      if (this.byName.has(peer.name)) await this.removeSource(this.byName.get(peer.name)!);
-      let index = this.sources.findIndex((s, i) => i > LOCAL && s === undefined);
+      const prev = this.byName.get(peer.name);
+      // A restarting peer's retained routes stay (stale) in the same slot until it re-announces them.
+      const keep = prev?.retained ? prev : undefined;
+      if (prev && !keep) await this.removeSource(prev);
+      let index = keep ? keep.index : this.sources.findIndex((s, i) => i > LOCAL && s === undefined);
       if (index < 0) index = this.sources.length;
       if (index > 32767) throw new Error('too many peers');
       const src: Source = {
         index,
         name: peer.name,
         peer,
-        adjIn: new AdjRibIn(),
+        adjIn: keep ? keep.adjIn : new AdjRibIn(),
+        ...(keep?.stale ? { stale: keep.stale } : {}),
         candidate: {
           local: false,
           ebgp: !peer.ibgp,
@@ -207,8 +218,14 @@ export class RouteEngine {
           cache: new Map(),
         },
       };
+      if (keep) {
+        src.counters = keep.counters;
+        src.preferred = keep.preferred;
+      }
       this.sources[index] = src;
       this.byName.set(peer.name, src);
+      // The new session may carry another router id: decide the retained prefixes again.
+      if (keep) await this.recompute([...src.adjIn.keys()], index);
       for (const key of [...this.loc.keys()]) {
         this.exportTo(src, key, this.loc.best(key));
         if (this.spend(1)) {
@@ -242,14 +259,69 @@ export class RouteEngine {
     });
   }
 
-  /** The session went down: its routes leave the Loc-RIB, the kernel and every other peer. */
-  peerDown(name: string): Promise<void> {
+  /**
+   * The session went down: its routes leave the Loc-RIB, the kernel and every other peer; with
+   * `retain` (graceful restart, the peer is restarting) they stay, marked stale, until purgeStale.
+   */
+  peerDown(name: string, opts: { readonly retain?: boolean } = {}): Promise<void> {
     return this.enqueue(async () => {
       const src = this.byName.get(name);
+      if (src && opts.retain && src.peer) {
+        this.detachOutput(src);
+        src.retained = true;
+        const stale = (src.stale ??= new Map());
+        for (const [key, pathId] of src.adjIn.entries()) {
+          let ids = stale.get(key);
+          if (!ids) stale.set(key, (ids = new Set()));
+          ids.add(pathId);
+        }
+        this.log?.info({ peer: name, stale: stale.size }, 'peer restarting: routes kept as stale');
+        return;
+      }
       if (src) await this.removeSource(src);
       this.flushAllOutputs();
       this.scheduleSink();
     });
+  }
+
+  /**
+   * Graceful restart: removes the peer's routes still marked stale (of `family`, or all). A peer
+   * whose session is still down is released entirely once nothing of it is left. Resolves with
+   * the number of routes purged.
+   */
+  purgeStale(name: string, family?: Family): Promise<number> {
+    return this.enqueue(async () => {
+      const src = this.byName.get(name);
+      if (!src?.stale) return 0;
+      const dirty: PrefixKey[] = [];
+      for (const [key, ids] of [...src.stale]) {
+        const f = familyOfKey(key);
+        if (family !== undefined && f !== family) continue;
+        for (const pathId of ids) {
+          const old = src.adjIn.delete(key, pathId);
+          if (old === undefined) continue;
+          this.store.release(old);
+          this.loc.addCandidates(key, -1);
+          this.routesByFamily[f]--;
+          dirty.push(key);
+        }
+        src.stale.delete(key);
+      }
+      if (src.stale.size === 0) src.stale = undefined;
+      await this.recompute(dirty, src.index);
+      if (src.retained && !src.stale) await this.removeSource(src);
+      this.flushAllOutputs();
+      this.scheduleSink();
+      if (dirty.length > 0) this.log?.info({ peer: name, purged: dirty.length, ...(family ? { family } : {}) }, 'stale routes purged');
+      return dirty.length;
+    });
+  }
+
+  /** Routes of `name` still marked stale (graceful restart), for status and tests. */
+  staleCount(name: string): number {
+    let n = 0;
+    for (const ids of this.byName.get(name)?.stale?.values() ?? []) n += ids.size;
+    return n;
   }
 
   /** ROUTE-REFRESH from the peer: everything we announced to it, again, then End-of-RIB. */
@@ -434,6 +506,7 @@ export class RouteEngine {
     const withdraw = (family: Family, packed: Uint32Array, pathIds: Uint32Array | undefined, count = true) => {
       forEachPackedKey(family, packed, (key, i) => {
         if (count) c.importWithdraws.received++;
+        src.stale?.get(key)?.delete(pathIds?.[i] ?? 0);
         const old = src.adjIn.delete(key, pathIds?.[i] ?? 0);
         if (old === undefined) {
           if (count) c.importWithdraws.ignored++;
@@ -478,6 +551,7 @@ export class RouteEngine {
       forEachPackedKey(family, packed, (key, i) => {
         c.importUpdates.received++;
         this.store.ref(id);
+        src.stale?.get(key)?.delete(pathIds?.[i] ?? 0);
         const old = src.adjIn.set(key, pathIds?.[i] ?? 0, id);
         if (old === undefined) {
           this.loc.addCandidates(key, 1);
@@ -706,13 +780,17 @@ export class RouteEngine {
 
   // ------------------------------------------------------------------ peers
 
+  private detachOutput(src: Source): void {
+    if (!src.out) return;
+    src.out.adjOut.clear();
+    src.out.cache.clear();
+    src.out = undefined;
+  }
+
   private async removeSource(src: Source): Promise<void> {
     this.byName.delete(src.name);
-    if (src.out) {
-      src.out.adjOut.clear();
-      src.out.cache.clear();
-      src.out = undefined;
-    }
+    this.detachOutput(src);
+    src.stale = undefined;
     const dirty: PrefixKey[] = [];
     for (const [key, , attrId] of [...src.adjIn.entries()]) {
       this.store.release(attrId);
