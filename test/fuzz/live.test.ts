@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { runLiveFuzz } from '../../tools/fuzz/live.js';
+import { runLiveFuzz, runOpenFuzz } from '../../tools/fuzz/live.js';
 
 const CORPUS = join(import.meta.dirname, 'corpus');
 
@@ -31,5 +31,13 @@ describe('live session under mutated input', () => {
     expect(s.findings).toEqual([]);
     expect(s.witnessStayedUp).toBe(true);
     expect(s.alive + s.resets).toBeGreaterThan(40);
+  });
+
+  it('answers mutated OPENs (Petrel in OpenSent) with a KEEPALIVE or exactly the prescribed NOTIFICATION', async () => {
+    const base = 140 + (process.pid % 10);
+    const s = await runOpenFuzz({ count: 120, seed: 79, fuzzIp: `127.0.${base}.2` });
+    expect(s.findings).toEqual([]);
+    expect(s.accepted).toBeGreaterThan(10);
+    expect([...s.notifications.keys()].some((k) => k.startsWith('2/'))).toBe(true);
   });
 });

@@ -35,6 +35,8 @@ import { PeerManager } from '../../daemon/peers.js';
 import { RouteEngine as RibEngine } from '../../daemon/rib/index.js';
 import type { RouteEngine, SessionUp } from '../../daemon/session/engine.js';
 import { RibBridge } from '../../daemon/session/rib-bridge.js';
+import { checkPeerOpen, negotiate, buildOpen } from '../../daemon/session/negotiate.js';
+import { applyMutations, randomMutations } from './mutate.js';
 import { MockSink } from '../../daemon/sink/index.js';
 import { generateCase } from './generate.js';
 import { pick, XorShift32, type Rand } from './rng.js';
@@ -546,6 +548,99 @@ export async function runLiveFuzz(o: LiveRunOptions): Promise<LiveRunStats> {
     await target.close();
     process.off('uncaughtException', uncaught);
     s.elapsedMs = performance.now() - t0;
+  }
+  return s;
+}
+
+// ---------------------------------------------------------------- OPEN fuzzing
+
+/** What Petrel owes a peer whose first message (Petrel in OpenSent) is `msg`: a KEEPALIVE (OPEN accepted) or a NOTIFICATION. */
+export function predictOpen(msg: Uint8Array, intent: PeerIntent): { kind: 'accept' } | { kind: 'reset'; code: number; subcode: number; data: string; why: string } | { kind: 'silent-close' } {
+  const f = new MessageFramer({ extendedMessage: false });
+  f.push(msg);
+  const reset = (e: BgpError) => ({ kind: 'reset' as const, code: e.code, subcode: e.subcode, data: toHex(e.data), why: e.message });
+  try {
+    const m = f.next();
+    if (!m) throw new Error('predictOpen wants one whole message');
+    const type = m[18] ?? 0;
+    if (type === 3) return { kind: 'silent-close' };
+    if (type !== 1) return { kind: 'reset', code: 5, subcode: 1, data: '', why: 'not an OPEN in OpenSent' };
+    const open = decodeOpen(m);
+    const local = { routerId: TARGET_ROUTER_ID, extendedMessage: true };
+    checkPeerOpen(intent, local, open);
+    negotiate(intent, buildOpen(intent, local).open, open);
+    return { kind: 'accept' };
+  } catch (e) {
+    if (e instanceof BgpError) return reset(e);
+    throw e;
+  }
+}
+
+export interface OpenRunStats {
+  opens: number;
+  accepted: number;
+  resets: number;
+  notifications: Map<string, number>;
+  findings: string[];
+}
+
+/** Sends `count` mutated OPENs (one per connection) and checks each answer against predictOpen. */
+export async function runOpenFuzz(o: { count: number; seed: number; fuzzIp?: string }): Promise<OpenRunStats> {
+  const fuzzIp = o.fuzzIp ?? '127.0.0.2';
+  const r = new XorShift32(o.seed);
+  const intent = livePeerIntent(fuzzIp);
+  const seeds = [
+    ...OFFERS.map((x) => encodeOpen({ version: 4, myAs: LOCAL_AS, holdTime: 90, bgpId: '10.255.0.2', capabilities: x.caps })),
+    ...allSeeds().filter((x) => x.bytes[18] === 1).map((x) => x.bytes),
+    encodeKeepalive(),
+  ];
+  const s: OpenRunStats = { opens: 0, accepted: 0, resets: 0, notifications: new Map(), findings: [] };
+  const target = await LiveTarget.start({ extendedMessage: true, peers: [intent] });
+  try {
+    for (let i = 0; i < o.count; i++) {
+      let msg = applyMutations(pick(r, seeds), r.int(6) === 0 ? [] : randomMutations(r));
+      // One whole message: complete a short one with zeros, drop anything after the first.
+      const len = msg.length >= 19 ? ((msg[16] ?? 0) << 8) | (msg[17] ?? 0) : 19;
+      if (len >= 19 && len <= 4096 && msg.length !== len) {
+        const whole = new Uint8Array(len);
+        whole.set(msg.subarray(0, len));
+        msg = whole;
+      } else if (msg.length < 19) {
+        const whole = new Uint8Array(19);
+        whole.set(msg);
+        msg = whole;
+      }
+      const want = predictOpen(msg.length >= 19 && msg.length <= 4096 ? msg : msg.subarray(0, 19), intent);
+      await waitUntil('Passive', () => target.status(fuzzIp)?.bgpState === 'Passive');
+      const peer = await WirePeer.connect('127.0.0.1', target.port, fuzzIp);
+      await waitUntil("Petrel's OPEN", () => peer.received.length > 0 || peer.closed);
+      if (peer.closed) {
+        peer.destroy();
+        i--;
+        continue;
+      }
+      peer.send(msg);
+      s.opens++;
+      const label = `OPEN ${toHex(msg).slice(0, 400)}`;
+      await waitUntil('an answer', () => peer.closed || peer.types().slice(1).includes(4), 5000).catch(() => s.findings.push(`no answer to ${label}`));
+      const notes = peer.notifications();
+      if (want.kind === 'accept') {
+        if (peer.closed || notes.length > 0) s.findings.push(`expected the OPEN to be accepted, got ${JSON.stringify(notes)}: ${label}`);
+        else s.accepted++;
+      } else if (want.kind === 'silent-close') {
+        if (notes.length > 0) s.findings.push(`expected a silent close, got ${JSON.stringify(notes)}: ${label}`);
+      } else {
+        s.resets++;
+        const key = `${want.code}/${want.subcode}`;
+        s.notifications.set(key, (s.notifications.get(key) ?? 0) + 1);
+        const n = notes[0];
+        if (notes.length !== 1 || !n || n.code !== want.code || n.subcode !== want.subcode || n.data !== want.data)
+          s.findings.push(`expected ${key} data '${want.data}' (${want.why}), got ${JSON.stringify(notes)}: ${label}`);
+      }
+      peer.destroy();
+    }
+  } finally {
+    await target.close();
   }
   return s;
 }

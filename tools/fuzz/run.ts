@@ -90,9 +90,10 @@ async function main(): Promise<void> {
     .option('--out <dir>', 'where to write findings', '')
     .option('--round-trip', 'also check decode(encode(decode(x)))', false)
     .option('--live <n>', 'also send n mutated streams through a live session', '0')
+    .option('--opens <n>', 'also send n mutated OPENs to a live session in OpenSent', '0')
     .option('--known-issues <mode>', "live: 'report' sends streams whole, 'avoid' cuts them after a session-ending malformed UPDATE", 'report')
     .parse();
-  const opts = program.opts<{ count: string; seed: string; corpus: string; out: string; roundTrip: boolean; live: string; knownIssues: string }>();
+  const opts = program.opts<{ count: string; seed: string; corpus: string; out: string; roundTrip: boolean; live: string; knownIssues: string; opens: string }>();
   const seed = Number(opts.seed);
 
   console.log(`codec fuzz: ${Number(opts.count).toLocaleString('en')} messages, seed ${seed}`);
@@ -133,6 +134,16 @@ async function main(): Promise<void> {
     for (const [k, v] of classes) console.log(`  [${v}x] ${k}`);
     for (const f of l.findings.slice(0, 5)) console.log(`  e.g. ${f.slice(0, 800)}`);
     found += l.findings.length + (l.witnessStayedUp ? 0 : 1);
+  }
+  const opens = Number(opts.opens);
+  if (opens > 0) {
+    const { runOpenFuzz } = await import('./live.js');
+    const t0 = performance.now();
+    const l = await runOpenFuzz({ count: opens, seed });
+    console.log(`open: ${l.opens} OPENs in ${((performance.now() - t0) / 1000).toFixed(1)} s; accepted ${l.accepted}, resets ${l.resets} (${[...l.notifications].map(([k, v]) => `${k} x${v}`).join(', ')})`);
+    console.log(`open findings: ${l.findings.length}`);
+    for (const f of l.findings.slice(0, 10)) console.log(`  ${f.slice(0, 800)}`);
+    found += l.findings.length;
   }
   process.exitCode = found > 0 ? 1 : 0;
 }
