@@ -94,6 +94,11 @@ describe('lab with plain hosts and two BIRD routers', () => {
     const out = await nsExec(`${LAB}-r2`, 'ping', ['-c', '2', '-W', '1', '-i', '0.2', '10.99.1.5']);
     expect(out).toMatch(/2 received/);
     expect((await readState(LAB))!.namespaces).toContain(`${LAB}-r1-w0`);
+    // up repairs a workload whose namespace went away.
+    await deleteNamespace(w.namespace);
+    await labUp(pair, { name: LAB });
+    expect(await listNamespaces()).toContain(w.namespace);
+    expect(await nsExec(`${LAB}-r2`, 'ping', ['-c', '2', '-W', '1', '-i', '0.2', '10.99.1.5'])).toMatch(/2 received/);
   });
 
   it('gives a host a tunl0 (real IPIP, or a veth stand-in on the segment) that carries onlink routes', async () => {

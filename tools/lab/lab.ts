@@ -49,6 +49,8 @@ export async function labUp(topoIn: Topology, opts: UpOptions = {}): Promise<Lab
   const log = opts.log ?? (() => undefined);
   const hash = topologyHash(topo);
   const datastoreKind = opts.datastore ?? 'file';
+  const frr = topo.hosts.find((h) => h.role === 'frr');
+  if (frr) throw new LabError(`host ${frr.name}: role 'frr' is not supported by this lab yet (FRR is not packaged on this machine)`);
   let state = await readState(name);
   if (state && (state.topologyHash !== hash || state.datastoreKind !== datastoreKind)) {
     throw new LabError(`lab '${name}' is already up with another topology or datastore; run 'petrelctl lab down --name ${name}' first`);
@@ -102,8 +104,6 @@ export async function labUp(topoIn: Topology, opts: UpOptions = {}): Promise<Lab
     log(`datastore: ${st.datastore} (Nodes, IPPools, BGPPeers from the topology)`);
   }
 
-  const frr = topo.hosts.find((h) => h.role === 'frr');
-  if (frr) throw new LabError(`host ${frr.name}: role 'frr' is not supported by this lab yet`);
   // Routers and daemons start concurrently; each is waited on until it answers.
   await Promise.all(topo.hosts.map(async (host) => {
     if (host.role === 'bird') await ensureBird(st, host, opts.readyTimeoutMs);
@@ -112,6 +112,9 @@ export async function labUp(topoIn: Topology, opts: UpOptions = {}): Promise<Lab
   }));
   if (petrels.length > 0) log(`petrel daemons: ${petrels.map((h) => h.name).join(', ')} (logs in ${join(st.dir, 'logs')})`);
 
+  // Workloads recorded earlier whose plumbing has gone (a crash, a deleted namespace) are rebuilt.
+  const present = new Set(await listNamespaces());
+  for (const w of st.workloads) if (!present.has(w.namespace)) await plumbWorkload(w);
   for (const host of petrels) {
     for (const w of host.workloads) {
       const have = st.workloads.filter((x) => x.host === host.name && x.pool === w.pool).length;
@@ -353,6 +356,13 @@ export async function attachWorkload(st: LabState, hostName: string, address: st
   if (!st.namespaces.includes(wlNs)) st.namespaces.push(wlNs);
   st.workloads.push(rec);
   await writeState(st);
+  await plumbWorkload(rec);
+  return rec;
+}
+
+async function plumbWorkload(rec: WorkloadRecord): Promise<void> {
+  const { namespace: wlNs, nodeInterface: nodeIf, address } = rec;
+  const nodeNs = wlNs.slice(0, wlNs.lastIndexOf('-w'));
   await addNamespace(wlNs);
   if (!(await linkExists(nodeNs, nodeIf))) await addVethPair([nodeNs, nodeIf], [wlNs, 'eth0', `${address}/32`]);
   await nsExec(wlNs, 'ip', ['route', 'replace', 'default', 'dev', 'eth0']);
@@ -360,7 +370,6 @@ export async function attachWorkload(st: LabState, hostName: string, address: st
   // each answer waits up to 0.8 s.
   await nsExec(nodeNs, 'sh', ['-c', `echo 1 > /proc/sys/net/ipv4/conf/${nodeIf}/proxy_arp && echo 0 > /proc/sys/net/ipv4/neigh/${nodeIf}/proxy_delay`]);
   await nsExec(nodeNs, 'ip', ['route', 'replace', `${address}/32`, 'dev', nodeIf, 'scope', 'link']);
-  return rec;
 }
 
 export interface DownReport {
