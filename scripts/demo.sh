@@ -24,7 +24,12 @@ ctl lab down --name "$LAB" >/dev/null   # a fresh lab each time
 say "Building the lab from $TOPOLOGY"
 ctl lab up "$TOPOLOGY" --name "$LAB"
 say "Waiting for BGP to converge (sessions Established, every workload routed everywhere)"
-ctl lab wait --name "$LAB" --timeout 40 && echo "converged."
+if ! ctl lab wait --name "$LAB" --timeout 40; then
+  ctl lab status --name "$LAB"
+  echo "The lab did not converge; the status above and the logs in ${PETREL_LAB_DIR:-/run/petrel-lab}/$LAB/logs say why." >&2
+  exit 1
+fi
+echo "converged."
 
 say "Every host: petrelctl node status (nodes) or birdc show protocols (bastion), and ip route"
 ctl lab status --name "$LAB"
