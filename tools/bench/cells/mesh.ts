@@ -21,6 +21,8 @@ export const countLearned = (ns: string) => countKernelRoutes(ns, ['proto', 'bir
 
 export interface MeshRun {
   readonly startedAt: number;
+  /** When the last control socket answered: the daemons' own start-up time is readyAt - startedAt. */
+  readonly readyAt: number;
   readonly speakers: SpeakerProcess[];
   readonly dirs: string[];
   /** Petrel's shared datastore file (unused for BIRD). */
@@ -70,7 +72,7 @@ export async function startMesh(kind: SpeakerKind, namespaces: readonly string[]
     if (kind === 'petrel' && died) throw new NotReadyError(`daemon not ready: ${died.stderr.trim().slice(-400)}`);
     throw e;
   }
-  return { startedAt, speakers, dirs, datastoreFile: shared };
+  return { startedAt, readyAt: monoMs(), speakers, dirs, datastoreFile: shared };
 }
 
 export async function stopMesh(run: MeshRun, namespaces: readonly string[]): Promise<void> {
@@ -108,7 +110,7 @@ async function meshOnce(namespaces: readonly string[], kind: SpeakerKind, timeou
     const times = await waitConverged(namespaces, namespaces.length - 1, run.startedAt, timeoutMs);
     const mem = run.speakers.map((s) => s.memory());
     const rss = summarise(mem.map((x) => x.rssKb / 1024))!;
-    return { value: Math.max(...times), extra: { medianNodeMs: summarise(times)!.median, rssPerNodeMB: rss.median, peakRssMaxMB: Math.max(...mem.map((x) => x.peakKb / 1024)) } };
+    return { value: Math.max(...times), extra: { startupMs: run.readyAt - run.startedAt, medianNodeMs: summarise(times)!.median, rssPerNodeMB: rss.median, peakRssMaxMB: Math.max(...mem.map((x) => x.peakKb / 1024)) } };
   } finally {
     await stopMesh(run, namespaces);
   }
