@@ -1,0 +1,149 @@
+/**
+ * A route-reflector cluster in network namespaces: two reflectors (routeReflectorClusterID, label
+ * route-reflector: 'true') and six clients on one bridge, nodeToNodeMeshEnabled false and one
+ * BGPPeer `nodeSelector: all()` + `peerSelector: route-reflector == 'true'`, as Calico's docs set it
+ * up. Each node runs a real `dist/daemon/main.js` with the kernel sink and holds one /26 block.
+ *
+ * Namespaces are `pt-rr-<pid>-*`; `down()` kills what we started and removes them.
+ */
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openDatastore } from '../../config/index.js';
+import { addBridge, addNamespace, attachToBridge, deleteNamespace, listNamespaces, routes, run, waitFor } from '../../tools/lab/netns.js';
+import { MAIN, NsProcess } from '../interop/mesh-fixture.js';
+
+export const CLUSTER_ID = '244.0.0.1';
+
+export interface RrNode {
+  readonly name: string;
+  readonly ns: string;
+  readonly ip: string;
+  readonly ctl: string;
+  readonly reflector: boolean;
+  block: string;
+  proc?: NsProcess;
+}
+
+export class RrLab {
+  readonly prefix = `pt-rr-${process.pid}`;
+  readonly hub = `${this.prefix}-hub`;
+  readonly nodes: RrNode[] = [];
+  dir = '';
+
+  constructor(private readonly net = '10.79.1', private readonly pool = '10.80.0.0/22') {}
+
+  get reflectors(): RrNode[] {
+    return this.nodes.filter((n) => n.reflector);
+  }
+
+  get clients(): RrNode[] {
+    return this.nodes.filter((n) => !n.reflector);
+  }
+
+  node(name: string): RrNode {
+    const n = this.nodes.find((x) => x.name === name);
+    if (!n) throw new Error(`no node ${name}`);
+    return n;
+  }
+
+  async up(): Promise<void> {
+    if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run npm run build first (npm test does)`);
+    this.dir = await mkdtemp(join(tmpdir(), 'pt-rr-'));
+    await addBridge(this.hub, 'br0');
+    // Reflectors take the smaller addresses: the greater address dials, so clients dial them.
+    for (let i = 0; i < 8; i++) {
+      const reflector = i < 2;
+      const name = reflector ? `rr${i + 1}` : `client${i - 1}`;
+      this.nodes.push({ name, ns: `${this.prefix}-${name}`, ip: `${this.net}.${11 + i}`, ctl: join(this.dir, `${name}.ctl`), reflector, block: '' });
+    }
+    for (const n of this.nodes) {
+      await addNamespace(n.ns);
+      await attachToBridge(this.hub, 'br0', n.ns, 'eth0', `${n.ip}/24`);
+    }
+    await writeFile(join(this.dir, 'cluster.yaml'), this.resources());
+    const ds = openDatastore(this.datastore);
+    try {
+      for (const n of this.nodes) n.block = (await ds.allocate({ node: n.name })).block;
+    } finally {
+      await ds.close();
+    }
+    // Listeners first (reflectors), so the first dial of each client finds someone listening.
+    for (const n of this.reflectors) await this.waitReady(this.start(n.name));
+    await Promise.all(this.clients.map((n) => this.waitReady(this.start(n.name))));
+  }
+
+  get datastore(): string {
+    return `file:${join(this.dir, 'cluster.yaml')}`;
+  }
+
+  private resources(): string {
+    const docs = [
+      `kind: BGPConfiguration\nmetadata: { name: default }\nspec: { asNumber: 64512, nodeToNodeMeshEnabled: false, logSeverityScreen: Info }`,
+      `kind: IPPool\nmetadata: { name: rr-pool }\nspec: { cidr: ${this.pool}, blockSize: 26, ipipMode: Never, vxlanMode: Never, nodeSelector: all() }`,
+      ...this.nodes.map((n) =>
+        n.reflector
+          ? `kind: Node\nmetadata: { name: ${n.name}, labels: { route-reflector: 'true' } }\nspec: { bgp: { ipv4Address: ${n.ip}/24, routeReflectorClusterID: ${CLUSTER_ID} } }`
+          : `kind: Node\nmetadata: { name: ${n.name} }\nspec: { bgp: { ipv4Address: ${n.ip}/24 } }`,
+      ),
+      `kind: BGPPeer\nmetadata: { name: peer-with-route-reflectors }\nspec: { nodeSelector: all(), peerSelector: route-reflector == 'true' }`,
+    ];
+    return docs.map((d) => `apiVersion: projectcalico.org/v3\n${d}\n`).join('---\n');
+  }
+
+  start(name: string): NsProcess {
+    const n = this.node(name);
+    n.proc = new NsProcess(`petrel ${n.name}`, n.ns, [process.execPath, MAIN, '--node', n.name, '--listen', `${n.ip}:179`, '--ctl-socket', n.ctl, '--sink', 'kernel', '--log-level', 'info'], {
+      PETREL_DATASTORE: this.datastore,
+    });
+    return n.proc;
+  }
+
+  async waitReady(proc: NsProcess): Promise<void> {
+    const n = this.nodes.find((x) => x.proc === proc)!;
+    await waitFor(`${proc.what} to answer on its control socket`, async () => {
+      if (proc.exit) throw new Error(proc.tail());
+      return run('birdc', ['-s', n.ctl, 'show', 'status']).then(() => true);
+    }, 20_000);
+  }
+
+  async stop(name: string): Promise<void> {
+    const n = this.node(name);
+    n.proc?.signal('SIGTERM');
+    await n.proc?.waitExit();
+  }
+
+  /** The node's proto-bird kernel routes as prefix → gateway. */
+  async table(name: string): Promise<Map<string, string>> {
+    const rs = (await routes(this.node(name).ns)) as Array<{ dst: string; gateway?: string; protocol?: string }>;
+    return new Map(rs.filter((r) => r.protocol === 'bird' && r.gateway).map((r) => [r.dst, r.gateway as string]));
+  }
+
+  /** What every other running node's block should look like in `name`'s table: block → node address. */
+  expected(name: string, skip: readonly string[] = []): Map<string, string> {
+    return new Map(this.nodes.filter((n) => n.name !== name && !skip.includes(n.name)).map((n) => [n.block, n.ip]));
+  }
+
+  birdc(name: string, ...cmd: string[]): Promise<string> {
+    return run('birdc', ['-s', this.node(name).ctl, ...cmd]);
+  }
+
+  diagnostics(): string {
+    return this.nodes.map((n) => n.proc?.tail(8) ?? '').join('\n');
+  }
+
+  async until<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 30_000): Promise<T> {
+    try {
+      return await waitFor(what, probe, timeoutMs, 100);
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n${this.diagnostics()}`);
+    }
+  }
+
+  async down(): Promise<void> {
+    await Promise.all(this.nodes.map((n) => n.proc?.kill()));
+    for (const ns of (await listNamespaces()).filter((x) => x.startsWith(`${this.prefix}-`))) await deleteNamespace(ns).catch(() => undefined);
+    if (this.dir) await rm(this.dir, { recursive: true, force: true });
+  }
+}
