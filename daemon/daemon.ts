@@ -39,6 +39,8 @@ export interface DaemonOptions {
   readonly engine?: IntentAwareEngine;
   /** Advertised in the FQDN capability; defaults to the machine's hostname. */
   readonly hostname?: string;
+  /** Graceful restart flags for our OPENs (see LocalSpeaker.gracefulRestart). */
+  readonly gracefulRestart?: LocalSpeaker['gracefulRestart'];
 }
 
 export class Daemon {
@@ -58,7 +60,7 @@ export class Daemon {
   ) {
     this.intent = intent;
     const engine = opts.engine ?? NULL_ENGINE;
-    this.peers = new PeerManager({ local: localSpeaker(intent, opts.hostname), engine, log: opts.log });
+    this.peers = new PeerManager({ local: localSpeaker(intent, opts.hostname, opts.gracefulRestart), engine, log: opts.log });
     // Without a bind address, '::' accepts IPv4 (as mapped addresses) and IPv6 peers alike.
     const listen = opts.listen ?? { host: intent.listenAddress ?? '::', port: intent.listenPort ?? CALICO_DEFAULTS.listenPort };
     this.listener = this.makeListener(listen);
@@ -122,7 +124,7 @@ export class Daemon {
       if (this.closing) return;
       const prev = this.intent;
       this.intent = next;
-      await this.peers.setLocal(localSpeaker(next, this.opts.hostname));
+      await this.peers.setLocal(localSpeaker(next, this.opts.hostname, this.opts.gracefulRestart));
       await this.opts.engine?.intentChanged?.(next);
       const diff = await this.peers.apply(next.peers);
       this.opts.log.info({ added: diff.added.length, removed: diff.removed.length, reset: diff.reset.length, unchanged: diff.unchanged.length + diff.updated.length }, 'configuration applied');
@@ -158,14 +160,19 @@ export class Daemon {
     this.closeHooks.push(hook);
   }
 
-  /** Stops accepting, sends Cease 6/2 to every peer, then closes the rest. Idempotent. */
-  shutdown(): Promise<void> {
+  /**
+   * Stops accepting, sends Cease 6/2 to every peer, then closes the rest. Idempotent. With
+   * `restart` (graceful restart) the sessions close without a NOTIFICATION instead, so GR peers
+   * keep our routes until we are back.
+   */
+  shutdown(mode: 'stop' | 'restart' = 'stop'): Promise<void> {
     this.closing ??= (async () => {
-      this.opts.log.info('shutting down');
+      this.opts.log.info({ mode }, 'shutting down');
       await this.stopWatch?.().catch(() => {});
       // The server's close completes only once accepted sockets are gone, so tell the peers first.
       const listenerClosed = this.listener.close();
-      await this.peers.stopAll(2);
+      if (mode === 'restart') this.peers.abandonAll();
+      else await this.peers.stopAll(2);
       await listenerClosed;
       for (const h of this.closeHooks) await h().catch((e: unknown) => this.opts.log.error({ err: String(e) }, 'close hook failed'));
       await this.opts.source.close?.().catch(() => {});
@@ -175,6 +182,6 @@ export class Daemon {
   }
 }
 
-function localSpeaker(intent: NodeIntent, hostname?: string): LocalSpeaker {
-  return { routerId: intent.routerId, hostname: hostname ?? osHostname() };
+function localSpeaker(intent: NodeIntent, hostname?: string, gracefulRestart?: LocalSpeaker['gracefulRestart']): LocalSpeaker {
+  return { routerId: intent.routerId, hostname: hostname ?? osHostname(), ...(gracefulRestart ? { gracefulRestart } : {}) };
 }

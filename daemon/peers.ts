@@ -159,6 +159,12 @@ export class PeerManager {
     await Promise.all(all.map((s) => s.stop(subcode, subcode === 2 ? 'administrative shutdown' : 'stopping')));
   }
 
+  /** Graceful restart: every session closes without a NOTIFICATION (peers keep our routes). */
+  abandonAll(): void {
+    this.stopped = true;
+    for (const s of this.sessions.values()) s.abandon();
+  }
+
   private startSession(p: PeerIntent): void {
     const s = new PeerSession(p, {
       local: this.deps.local,

@@ -18,6 +18,11 @@ export interface LocalSpeaker {
   readonly hostname?: string;
   /** RFC 8654 extended messages (off by default, as in Calico's BIRD). */
   readonly extendedMessage?: boolean;
+  /**
+   * Graceful restart (daemon/gr), read at each OPEN: `restarting` sets the Restart State bit while
+   * we recover from our own restart; `forwardingPreserved` sets the F bit (we keep kernel routes).
+   */
+  readonly gracefulRestart?: () => { readonly restarting: boolean; readonly forwardingPreserved: boolean };
 }
 
 /** RFC 4271 §8.2.2: the hold timer while waiting for the peer's OPEN. */
@@ -42,12 +47,13 @@ export function localCapabilities(peer: PeerIntent, local: LocalSpeaker): Capabi
   const caps: Capability[] = fams.map((f) => ({ kind: 'multiprotocol', afi: f.afi, safi: f.safi }));
   caps.push({ kind: 'routeRefresh' });
   if (local.extendedMessage) caps.push({ kind: 'extendedMessage' });
+  const gr = local.gracefulRestart?.();
   caps.push({
     kind: 'gracefulRestart',
-    restartState: false,
+    restartState: gr?.restarting ?? false,
     notification: false,
     restartTime: peer.gracefulRestartTime,
-    families: fams.map((f) => ({ ...f, forwardingPreserved: false })),
+    families: fams.map((f) => ({ ...f, forwardingPreserved: gr?.forwardingPreserved ?? false })),
   });
   caps.push({ kind: 'as4', asn: peer.localAs });
   caps.push({ kind: 'addPath', families: fams.map((f) => ({ ...f, sendReceive: 3 as const })) });

@@ -162,6 +162,28 @@ export class PeerSession {
     return true;
   }
 
+  /**
+   * Graceful restart of this speaker (RFC 4724): closes every connection without a NOTIFICATION,
+   * so GR-capable peers keep our routes (stale) while we restart. The route engine is not told:
+   * the routes we installed stay in the kernel for the next run to find.
+   */
+  abandon(): void {
+    if (!this.running) return;
+    this.running = false;
+    this.restartTimer.stopAll();
+    this.waiting = undefined;
+    for (const att of this.attempts) {
+      att.timers.stopAll();
+      const socket = att.socket;
+      att.socket = undefined;
+      socket?.destroy();
+    }
+    this.attempts = [];
+    this.established = undefined;
+    this.setProtoState('down');
+    this.log.info('peer abandoned for a graceful restart (no NOTIFICATION)');
+  }
+
   /** `disable <name> ["message"]`: Cease 6/2 (with the RFC 8203 message) and stay down until enabled. */
   async disable(message?: string): Promise<'done' | 'already'> {
     if (this.disabled) return 'already';
