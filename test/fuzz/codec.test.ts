@@ -71,7 +71,7 @@ describe('mutated messages', () => {
 
 describe('framer', () => {
   it('frames a stream of valid messages identically however it is cut', () => {
-    const stream = seeds.filter((s) => s.ctx === CTX_AS4);
+    const stream = [...pcapSeeds(), ...handMadeSeeds()].filter((s) => s.ctx === CTX_AS4);
     fc.assert(
       fc.property(fc.array(fc.nat({ max: stream.length - 1 }), { minLength: 1, maxLength: 8 }), fc.array(fc.integer({ min: 1, max: 64 }), { minLength: 1 }), (idx, sizes) => {
         const msgs = idx.map((i) => (stream[i] as Seed).bytes);
