@@ -1,0 +1,162 @@
+/**
+ * One dual-stack Petrel node and one BIRD 2 router on a veth, each in a namespace of its own:
+ * IPv4 and IPv6 pools (the v6 one with Calico's default block size 122), the BIRD router as two
+ * global BGPPeers (one per address family, as Calico renders bird.cfg and bird6.cfg), and BIRD
+ * announcing routes of its own, one of them through a link-local gateway (BIRD then announces its
+ * global address as next hop: a link-local address alone is never a usable BGP next hop toward a
+ * global-address session).
+ *
+ * Namespaces are `pt-v6-<pid>-*`; `down()` kills what we started and removes them.
+ */
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openDatastore } from '../../config/index.js';
+import { addNamespace, addVethPair, deleteNamespace, listNamespaces, nsExec, run, waitFor } from '../../tools/lab/netns.js';
+import { MAIN, NsProcess } from '../interop/mesh-fixture.js';
+
+export const NODE = { name: 'dual1', v4: '10.81.0.11', v6: 'fd81::11' } as const;
+export const BIRD = { v4: '10.81.0.1', v6: 'fd81::1', linkLocal: 'fe80::81:1' } as const;
+/** What BIRD announces: a v4 and a v6 route with its own global address as next hop, and one v6 route via a link-local gateway. */
+export const BIRD_ROUTES = { v4: '192.168.81.0/24', v6: 'fd99:81::/64', v6LinkLocal: 'fd99:82::/64' } as const;
+export const POOL_V4 = '10.82.0.0/24';
+export const POOL_V6 = 'fd82::/120';
+
+export interface KernelRoute {
+  readonly dst: string;
+  readonly type?: string;
+  readonly gateway?: string;
+  readonly dev?: string;
+  readonly protocol?: string;
+}
+
+export class DualStackLab {
+  readonly prefix = `pt-v6-${process.pid}`;
+  readonly nodeNs = `${this.prefix}-node`;
+  readonly birdNs = `${this.prefix}-bird`;
+  dir = '';
+  block4 = '';
+  block6 = '';
+  petrel?: NsProcess;
+  bird?: NsProcess;
+
+  get ctl(): string {
+    return join(this.dir, 'bird.ctl');
+  }
+
+  get ctl6(): string {
+    return join(this.dir, 'bird6.ctl');
+  }
+
+  get birdCtl(): string {
+    return join(this.dir, 'router.ctl');
+  }
+
+  get datastore(): string {
+    return `file:${join(this.dir, 'cluster.yaml')}`;
+  }
+
+  async up(): Promise<void> {
+    if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run npm run build first (npm test does)`);
+    this.dir = await mkdtemp(join(tmpdir(), 'pt-v6-'));
+    await addNamespace(this.nodeNs);
+    await addNamespace(this.birdNs);
+    await addVethPair([this.nodeNs, 'eth0', `${NODE.v4}/24`], [this.birdNs, 'eth0', `${BIRD.v4}/24`]);
+    await nsExec(this.nodeNs, 'ip', ['addr', 'add', `${NODE.v6}/64`, 'dev', 'eth0', 'nodad']);
+    await nsExec(this.birdNs, 'ip', ['addr', 'add', `${BIRD.v6}/64`, 'dev', 'eth0', 'nodad']);
+    // A fixed link-local on BIRD's side, so the link-local next hop is known to the test.
+    await nsExec(this.birdNs, 'ip', ['addr', 'add', `${BIRD.linkLocal}/64`, 'dev', 'eth0', 'nodad']);
+    await writeFile(join(this.dir, 'cluster.yaml'), this.resources());
+    const ds = openDatastore(this.datastore);
+    try {
+      this.block4 = (await ds.allocate({ node: NODE.name, family: 4 })).block;
+      this.block6 = (await ds.allocate({ node: NODE.name, family: 6 })).block;
+    } finally {
+      await ds.close();
+    }
+    await this.startBird();
+    this.petrel = new NsProcess('petrel', this.nodeNs, [process.execPath, MAIN, '--node', NODE.name, '--ctl-socket', this.ctl, '--sink', 'kernel', '--log-level', 'info'], {
+      PETREL_DATASTORE: this.datastore,
+    });
+    const p = this.petrel;
+    await waitFor('petrel to answer on bird6.ctl', async () => {
+      if (p.exit) throw new Error(p.tail());
+      return run('birdc', ['-s', this.ctl6, 'show', 'status']).then(() => true);
+    }, 20_000);
+  }
+
+  private resources(): string {
+    const docs = [
+      `kind: BGPConfiguration\nmetadata: { name: default }\nspec: { asNumber: 64512, logSeverityScreen: Info }`,
+      `kind: IPPool\nmetadata: { name: v4-pool }\nspec: { cidr: ${POOL_V4}, blockSize: 26, ipipMode: Never, vxlanMode: Never, nodeSelector: all() }`,
+      // No blockSize: Calico's IPv6 default (122) applies.
+      `kind: IPPool\nmetadata: { name: v6-pool }\nspec: { cidr: '${POOL_V6}', nodeSelector: all() }`,
+      `kind: Node\nmetadata: { name: ${NODE.name} }\nspec: { bgp: { ipv4Address: ${NODE.v4}/24, ipv6Address: '${NODE.v6}/64' } }`,
+      `kind: BGPPeer\nmetadata: { name: router-v4 }\nspec: { peerIP: ${BIRD.v4}, asNumber: 64512 }`,
+      `kind: BGPPeer\nmetadata: { name: router-v6 }\nspec: { peerIP: '${BIRD.v6}', asNumber: 64512 }`,
+    ];
+    return docs.map((d) => `apiVersion: projectcalico.org/v3\n${d}\n`).join('---\n');
+  }
+
+  birdConfig(): string {
+    const bgp = (name: string, local: string, neighbor: string, channel: string) => [
+      `protocol bgp ${name} {`,
+      `  local ${local} as 64512;`,
+      `  neighbor ${neighbor} as 64512;`,
+      '  direct;',
+      '  connect delay time 1;',
+      '  connect retry time 2;',
+      '  error wait time 1, 3;',
+      `  ${channel} { import all; export where source = RTS_STATIC; };`,
+      '}',
+    ];
+    return [
+      'log stderr all;',
+      `router id ${BIRD.v4};`,
+      'protocol device { scan time 2; }',
+      'protocol direct { ipv6; interface "eth0"; }',
+      'protocol kernel { learn off; scan time 2; ipv4 { import none; export where source = RTS_BGP; }; }',
+      'protocol kernel { learn off; scan time 2; ipv6 { import none; export where source = RTS_BGP; }; }',
+      `protocol static { ipv4; route ${BIRD_ROUTES.v4} blackhole; }`,
+      `protocol static { ipv6; route ${BIRD_ROUTES.v6} blackhole; route ${BIRD_ROUTES.v6LinkLocal} via ${BIRD.linkLocal}%eth0; }`,
+      ...bgp('node_v4', BIRD.v4, NODE.v4, 'ipv4'),
+      ...bgp('node_v6', BIRD.v6, NODE.v6, 'ipv6'),
+    ].join('\n') + '\n';
+  }
+
+  async startBird(): Promise<void> {
+    const conf = join(this.dir, 'router.conf');
+    await writeFile(conf, this.birdConfig());
+    const proc = new NsProcess('bird', this.birdNs, ['bird', '-f', '-c', conf, '-s', this.birdCtl]);
+    this.bird = proc;
+    await waitFor('BIRD to answer', async () => {
+      if (proc.exit) throw new Error(proc.tail());
+      return run('birdc', ['-s', this.birdCtl, 'show', 'status']).then(() => true);
+    }, 15_000);
+  }
+
+  /** `ip -json -<family> route show` in a namespace. */
+  async routes(ns: string, family: 4 | 6): Promise<KernelRoute[]> {
+    const out = await nsExec(ns, 'ip', ['-json', `-${family}`, 'route', 'show']);
+    return out.trim() ? (JSON.parse(out) as KernelRoute[]) : [];
+  }
+
+  diagnostics(): string {
+    return [this.petrel?.tail(20), this.bird?.tail(20)].filter(Boolean).join('\n');
+  }
+
+  async until<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 20_000): Promise<T> {
+    try {
+      return await waitFor(what, probe, timeoutMs, 100);
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n${this.diagnostics()}`);
+    }
+  }
+
+  async down(): Promise<void> {
+    await Promise.all([this.petrel?.kill(), this.bird?.kill()]);
+    for (const ns of (await listNamespaces()).filter((x) => x.startsWith(`${this.prefix}-`))) await deleteNamespace(ns).catch(() => undefined);
+    if (this.dir) await rm(this.dir, { recursive: true, force: true });
+  }
+}
