@@ -3,7 +3,8 @@
  * from the peer sessions with route counters from the RIB, routes from the RIB, and the admin
  * actions (configure, disable, enable, restart, down).
  */
-import { hostname } from 'node:os';
+import { hostname, networkInterfaces } from 'node:os';
+import { containsAddress, parseAddress, parseCidrLoose, type Cidr } from '../config/cidr.js';
 import type { AdminOutcome, BgpOrigin, BgpProtocolView, ConfigureResult, ControlBackend, RouteQuery, RouteView, StatusView } from './control/index.js';
 import type { Daemon } from './daemon.js';
 import type { RouteEngine as Rib, RouteEntry } from './rib/index.js';
@@ -85,8 +86,52 @@ export class DaemonControlBackend implements ControlBackend {
   }
 }
 
+/**
+ * The interface a gateway is reached on, as BIRD prints it (`via 10.0.7.22 on eth0`): the local
+ * interface whose subnet holds the gateway. Looked up from os.networkInterfaces(), cached briefly.
+ */
+class InterfaceResolver {
+  private subnets: { cidr: Cidr; dev: string }[] = [];
+  private readAt = -Infinity;
+
+  constructor(private readonly maxAgeMs = 5000) {}
+
+  devFor(gateway: string): string | undefined {
+    if (Date.now() - this.readAt > this.maxAgeMs) this.refresh();
+    let addr: { family: 4 | 6; addr: bigint };
+    try {
+      addr = parseAddress(gateway);
+    } catch {
+      return undefined;
+    }
+    let best: { cidr: Cidr; dev: string } | undefined;
+    for (const s of this.subnets) {
+      if (containsAddress(s.cidr, addr.family, addr.addr) && (!best || s.cidr.len > best.cidr.len)) best = s;
+    }
+    return best?.dev;
+  }
+
+  private refresh(): void {
+    this.readAt = Date.now();
+    this.subnets = [];
+    for (const [dev, addrs] of Object.entries(networkInterfaces())) {
+      for (const a of addrs ?? []) {
+        if (!a.cidr || a.internal) continue;
+        try {
+          this.subnets.push({ cidr: parseCidrLoose(a.cidr), dev });
+        } catch {
+          /* an address we cannot parse is no route */
+        }
+      }
+    }
+  }
+}
+
+const interfaces = new InterfaceResolver();
+
 function routeView(r: RouteEntry): RouteView {
-  const nextHops = r.via ? [{ gateway: r.via, dev: r.dev ?? '', ...(r.onlink ? { onlink: true } : {}) }] : r.dev ? [{ dev: r.dev }] : undefined;
+  const gatewayDev = r.via ? (interfaces.devFor(r.via) ?? r.dev ?? '') : '';
+  const nextHops = r.via ? [{ gateway: r.via, dev: gatewayDev }] : r.dev ? [{ dev: r.dev }] : undefined;
   const a = r.attrs;
   const bgp =
     r.local === undefined && a
