@@ -4,6 +4,12 @@
  * its configuration coming from the datastore named by PETREL_DATASTORE (file:<path> by default,
  * or etcd:http://host:2379). SIGTERM/SIGINT send Cease 6/2 to every peer and exit 0; SIGHUP
  * re-reads the configuration.
+ *
+ * Graceful restart (RFC 4724, daemon/gr): on by default, as Calico runs `bird -R`. At start, proto
+ * bird routes a previous run left in the kernel are kept while peers re-send theirs, and only what
+ * nobody re-announced is removed after every peer's End-of-RIB (or the restart time). SIGUSR2 (and
+ * SIGTERM with --restart-on-sigterm) stops for a restart: sessions close without a NOTIFICATION,
+ * so GR peers keep our routes and the kernel keeps theirs. A crash (kill -9) is the same restart.
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -17,6 +23,7 @@ import { createLogger, type Logger } from './log.js';
 import { CALICO_DEFAULTS, type NodeIntent } from './model.js';
 import { RouteEngine as RibEngine } from './rib/index.js';
 import { RibBridge } from './session/rib-bridge.js';
+import { GracefulRestartEngine } from './gr/index.js';
 import { KernelSink, MockSink } from './sink/index.js';
 
 export interface PetrelOptions {
@@ -28,6 +35,8 @@ export interface PetrelOptions {
   listen?: string;
   logLevel?: string;
   intentFile?: string;
+  gracefulRestart: boolean;
+  restartOnSigterm?: boolean;
 }
 
 export function buildProgram(run: (o: PetrelOptions) => Promise<void>): Command {
@@ -40,6 +49,8 @@ export function buildProgram(run: (o: PetrelOptions) => Promise<void>): Command 
     .addOption(new Option('--sink <kind>', 'where routes go: the kernel, or an in-memory table').choices(['kernel', 'mock']).default('kernel'))
     .option('--listen <addr:port>', 'BGP listen address and port (default: the node\'s listenPort on 0.0.0.0)')
     .option('--log-level <level>', 'trace, debug, info, warn, error or none (default: the datastore\'s logSeverityScreen)')
+    .option('--no-graceful-restart', 'remove routes a previous run left in the kernel at once, and advertise no preserved forwarding state')
+    .option('--restart-on-sigterm', 'SIGTERM means "restarting": close sessions without a NOTIFICATION so peers keep our routes (as SIGUSR2 always does)')
     .addOption(new Option('--intent-file <path>', 'run from a NodeIntent JSON file instead of the datastore (tests)').hideHelp())
     .showHelpAfterError()
     .action(async (o: PetrelOptions) => run(o));
@@ -87,12 +98,20 @@ async function runDaemon(o: PetrelOptions): Promise<void> {
   const sink = o.sink === 'mock' ? new MockSink() : new KernelSink({ log });
   const rib = new RibEngine({ intent: first, sink, log });
   // Routes a previous run left in the kernel (proto bird) that this intent does not want go now.
-  await rib.reconcileSink().catch((e: unknown) => log.warn({ err: String(e) }, 'kernel reconcile failed'));
-  const engine = new RibBridge(rib, log);
-  const daemon = await Daemon.start({ source: { ...source, current: onceThen(first, source) }, log, engine, ...(listen ? { listen } : {}) }).catch((e: unknown) => {
+  const reconcile = () => rib.reconcileSink().then(() => undefined, (e: unknown) => log.warn({ err: String(e) }, 'kernel reconcile failed'));
+  const engine = new GracefulRestartEngine({ inner: new RibBridge(rib, log), rib, log });
+  // Graceful restart: routes we left in the kernel stay until the peers have re-sent theirs.
+  const preserved = o.gracefulRestart ? await sink.dump().then((rs) => rs.length, () => 0) : 0;
+  if (preserved > 0) {
+    log.info({ preserved }, 'graceful restart: kernel routes from the previous run kept');
+    const deferral = Math.max(CALICO_DEFAULTS.gracefulRestartTime, ...first.peers.map((p) => p.gracefulRestartTime));
+    engine.startRecovery({ peers: first.peers.map((p) => p.name), deferral, onRecovered: reconcile });
+  } else await reconcile();
+  const gracefulRestart = o.gracefulRestart ? () => ({ restarting: engine.recovering, forwardingPreserved: true }) : undefined;
+  const daemon = await Daemon.start({ source: { ...source, current: onceThen(first, source) }, log, engine, ...(gracefulRestart ? { gracefulRestart } : {}), ...(listen ? { listen } : {}) }).catch((e: unknown) => {
     throw new StartError(e instanceof Error ? e.message : String(e));
   });
-  const stop = installSignals(daemon, log);
+  const stop = installSignals(daemon, log, o.restartOnSigterm === true);
   const backend = new DaemonControlBackend(daemon, rib, { configSource: o.intentFile ?? resolveDatastoreUrl(o.datastore), onDown: () => stop('down') });
   // As calico-node: bird.ctl shows the IPv4 protocols, bird6.ctl (beside it) the IPv6 ones when the node has an IPv6 address.
   const sockets: { path: string; families: (4 | 6)[] }[] = [{ path: o.ctlSocket, families: [4] }];
@@ -130,27 +149,28 @@ function onceThen(first: NodeIntent, source: IntentSource): () => Promise<NodeIn
   };
 }
 
-function installSignals(daemon: Daemon, log: Logger): (why: string) => void {
+function installSignals(daemon: Daemon, log: Logger, restartOnSigterm: boolean): (why: string) => void {
   let stopping = false;
-  const stop = (signal: string) => {
+  const stop = (signal: string, mode: 'stop' | 'restart' = 'stop') => {
     if (stopping) {
       log.warn({ signal }, 'second signal: exiting now');
       process.exit(1);
     }
     stopping = true;
-    log.info({ signal }, 'signal received');
+    log.info({ signal, mode }, 'signal received');
     // Peers get at most their linger time to read the Cease; never hang on the way out.
     setTimeout(() => {
       log.warn('shutdown took too long: exiting');
       process.exit(0);
     }, 5000).unref();
-    void daemon.shutdown().then(() => {
+    void daemon.shutdown(mode).then(() => {
       process.exitCode = 0;
       // Exit even if some handle lingers; unref'd so a clean drain exits sooner.
       setTimeout(() => process.exit(0), 500).unref();
     });
   };
-  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGTERM', () => stop('SIGTERM', restartOnSigterm ? 'restart' : 'stop'));
+  process.on('SIGUSR2', () => stop('SIGUSR2', 'restart'));
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGHUP', () => void daemon.reload());
   return stop;
