@@ -1,36 +1,35 @@
 /**
  * The routes one source (a peer, or this node's own origination) offers, keyed by prefix.
  *
- * Most prefixes carry one path, stored as a bare attribute-set id; ADD-PATH peers may send
- * several, stored as a flat [pathId, attrId, ...] array. No object per route either way.
+ * Most prefixes carry one path (path id 0), stored as a bare attribute-set id in a PrefixMap
+ * (typed arrays); ADD-PATH peers may send several, stored as a flat [pathId, attrId, ...] array.
  */
 import type { PrefixKey } from './keys.js';
-
-type Paths = number | number[];
+import { PrefixMap } from './prefix-map.js';
 
 export class AdjRibIn {
-  private readonly routes = new Map<PrefixKey, Paths>();
+  /** Prefixes whose only path is path id 0: prefix → attribute-set id. */
+  private readonly single = new PrefixMap();
+  /** Prefixes with ADD-PATH paths (or several paths): prefix → [pathId, attrId, ...]. */
+  private readonly multi = new Map<PrefixKey, number[]>();
   /** Number of (prefix, path id) routes held. */
   pathCount = 0;
 
   get prefixCount(): number {
-    return this.routes.size;
+    return this.single.size + this.multi.size;
   }
 
   /** Stores a path; returns the attribute id it replaced, or undefined when it is new. */
   set(key: PrefixKey, pathId: number, attrId: number): number | undefined {
-    const cur = this.routes.get(key);
+    const cur = this.multi.size === 0 ? undefined : this.multi.get(key);
     if (cur === undefined) {
-      this.routes.set(key, pathId === 0 ? attrId : [pathId, attrId]);
-      this.pathCount++;
-      return undefined;
-    }
-    if (typeof cur === 'number') {
       if (pathId === 0) {
-        this.routes.set(key, attrId);
-        return cur;
+        const old = this.single.set(key, attrId);
+        if (old === undefined) this.pathCount++;
+        return old;
       }
-      this.routes.set(key, [0, cur, pathId, attrId]);
+      const one = this.single.delete(key);
+      this.multi.set(key, one === undefined ? [pathId, attrId] : [0, one, pathId, attrId]);
       this.pathCount++;
       return undefined;
     }
@@ -48,21 +47,23 @@ export class AdjRibIn {
 
   /** Removes a path; returns its attribute id, or undefined when it was not there. */
   delete(key: PrefixKey, pathId: number): number | undefined {
-    const cur = this.routes.get(key);
-    if (cur === undefined) return undefined;
-    if (typeof cur === 'number') {
+    const cur = this.multi.size === 0 ? undefined : this.multi.get(key);
+    if (cur === undefined) {
       if (pathId !== 0) return undefined;
-      this.routes.delete(key);
-      this.pathCount--;
-      return cur;
+      const old = this.single.delete(key);
+      if (old !== undefined) this.pathCount--;
+      return old;
     }
     for (let i = 0; i < cur.length; i += 2) {
       if (cur[i] === pathId) {
         const old = cur[i + 1];
         cur.splice(i, 2);
         this.pathCount--;
-        if (cur.length === 0) this.routes.delete(key);
-        else if (cur.length === 2 && cur[0] === 0) this.routes.set(key, cur[1]!);
+        if (cur.length === 0) this.multi.delete(key);
+        else if (cur.length === 2 && cur[0] === 0) {
+          this.multi.delete(key);
+          this.single.set(key, cur[1]!);
+        }
         return old;
       }
     }
@@ -70,46 +71,47 @@ export class AdjRibIn {
   }
 
   has(key: PrefixKey): boolean {
-    return this.routes.has(key);
+    return this.single.has(key) || this.multi.has(key);
   }
 
   /** Calls fn for each path of `key`. */
   forEachPath(key: PrefixKey, fn: (pathId: number, attrId: number) => void): void {
-    const cur = this.routes.get(key);
-    if (cur === undefined) return;
-    if (typeof cur === 'number') {
-      fn(0, cur);
+    const one = this.single.get(key);
+    if (one !== undefined) {
+      fn(0, one);
       return;
     }
+    const cur = this.multi.size === 0 ? undefined : this.multi.get(key);
+    if (cur === undefined) return;
     for (let i = 0; i < cur.length; i += 2) fn(cur[i]!, cur[i + 1]!);
   }
 
   /** The attribute id when `key` has exactly one path and its path id is 0 (the common case), else undefined. */
-  single(key: PrefixKey): number | undefined {
-    const cur = this.routes.get(key);
-    return typeof cur === 'number' ? cur : undefined;
+  singleOf(key: PrefixKey): number | undefined {
+    return this.single.get(key);
   }
 
   /** Number of paths held for `key`. */
   pathsOf(key: PrefixKey): number {
-    const cur = this.routes.get(key);
-    return cur === undefined ? 0 : typeof cur === 'number' ? 1 : cur.length / 2;
+    if (this.single.has(key)) return 1;
+    const cur = this.multi.get(key);
+    return cur === undefined ? 0 : cur.length / 2;
   }
 
-  keys(): IterableIterator<PrefixKey> {
-    return this.routes.keys();
+  *keys(): Generator<PrefixKey> {
+    yield* this.single.keys();
+    yield* this.multi.keys();
   }
 
   /** Every (key, pathId, attrId), for flushing a source. */
   *entries(): Generator<[PrefixKey, number, number]> {
-    for (const [key, cur] of this.routes) {
-      if (typeof cur === 'number') yield [key, 0, cur];
-      else for (let i = 0; i < cur.length; i += 2) yield [key, cur[i]!, cur[i + 1]!];
-    }
+    for (const [key, id] of this.single) yield [key, 0, id];
+    for (const [key, cur] of this.multi) for (let i = 0; i < cur.length; i += 2) yield [key, cur[i]!, cur[i + 1]!];
   }
 
   clear(): void {
-    this.routes.clear();
+    this.single.clear();
+    this.multi.clear();
     this.pathCount = 0;
   }
 }

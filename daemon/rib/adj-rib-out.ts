@@ -8,6 +8,7 @@
 import type { Family } from '../model.js';
 import type { AttrStore } from './attrs.js';
 import { familyOfKey, type PrefixKey } from './keys.js';
+import { PrefixMap } from './prefix-map.js';
 
 const WITHDRAW = 0;
 
@@ -19,8 +20,8 @@ export interface OutBatch {
 }
 
 export class AdjRibOut {
-  private readonly sent = new Map<PrefixKey, number>();
-  private readonly pending = new Map<PrefixKey, number>();
+  private readonly sent = new PrefixMap();
+  private readonly pending = new PrefixMap();
 
   constructor(private readonly store: AttrStore) {}
 
@@ -38,10 +39,9 @@ export class AdjRibOut {
 
   /** Records that `key` should now be announced with `attrId` (taking a reference); false when unchanged. */
   announce(key: PrefixKey, attrId: number): boolean {
-    const prev = this.sent.get(key);
+    const prev = this.sent.set(key, attrId);
     if (prev === attrId) return false;
     this.store.ref(attrId);
-    this.sent.set(key, attrId);
     if (prev !== undefined) this.store.release(prev);
     this.pending.set(key, attrId);
     return true;
@@ -49,9 +49,8 @@ export class AdjRibOut {
 
   /** Records that `key` should be withdrawn; false when it was not announced. */
   withdraw(key: PrefixKey): boolean {
-    const prev = this.sent.get(key);
+    const prev = this.sent.delete(key);
     if (prev === undefined) return false;
-    this.sent.delete(key);
     this.store.release(prev);
     this.pending.set(key, WITHDRAW);
     return true;
@@ -59,27 +58,27 @@ export class AdjRibOut {
 
   /** Queues every announced route again (ROUTE-REFRESH from the peer). */
   resendAll(): void {
-    for (const [key, id] of this.sent) this.pending.set(key, id);
+    this.sent.forEach((id, key) => this.pending.set(key, id));
   }
 
   /** Takes every pending change, grouped for encoding. */
   drain(): OutBatch {
     const announce = new Map<Family, Map<number, PrefixKey[]>>();
     const withdraw = new Map<Family, PrefixKey[]>();
-    for (const [key, attrId] of this.pending) {
+    this.pending.forEach((attrId, key) => {
       const family = familyOfKey(key);
       if (attrId === WITHDRAW) {
         let list = withdraw.get(family);
         if (!list) withdraw.set(family, (list = []));
         list.push(key);
-        continue;
+        return;
       }
       let byAttr = announce.get(family);
       if (!byAttr) announce.set(family, (byAttr = new Map()));
       let list = byAttr.get(attrId);
       if (!list) byAttr.set(attrId, (list = []));
       list.push(key);
-    }
+    });
     const size = this.pending.size;
     this.pending.clear();
     return { announce, withdraw, size };
@@ -87,12 +86,12 @@ export class AdjRibOut {
 
   /** Drops everything (session gone), releasing references. */
   clear(): void {
-    for (const id of this.sent.values()) this.store.release(id);
+    this.sent.forEach((id) => this.store.release(id));
     this.sent.clear();
     this.pending.clear();
   }
 
-  keys(): IterableIterator<PrefixKey> {
+  keys(): Iterable<PrefixKey> {
     return this.sent.keys();
   }
 }

@@ -652,7 +652,7 @@ export class RouteEngine {
   private decide(key: PrefixKey, hint: number): void {
     const count = this.loc.candidateCount(key);
     let best: BestRef | undefined;
-    const single = count === 1 ? this.sources[hint]?.adjIn.single(key) : undefined;
+    const single = count === 1 ? this.sources[hint]?.adjIn.singleOf(key) : undefined;
     if (single !== undefined) {
       best = { source: hint, pathId: 0, attrId: single };
     } else if (count > 0) {

@@ -95,6 +95,8 @@ function* updatesOf(perSet: number): Generator<RibUpdate> {
 interface Row {
   readonly name: string;
   readonly seconds: number;
+  /** CPU time (user + system) of the process over the same span: steadier than wall time on a loaded machine. */
+  readonly cpuSeconds: number;
   readonly heapMB: number;
   readonly maxLagMs: number;
   readonly attributeSets: number;
@@ -112,6 +114,7 @@ async function run(name: string, perSet: number, exportTo: boolean): Promise<Row
   const lag = monitorEventLoopDelay({ resolution: 5 });
   lag.enable();
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   // Feed like a session would: fire each UPDATE, keep a bounded number in flight.
   let inflight: Promise<unknown>[] = [];
   for (const u of updatesOf(perSet)) {
@@ -124,12 +127,14 @@ async function run(name: string, perSet: number, exportTo: boolean): Promise<Row
   await Promise.all(inflight);
   await engine.settled();
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   lag.disable();
   gc();
   const heapMB = (process.memoryUsage().heapUsed - heap0) / 2 ** 20;
   const count = engine.routeCount();
   if (count.routes !== N || sink.changes !== N) throw new Error(`${name}: expected ${N} routes, got ${count.routes} (sink ${sink.changes})`);
-  return { name, seconds, heapMB, maxLagMs: lag.max / 1e6, attributeSets: count.attributeSets, sentBytes };
+  return { name, seconds, cpuSeconds, heapMB, maxLagMs: lag.max / 1e6, attributeSets: count.attributeSets, sentBytes };
 }
 
 async function main(): Promise<void> {

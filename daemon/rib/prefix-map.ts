@@ -1,0 +1,238 @@
+/**
+ * A Map from prefix key to a 32-bit integer, built for a million IPv4 prefixes.
+ *
+ * A Map keyed by `addr * 64 + len` boxes most IPv4 keys (they exceed the small-integer range) and
+ * costs ~60 bytes and several GC-traced pointers per entry. Here an IPv4 entry is three typed-array
+ * slots (address, length, value) plus a hash chain link, ~20 bytes the GC never traces. IPv6 keys
+ * (strings) find their entry through an ordinary Map; they are rare in Calico tables.
+ *
+ * Entries are appended in insertion order and deletion leaves a hole, so iteration order is the
+ * Map's: callers and tests that relied on Map order see no difference. Holes are squeezed out when
+ * the entry arrays fill up. Mutating while iterating is safe except across such a resize, which
+ * only an insert can cause: callers copy keys before a walk that inserts.
+ */
+import type { PrefixKey } from './keys.js';
+
+const EMPTY = -1;
+/** eLen value of an IPv6 entry (IPv4 entries hold len + 1, 1..33; a hole holds 0). */
+const V6 = 255;
+
+export class PrefixMap {
+  private eAddr: Uint32Array;
+  private eLen: Uint8Array;
+  private eVal: Int32Array;
+  private eNext: Int32Array;
+  private buckets: Int32Array;
+  private mask: number;
+  /** IPv6 keys: key → entry index, and the key of each IPv6 entry. */
+  private readonly v6 = new Map<string, number>();
+  private v6Keys: (string | undefined)[] = [];
+  /** Entries appended so far (live and holes). */
+  private used = 0;
+  private live = 0;
+
+  constructor(capacity = 64) {
+    let c = 16;
+    while (c < capacity) c *= 2;
+    this.eAddr = new Uint32Array(c);
+    this.eLen = new Uint8Array(c);
+    this.eVal = new Int32Array(c);
+    this.eNext = new Int32Array(c);
+    this.buckets = new Int32Array(c).fill(EMPTY);
+    this.mask = c - 1;
+  }
+
+  get size(): number {
+    return this.live;
+  }
+
+  // -------------------------------------------------------------- IPv4 by (addr, len)
+
+  private static hash(addr: number, len: number): number {
+    // murmur3's finaliser: /24s differ only in high bits, the bucket index uses the low ones.
+    let h = addr ^ Math.imul(len, 0x9e3779b1);
+    h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+    return h ^ (h >>> 16);
+  }
+
+  /** Entry index of (addr, len), or -1. */
+  private find4(addr: number, len: number): number {
+    const l = len + 1;
+    let i = this.buckets[PrefixMap.hash(addr, len) & this.mask]!;
+    while (i !== EMPTY) {
+      if (this.eAddr[i] === addr && this.eLen[i] === l) return i;
+      i = this.eNext[i]!;
+    }
+    return EMPTY;
+  }
+
+  get4(addr: number, len: number): number | undefined {
+    const i = this.find4(addr, len);
+    return i === EMPTY ? undefined : this.eVal[i]!;
+  }
+
+  /** Sets the value; returns the previous one, or undefined when the key is new. */
+  set4(addr: number, len: number, value: number): number | undefined {
+    const i = this.find4(addr, len);
+    if (i !== EMPTY) {
+      const old = this.eVal[i]!;
+      this.eVal[i] = value;
+      return old;
+    }
+    const e = this.append();
+    this.eAddr[e] = addr;
+    this.eLen[e] = len + 1;
+    this.eVal[e] = value;
+    this.link(e, PrefixMap.hash(addr, len) & this.mask);
+    return undefined;
+  }
+
+  /** Removes the key; returns its value, or undefined when it was absent. */
+  delete4(addr: number, len: number): number | undefined {
+    const l = len + 1;
+    const b = PrefixMap.hash(addr, len) & this.mask;
+    let prev = EMPTY;
+    let i = this.buckets[b]!;
+    while (i !== EMPTY) {
+      if (this.eAddr[i] === addr && this.eLen[i] === l) {
+        const next = this.eNext[i]!;
+        if (prev === EMPTY) this.buckets[b] = next;
+        else this.eNext[prev] = next;
+        this.eLen[i] = 0;
+        this.live--;
+        return this.eVal[i]!;
+      }
+      prev = i;
+      i = this.eNext[i]!;
+    }
+    return undefined;
+  }
+
+  // -------------------------------------------------------------- any key
+
+  get(key: PrefixKey): number | undefined {
+    if (typeof key === 'number') return this.get4(Math.floor(key / 64), key % 64);
+    const i = this.v6.get(key);
+    return i === undefined ? undefined : this.eVal[i]!;
+  }
+
+  has(key: PrefixKey): boolean {
+    return this.get(key) !== undefined;
+  }
+
+  set(key: PrefixKey, value: number): number | undefined {
+    if (typeof key === 'number') return this.set4(Math.floor(key / 64), key % 64, value);
+    const i = this.v6.get(key);
+    if (i !== undefined) {
+      const old = this.eVal[i]!;
+      this.eVal[i] = value;
+      return old;
+    }
+    const e = this.append();
+    this.eLen[e] = V6;
+    this.eVal[e] = value;
+    this.eNext[e] = EMPTY;
+    this.v6Keys[e] = key;
+    this.v6.set(key, e);
+    return undefined;
+  }
+
+  delete(key: PrefixKey): number | undefined {
+    if (typeof key === 'number') return this.delete4(Math.floor(key / 64), key % 64);
+    const i = this.v6.get(key);
+    if (i === undefined) return undefined;
+    this.v6.delete(key);
+    this.v6Keys[i] = undefined;
+    this.eLen[i] = 0;
+    this.live--;
+    return this.eVal[i]!;
+  }
+
+  clear(): void {
+    this.buckets.fill(EMPTY);
+    this.eLen.fill(0, 0, this.used);
+    this.v6.clear();
+    this.v6Keys = [];
+    this.used = 0;
+    this.live = 0;
+  }
+
+  // -------------------------------------------------------------- iteration (insertion order)
+
+  /** Calls fn(value, key) for each entry, in insertion order. */
+  forEach(fn: (value: number, key: PrefixKey) => void): void {
+    for (let i = 0; i < this.used; i++) {
+      const l = this.eLen[i]!;
+      if (l === 0) continue;
+      fn(this.eVal[i]!, l === V6 ? this.v6Keys[i]! : this.eAddr[i]! * 64 + (l - 1));
+    }
+  }
+
+  *keys(): Generator<PrefixKey> {
+    for (let i = 0; i < this.used; i++) {
+      const l = this.eLen[i]!;
+      if (l !== 0) yield l === V6 ? this.v6Keys[i]! : this.eAddr[i]! * 64 + (l - 1);
+    }
+  }
+
+  *values(): Generator<number> {
+    for (let i = 0; i < this.used; i++) if (this.eLen[i] !== 0) yield this.eVal[i]!;
+  }
+
+  *entries(): Generator<[PrefixKey, number]> {
+    for (let i = 0; i < this.used; i++) {
+      const l = this.eLen[i]!;
+      if (l !== 0) yield [l === V6 ? this.v6Keys[i]! : this.eAddr[i]! * 64 + (l - 1), this.eVal[i]!];
+    }
+  }
+
+  [Symbol.iterator](): Generator<[PrefixKey, number]> {
+    return this.entries();
+  }
+
+  // -------------------------------------------------------------- storage
+
+  private link(e: number, b: number): void {
+    this.eNext[e] = this.buckets[b]!;
+    this.buckets[b] = e;
+  }
+
+  /** A fresh entry index at the end, resizing (and squeezing out holes) when full. */
+  private append(): number {
+    if (this.used === this.eLen.length) this.resize(this.live * 2 >= this.eLen.length ? this.eLen.length * 2 : this.eLen.length);
+    this.live++;
+    return this.used++;
+  }
+
+  private resize(capacity: number): void {
+    const { eAddr, eLen, eVal, v6Keys } = this;
+    const used = this.used;
+    if (capacity !== eLen.length) {
+      this.eAddr = new Uint32Array(capacity);
+      this.eLen = new Uint8Array(capacity);
+      this.eVal = new Int32Array(capacity);
+      this.eNext = new Int32Array(capacity);
+      this.buckets = new Int32Array(capacity);
+      this.mask = capacity - 1;
+    } else this.eLen = new Uint8Array(capacity);
+    this.buckets.fill(EMPTY);
+    this.v6Keys = [];
+    let n = 0;
+    for (let i = 0; i < used; i++) {
+      const l = eLen[i]!;
+      if (l === 0) continue;
+      this.eAddr[n] = eAddr[i]!;
+      this.eLen[n] = l;
+      this.eVal[n] = eVal[i]!;
+      if (l === V6) {
+        const k = v6Keys[i]!;
+        this.v6Keys[n] = k;
+        this.v6.set(k, n);
+        this.eNext[n] = EMPTY;
+      } else this.link(n, PrefixMap.hash(eAddr[i]!, l - 1) & this.mask);
+      n++;
+    }
+    this.used = n;
+  }
+}
