@@ -7,7 +7,7 @@ export { parseAsn, parseDuration } from './schema.js';
 export { parseSelector, selectorMatches, evaluate, SelectorError, type Selector, type SelectorNode, type Labels } from './selector.js';
 export { computeNodeIntent, poolIntent, ownBlocksOf, borrowedOf, nodeAddress, protocolName, IntentError } from './intent.js';
 export { diffIntent, changedPeerFields, type IntentDiff } from './diff.js';
-export { chooseRouterId } from './router-id.js';
+export { chooseRouterId, clusterRouterId } from './router-id.js';
 export * from './cidr.js';
 export { poolGeometry, blockAt, blockCidrAt, blockIndexOf, blockCapacity, blockOrdinalAddress, fnv32, type PoolGeometry } from './ipam/blocks.js';
 export { choosePools, requestedPools, POOL_ANNOTATION, type PoolChoice } from './ipam/pools.js';

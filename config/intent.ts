@@ -6,7 +6,7 @@ import { CALICO_DEFAULTS, type Family, type NodeIntent, type PeerIntent, type Pe
 import { canonicalAddress, formatAddress, formatCidr, parseCidr, parseCidrLoose } from './cidr.js';
 import { blockOrdinalAddress } from './ipam/blocks.js';
 import type { BGPConfiguration, BGPPeer, CalicoNode, ClusterSnapshot, IPPool, SecretRef } from './resources.js';
-import { chooseRouterId } from './router-id.js';
+import { clusterRouterId } from './router-id.js';
 import { parseAsn, parseDuration } from './schema.js';
 import { selectorMatches } from './selector.js';
 import { parsePeerIp } from './validate.js';
@@ -304,7 +304,7 @@ export function computeNodeIntent(snapshot: ClusterSnapshot, nodeName: string, e
   const listenAddress = view.globalCfg?.spec.bindMode === 'NodeIP' ? (ipv4Address ?? ipv6Address) : undefined;
   return {
     nodeName,
-    routerId: chooseRouterId(nodeName, ipv4Address, env),
+    routerId: clusterRouterId(snapshot.nodes.map((n) => ({ name: n.metadata.name, ipv4Address: nodeAddress(n, 4) })), nodeName, ipv4Address, env),
     localAs,
     ...(ipv4Address ? { ipv4Address } : {}),
     ...(ipv4Network ? { ipv4Network } : {}),

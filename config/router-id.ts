@@ -20,3 +20,34 @@ export function chooseRouterId(nodeName: string, ipv4Address: string | undefined
   if (ipv4Address) return ipv4Address;
   throw new Error(`node "${nodeName}" has no IPv4 address: set CALICO_ROUTER_ID to an IPv4 address or to "hash"`);
 }
+
+/** The SHA-256 derivation of `CALICO_ROUTER_ID=hash`, of any seed. */
+function hashId(seed: string): string {
+  return chooseRouterId(seed, undefined, { CALICO_ROUTER_ID: 'hash' });
+}
+
+/**
+ * The router id of a node in its cluster. As chooseRouterId, except that an IPv6-only node without
+ * CALICO_ROUTER_ID gets an id derived from its name (issue 9) instead of an error. The derived id
+ * must not be 0.0.0.0 nor another node's id: every node's IPv4 address is taken first, then the
+ * IPv6-only nodes claim theirs in name order, a clash moving on to SHA-256 of `<name>#<n>`. Every
+ * node runs the same assignment over the same datastore, so all agree on every id.
+ */
+export function clusterRouterId(
+  nodes: readonly { readonly name: string; readonly ipv4Address: string | undefined }[],
+  nodeName: string,
+  ipv4Address: string | undefined,
+  env: { CALICO_ROUTER_ID?: string } = {},
+): string {
+  if (env.CALICO_ROUTER_ID?.trim() || ipv4Address) return chooseRouterId(nodeName, ipv4Address, env);
+  const taken = new Set(nodes.map((n) => n.ipv4Address).filter((a): a is string => a !== undefined));
+  taken.add('0.0.0.0');
+  const v6Only = [...new Set([...nodes.filter((n) => n.ipv4Address === undefined).map((n) => n.name), nodeName])].sort();
+  for (const name of v6Only) {
+    let id = hashId(name);
+    for (let n = 1; taken.has(id); n++) id = hashId(`${name}#${n}`);
+    if (name === nodeName) return id;
+    taken.add(id);
+  }
+  throw new Error(`node "${nodeName}" is missing from its own cluster`);
+}
