@@ -79,6 +79,30 @@ export class LocRib {
     return s === undefined ? 0 : this.candidates[s]!;
   }
 
+  // Slot-level reads for the decision process: one lookup, no object per prefix.
+
+  /** The slot of `key`, or -1 when the Loc-RIB knows nothing of it. */
+  slot(key: PrefixKey): number {
+    return this.slots.get(key) ?? -1;
+  }
+
+  candidatesAt(slot: number): number {
+    return this.candidates[slot]!;
+  }
+
+  /** The best route's source index at `slot`, or -1 when it has none. */
+  bestSourceAt(slot: number): number {
+    return this.bestSource[slot]!;
+  }
+
+  bestPathIdAt(slot: number): number {
+    return this.bestPathId[slot]!;
+  }
+
+  bestAttrAt(slot: number): number {
+    return this.bestAttr[slot]!;
+  }
+
   best(key: PrefixKey): BestRef | undefined {
     const s = this.slots.get(key);
     if (s === undefined || this.bestSource[s] === -1) return undefined;

@@ -112,7 +112,11 @@ export class PrefixMap {
   // -------------------------------------------------------------- any key
 
   get(key: PrefixKey): number | undefined {
-    if (typeof key === 'number') return this.get4(Math.floor(key / 64), key % 64);
+    if (typeof key === 'number') {
+      // `key % 64` on a double is a library call; the subtraction is exact.
+      const addr = Math.floor(key / 64);
+      return this.get4(addr, key - addr * 64);
+    }
     const i = this.v6.get(key);
     return i === undefined ? undefined : this.eVal[i]!;
   }
@@ -122,7 +126,10 @@ export class PrefixMap {
   }
 
   set(key: PrefixKey, value: number): number | undefined {
-    if (typeof key === 'number') return this.set4(Math.floor(key / 64), key % 64, value);
+    if (typeof key === 'number') {
+      const addr = Math.floor(key / 64);
+      return this.set4(addr, key - addr * 64, value);
+    }
     const i = this.v6.get(key);
     if (i !== undefined) {
       const old = this.eVal[i]!;
@@ -139,7 +146,10 @@ export class PrefixMap {
   }
 
   delete(key: PrefixKey): number | undefined {
-    if (typeof key === 'number') return this.delete4(Math.floor(key / 64), key % 64);
+    if (typeof key === 'number') {
+      const addr = Math.floor(key / 64);
+      return this.delete4(addr, key - addr * 64);
+    }
     const i = this.v6.get(key);
     if (i === undefined) return undefined;
     this.v6.delete(key);
