@@ -37,6 +37,7 @@ export interface PetrelOptions {
   intentFile?: string;
   gracefulRestart: boolean;
   restartOnSigterm?: boolean;
+  ipipDevice: string;
 }
 
 export function buildProgram(run: (o: PetrelOptions) => Promise<void>): Command {
@@ -49,6 +50,7 @@ export function buildProgram(run: (o: PetrelOptions) => Promise<void>): Command 
     .addOption(new Option('--sink <kind>', 'where routes go: the kernel, or an in-memory table').choices(['kernel', 'mock']).default('kernel'))
     .option('--listen <addr:port>', 'BGP listen address and port (default: the node\'s listenPort on 0.0.0.0)')
     .option('--log-level <level>', 'trace, debug, info, warn, error or none (default: the datastore\'s logSeverityScreen)')
+    .option('--ipip-device <name>', 'device for routes of IPIP pools (installed onlink via the peer node)', CALICO_DEFAULTS.ipipDevice)
     .option('--no-graceful-restart', 'remove routes a previous run left in the kernel at once, and advertise no preserved forwarding state')
     .option('--restart-on-sigterm', 'SIGTERM means "restarting": close sessions without a NOTIFICATION so peers keep our routes (as SIGUSR2 always does)')
     .addOption(new Option('--intent-file <path>', 'run from a NodeIntent JSON file instead of the datastore (tests)').hideHelp())
@@ -96,7 +98,7 @@ async function runDaemon(o: PetrelOptions): Promise<void> {
   let listen: ListenAddress | undefined;
   if (o.listen) listen = parseListen(o.listen, first.listenPort);
   const sink = o.sink === 'mock' ? new MockSink() : new KernelSink({ log });
-  const rib = new RibEngine({ intent: first, sink, log });
+  const rib = new RibEngine({ intent: first, sink, log, ipipDevice: o.ipipDevice });
   // Routes a previous run left in the kernel (proto bird) that this intent does not want go now.
   const reconcile = () => rib.reconcileSink().then(() => undefined, (e: unknown) => log.warn({ err: String(e) }, 'kernel reconcile failed'));
   const engine = new GracefulRestartEngine({ inner: new RibBridge(rib, log), rib, log });
