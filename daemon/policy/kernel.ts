@@ -24,6 +24,11 @@ export interface KernelOptions {
   readonly ipipDevice: string;
   /** Route metric to program; undefined leaves the kernel's default. */
   readonly metric?: number;
+  /**
+   * The interface of the node's IPv6 sessions: where a link-local next hop lives. Without it a
+   * route with only a link-local next hop is not installed (the kernel refuses one without a device).
+   */
+  readonly linkLocalDevice?: string;
 }
 
 export interface KernelPolicy {
@@ -58,6 +63,23 @@ export interface BestRoute {
   readonly local?: LocalKind;
   /** The BGP next hop of a learned route. */
   readonly nextHop?: string;
+  /** The link-local second next hop of an IPv6 route (RFC 2545), when the peer sent one. */
+  readonly nextHopLinkLocal?: string;
+}
+
+const isLinkLocal6 = (ip: string): boolean => /^fe[89ab]/i.test(ip);
+const isUnspecified6 = (ip: string): boolean => /^[0:]*$/.test(ip);
+
+/**
+ * RFC 2545 §3: the global next hop is the one to route by; a link-local one only when no usable
+ * global one came (all zeros, or itself link-local), and then only with its interface.
+ */
+function ipv6Gateway(best: BestRoute, dev: string | undefined): { via: string; dev?: string } | null {
+  const global = best.nextHop !== undefined && !isUnspecified6(best.nextHop) && !isLinkLocal6(best.nextHop) ? best.nextHop : undefined;
+  if (global !== undefined) return { via: global };
+  const ll = best.nextHop !== undefined && isLinkLocal6(best.nextHop) ? best.nextHop : best.nextHopLinkLocal;
+  if (ll === undefined || !isLinkLocal6(ll) || dev === undefined) return null;
+  return { via: ll, dev };
 }
 
 function onSubnet(ip: string, subnet: CompiledCidr<string> | undefined): boolean {
@@ -78,6 +100,11 @@ export function toSinkRoute(policy: KernelPolicy, key: PrefixKey, best: BestRout
   if (pool && pool.vxlanMode !== 'Never' && (!v4 || policy.ipv4Network !== undefined)) return null;
   const metric = policy.options.metric;
   if (best.local !== undefined) return withMetric({ prefix, type: 'blackhole' }, metric);
+  if (!v4) {
+    const gw = ipv6Gateway(best, policy.options.linkLocalDevice);
+    if (gw === null || policy.ownAddresses.has(gw.via)) return null;
+    return withMetric({ prefix, type: 'unicast', ...gw }, metric);
+  }
   const nh = best.nextHop;
   if (nh === undefined || policy.ownAddresses.has(nh)) return null;
   if (v4 && pool && policy.ipv4Network !== undefined) {

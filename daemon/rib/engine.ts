@@ -34,6 +34,8 @@ export interface RouteEngineOptions {
   readonly ipipDevice?: string;
   /** Kernel route metric; the kernel default when unset. */
   readonly kernelMetric?: number;
+  /** Interface for IPv6 routes whose only next hop is link-local (RFC 2545); such routes are not installed without it. */
+  readonly linkLocalDevice?: string;
   /** Prefixes handled between two yields to the event loop. */
   readonly yieldEvery?: number;
   /** Kernel changes per RouteSink.apply call. */
@@ -99,7 +101,7 @@ export class RouteEngine {
   private readonly sinkBatch: number;
   private readonly staticProtocol: string;
   private readonly kernelProtocol: string;
-  private readonly kernelOptions: { ipipDevice: string; metric?: number };
+  private readonly kernelOptions: { ipipDevice: string; metric?: number; linkLocalDevice?: string };
   private readonly now: () => number;
 
   private readonly store = new AttrStore();
@@ -137,7 +139,11 @@ export class RouteEngine {
     this.sinkBatch = opts.sinkBatch ?? 20_000;
     this.staticProtocol = opts.staticProtocol ?? 'static1';
     this.kernelProtocol = opts.kernelProtocol ?? 'kernel1';
-    this.kernelOptions = { ipipDevice: opts.ipipDevice ?? 'tunl0', ...(opts.kernelMetric !== undefined ? { metric: opts.kernelMetric } : {}) };
+    this.kernelOptions = {
+      ipipDevice: opts.ipipDevice ?? 'tunl0',
+      ...(opts.kernelMetric !== undefined ? { metric: opts.kernelMetric } : {}),
+      ...optional('linkLocalDevice', opts.linkLocalDevice),
+    };
     this.now = opts.now ?? (() => Date.now() / 1000);
     this.exportPolicy = compileExportPolicy(opts.intent);
     this.exportSignature = exportSignatureOf(opts.intent);
@@ -813,7 +819,7 @@ export class RouteEngine {
   private sinkRouteFromRef(key: PrefixKey, ref: BestRef | undefined, policy: KernelPolicy): SinkRoute | null {
     if (!ref) return null;
     const attrs = this.store.get(ref.attrId);
-    return toSinkRoute(policy, key, { ...optional('local', attrs.local), ...optional('nextHop', attrs.nextHop) });
+    return toSinkRoute(policy, key, { ...optional('local', attrs.local), ...optional('nextHop', attrs.nextHop), ...optional('nextHopLinkLocal', attrs.nextHopLinkLocal) });
   }
 
   private sinkRouteOf(key: PrefixKey, best: BestRef | undefined, policy: KernelPolicy): SinkRoute | null {
