@@ -5,11 +5,14 @@
  */
 import { Etcd3, type Namespace } from 'etcd3';
 import { parseCidr } from '../cidr.js';
-import { DatastoreError, IpamError, type ConfigIssue } from '../errors.js';
+import { IpamError, type ConfigIssue } from '../errors.js';
 import { parseResources } from '../parse.js';
 import { cidrToKey, stripOrigin, type Resource } from '../resources.js';
 import { validateSet } from '../validate.js';
 import type { Liveness, StoreBackend } from './types.js';
+import { parseEtcdUrl } from './etcd-url.js';
+
+export { parseEtcdUrl, type EtcdLocation } from './etcd-url.js';
 
 const ROOT = '/calico/';
 const LIVENESS = '/calico/petrel/v1/liveness/';
@@ -40,22 +43,6 @@ function valueOf(r: Resource): string {
   const clean = stripOrigin(r);
   const { resourceVersion: _rv, ...metadata } = clean.metadata;
   return JSON.stringify({ ...clean, metadata });
-}
-
-export interface EtcdLocation {
-  readonly endpoints: string[];
-  readonly prefix: string;
-}
-
-/** `etcd:http://h:2379[,http://h2:2379][?prefix=/x]` → endpoints and key prefix. */
-export function parseEtcdUrl(url: string): EtcdLocation {
-  const rest = url.replace(/^etcd:/, '');
-  const q = rest.indexOf('?');
-  const hosts = q < 0 ? rest : rest.slice(0, q);
-  const params = new URLSearchParams(q < 0 ? '' : rest.slice(q + 1));
-  const endpoints = hosts.split(',').filter(Boolean);
-  if (endpoints.length === 0 || !endpoints.every((e) => /^https?:\/\/[^/]+\/?$/.test(e))) throw new DatastoreError(`bad etcd datastore URL "${url}": expected etcd:http://host:2379`);
-  return { endpoints, prefix: params.get('prefix') ?? '' };
 }
 
 const pause = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
