@@ -15,6 +15,8 @@ const STANDALONE = ['codec', 'rib'];
 const SIDE_BY_SIDE = ['ingest', 'propagate', 'kernel', 'mesh', 'churn', 'ctl'];
 const LATE = ['sim'];
 const ALL = [...STANDALONE, ...SIDE_BY_SIDE, ...LATE];
+// Options that take a value (passed through to the cell scripts with it).
+const VALUED = ['--runs', '--only', '--results', '--sizes', '--topologies', '--prefixes', '--sets'];
 
 const args = process.argv.slice(2);
 const build = !args.includes('--no-build');
@@ -27,7 +29,7 @@ for (let i = 0; i < args.length; i++) {
   if (a === '--no-build' || a === '--snapshot') continue;
   if (a.startsWith('--')) {
     flags.push(a);
-    if ((a === '--runs' || a === '--only' || a === '--results') && i + 1 < args.length) flags.push(args[++i]);
+    if (VALUED.includes(a) && i + 1 < args.length) flags.push(args[++i]);
   } else cells.push(a);
 }
 for (const c of cells) {

@@ -204,7 +204,8 @@ async function main(): Promise<void> {
   const rows = results.map((r) => `| ${r.topology} | ${r.nodes} | ${r.sessions} | ${r.convergeMs.toFixed(0)} ms | ${r.updates} | ${(r.bytes / 1e6).toFixed(1)} MB | ${r.heapPerNodeKB.toFixed(0)} KB |`);
   console.log(['', '| topology | N | sessions | converged | UPDATEs | bytes | heap per node |', '| --- | --- | --- | --- | --- | --- | --- |', ...rows].join('\n'));
   if (!args.includes('--no-json')) {
-    const dir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bench-results');
+    const root = process.env.PETREL_BENCH_ROOT ?? join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+    const dir = join(root, 'bench-results');
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'sim.json'), `${JSON.stringify({ startedAt: new Date().toISOString(), node: process.version, quick, results }, null, 1)}\n`);
   }
