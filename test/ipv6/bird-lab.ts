@@ -32,14 +32,25 @@ export interface KernelRoute {
 }
 
 export class DualStackLab {
-  readonly prefix = `pt-v6-${process.pid}`;
-  readonly nodeNs = `${this.prefix}-node`;
-  readonly birdNs = `${this.prefix}-bird`;
+  readonly prefix: string;
+  get nodeNs(): string {
+    return `${this.prefix}-node`;
+  }
+
+  get birdNs(): string {
+    return `${this.prefix}-bird`;
+  }
+
   dir = '';
   block4 = '';
   block6 = '';
   petrel?: NsProcess;
   bird?: NsProcess;
+
+  /** `v6Only`: the Node has no IPv4 address (and so no IPv4 session); `tag` keeps namespaces apart. */
+  constructor(readonly v6Only = false, tag = v6Only ? 'o' : 'd') {
+    this.prefix = `pt-v6-${process.pid}${tag}`;
+  }
 
   get ctl(): string {
     return join(this.dir, 'bird.ctl');
@@ -70,7 +81,7 @@ export class DualStackLab {
     await writeFile(join(this.dir, 'cluster.yaml'), this.resources());
     const ds = openDatastore(this.datastore);
     try {
-      this.block4 = (await ds.allocate({ node: NODE.name, family: 4 })).block;
+      if (!this.v6Only) this.block4 = (await ds.allocate({ node: NODE.name, family: 4 })).block;
       this.block6 = (await ds.allocate({ node: NODE.name, family: 6 })).block;
     } finally {
       await ds.close();
@@ -92,8 +103,8 @@ export class DualStackLab {
       `kind: IPPool\nmetadata: { name: v4-pool }\nspec: { cidr: ${POOL_V4}, blockSize: 26, ipipMode: Never, vxlanMode: Never, nodeSelector: all() }`,
       // No blockSize: Calico's IPv6 default (122) applies.
       `kind: IPPool\nmetadata: { name: v6-pool }\nspec: { cidr: '${POOL_V6}', nodeSelector: all() }`,
-      `kind: Node\nmetadata: { name: ${NODE.name} }\nspec: { bgp: { ipv4Address: ${NODE.v4}/24, ipv6Address: '${NODE.v6}/64' } }`,
-      `kind: BGPPeer\nmetadata: { name: router-v4 }\nspec: { peerIP: ${BIRD.v4}, asNumber: 64512 }`,
+      `kind: Node\nmetadata: { name: ${NODE.name} }\nspec: { bgp: { ${this.v6Only ? '' : `ipv4Address: ${NODE.v4}/24, `}ipv6Address: '${NODE.v6}/64' } }`,
+      ...(this.v6Only ? [] : [`kind: BGPPeer\nmetadata: { name: router-v4 }\nspec: { peerIP: ${BIRD.v4}, asNumber: 64512 }`]),
       `kind: BGPPeer\nmetadata: { name: router-v6 }\nspec: { peerIP: '${BIRD.v6}', asNumber: 64512 }`,
     ];
     return docs.map((d) => `apiVersion: projectcalico.org/v3\n${d}\n`).join('---\n');
@@ -120,7 +131,7 @@ export class DualStackLab {
       'protocol kernel { learn off; scan time 2; ipv6 { import none; export where source = RTS_BGP; }; }',
       `protocol static { ipv4; route ${BIRD_ROUTES.v4} blackhole; }`,
       `protocol static { ipv6; route ${BIRD_ROUTES.v6} blackhole; route ${BIRD_ROUTES.v6LinkLocal} via ${BIRD.linkLocal}%eth0; }`,
-      ...bgp('node_v4', BIRD.v4, NODE.v4, 'ipv4'),
+      ...(this.v6Only ? [] : bgp('node_v4', BIRD.v4, NODE.v4, 'ipv4')),
       ...bgp('node_v6', BIRD.v6, NODE.v6, 'ipv6'),
     ].join('\n') + '\n';
   }
