@@ -126,14 +126,22 @@ export async function simulate(n: number, topology: SimTopology, timeoutMs: numb
   const start = monoMs();
   for (const up of ups) up();
   const deadline = start + timeoutMs;
+  const bounded = async (p: Promise<unknown>) => {
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`${topology} N=${n}: not quiet after ${timeoutMs} ms`)), Math.max(0, deadline - monoMs()))));
+    try {
+      await Promise.race([p, limit]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
   for (;;) {
-    await Promise.all(nodes.map((x) => x.engine.settled()));
+    await bounded(Promise.all(nodes.map((x) => x.engine.settled())));
     if (inFlight.length === 0 && !scheduled) {
-      await Promise.all(nodes.map((x) => x.engine.settled()));
+      await bounded(Promise.all(nodes.map((x) => x.engine.settled())));
       if (inFlight.length === 0 && !scheduled) break;
     }
     await new Promise((r) => setImmediate(r));
-    if (monoMs() > deadline) throw new Error(`${topology} N=${n}: not quiet after ${timeoutMs} ms`);
   }
   const convergeMs = monoMs() - start;
   for (const [i, x] of nodes.entries()) {
