@@ -46,6 +46,8 @@ interface Attempt {
   cause: LastError | undefined;
   /** The UPDATE waiting for the FSM's processUpdate action. */
   pendingUpdate: Uint8Array | undefined;
+  /** A session-reset error processUpdate found, raised as soon as the UpdateMsg event is done. */
+  updateError: BgpError | undefined;
   /** Lost a collision: its end is not the peer's error. */
   superseded: boolean;
 }
@@ -310,6 +312,7 @@ export class PeerSession {
       negotiated: undefined,
       cause: undefined,
       pendingUpdate: undefined,
+      updateError: undefined,
       superseded: false,
     };
     this.attempts.push(att);
@@ -545,6 +548,12 @@ export class PeerSession {
         att.pendingUpdate = msg;
         this.fire(att, { name: 'UpdateMsg' }, 'UPDATE received');
         att.pendingUpdate = undefined;
+        // Raised before receive() reads on, so nothing later in the same read can pre-empt it.
+        if (att.updateError) {
+          const e = att.updateError;
+          att.updateError = undefined;
+          this.fire(att, { name: 'UpdateMsgErr', error: e }, e.message);
+        }
         return;
       case MsgType.ROUTE_REFRESH: {
         // Before Established it is as unexpected as an UPDATE (FSM error); the table has no event of its own.
@@ -598,8 +607,8 @@ export class PeerSession {
       this.deps.engine.update(this.intent.name, msg, att.negotiated.context);
     } catch (e) {
       if (isBgpError(e) && e.handling === 'session-reset') {
-        // Raised after this action completes so the table's own processing order is kept.
-        queueMicrotask(() => this.fire(att, { name: 'UpdateMsgErr', error: e }, e.message));
+        // Raised by onMessage once this action completes, so the table's own processing order is kept.
+        att.updateError = e;
         return;
       }
       this.log.error({ err: e }, 'route engine failed on an UPDATE');
