@@ -22,6 +22,7 @@ import { bgpMayAdvertise, exportAttrs, type ExportTarget, type RouteSource } fro
 import { cidrToKey, familyOfKey, forEachPackedKey, keyToCidr, packKeys, words6OfKey, type PrefixKey } from './keys.js';
 import { maskOf, maskWords6, prefix4Key, prefix6Key } from '../../proto/prefix.js';
 import { LocRib, type BestRef } from './loc-rib.js';
+import { PrefixMap } from './prefix-map.js';
 import type { EnginePeer, PeerOutput, PeerUpdateResult, RibUpdate, RouteCount, RouteEntry, RouteFilter, UpdateEncoder } from './types.js';
 
 export interface RouteEngineOptions {
@@ -79,11 +80,6 @@ interface Source {
   };
 }
 
-interface SinkChange {
-  readonly before: SinkRoute | null;
-  after: SinkRoute | null;
-}
-
 export interface SinkFailureRecord {
   readonly route: SinkRoute;
   readonly reason: string;
@@ -119,7 +115,11 @@ export class RouteEngine {
   private budget = 0;
   /** The time stamped on best-route changes, read once per batch of decisions. */
   private clock = 0;
-  private readonly sinkPending = new Map<PrefixKey, SinkChange>();
+  /** Prefixes whose kernel route may have changed → what the kernel holds (index into sinkBefore; -1: nothing). */
+  private sinkPending = new PrefixMap();
+  private sinkBefore: SinkRoute[] = [];
+  /** The queue the sink loop is working through. */
+  private sinkTaking: PrefixMap | undefined;
   private sinkLoop: Promise<void> | undefined;
   private readonly routesByFamily = { 4: 0, 6: 0 };
   private readonly networksByFamily = { 4: 0, 6: 0 };
@@ -506,7 +506,8 @@ export class RouteEngine {
 
   private async ingest(src: Source, peer: EnginePeer, u: RibUpdate): Promise<void> {
     if (u.endOfRib) return;
-    const dirty = new Set<PrefixKey>();
+    // A list, not a Set: a prefix listed twice is decided twice, and the second decision finds no change.
+    const dirty: PrefixKey[] = [];
     const c = src.counters;
     /** Removes routes; `count` false when they were announcements that got filtered. */
     const withdraw = (family: Family, packed: Uint32Array, pathIds: Uint32Array | undefined, count = true) => {
@@ -522,7 +523,7 @@ export class RouteEngine {
         this.store.release(old);
         this.loc.addCandidates(key, -1);
         this.routesByFamily[family]--;
-        dirty.add(key);
+        dirty.push(key);
       });
     };
     withdraw(4, u.withdrawn, u.withdrawnPathIds);
@@ -566,7 +567,7 @@ export class RouteEngine {
         if (old === id) c.importUpdates.ignored++;
         else {
           c.importUpdates.accepted++;
-          dirty.add(key);
+          dirty.push(key);
         }
       });
       this.store.release(id);
@@ -656,11 +657,19 @@ export class RouteEngine {
   }
 
   private decide(key: PrefixKey, hint: number): void {
-    const count = this.loc.candidateCount(key);
-    let best: BestRef | undefined;
+    // Plain numbers, not BestRef objects: this runs once per changed prefix.
+    const slot = this.loc.slot(key);
+    const count = slot < 0 ? 0 : this.loc.candidatesAt(slot);
+    const oldSource = slot < 0 ? -1 : this.loc.bestSourceAt(slot);
+    const oldPathId = oldSource < 0 ? 0 : this.loc.bestPathIdAt(slot);
+    const oldAttr = oldSource < 0 ? 0 : this.loc.bestAttrAt(slot);
+    let bestSource = -1;
+    let bestPathId = 0;
+    let bestAttr = 0;
     const single = count === 1 ? this.sources[hint]?.adjIn.singleOf(key) : undefined;
     if (single !== undefined) {
-      best = { source: hint, pathId: 0, attrId: single };
+      bestSource = hint;
+      bestAttr = single;
     } else if (count > 0) {
       const refs: BestRef[] = [];
       const cands: Candidate[] = [];
@@ -671,27 +680,37 @@ export class RouteEngine {
           cands.push({ ...src.candidate, attrs: this.store.get(attrId), pathId });
         });
       }
-      if (cands.length > 0) best = refs[selectBest(cands).index];
+      const chosen = cands.length > 0 ? refs[selectBest(cands).index] : undefined;
+      if (chosen) {
+        bestSource = chosen.source;
+        bestPathId = chosen.pathId;
+        bestAttr = chosen.attrId;
+      }
     }
-    const old = this.loc.best(key);
-    if (old && best && old.source === best.source && old.pathId === best.pathId && old.attrId === best.attrId) return;
-    if (!old && !best) return;
+    if (oldSource === bestSource && (bestSource < 0 || (oldPathId === bestPathId && oldAttr === bestAttr))) return;
     const family = familyOfKey(key);
-    const oldSource = old ? this.sources[old.source] : undefined;
-    if (oldSource) oldSource.preferred--;
+    if (oldSource >= 0) {
+      const prev = this.sources[oldSource];
+      if (prev) prev.preferred--;
+    }
     // The Loc-RIB holds a reference on its best set: the old one is still needed just below.
-    if (best) {
-      this.store.ref(best.attrId);
-      this.sources[best.source]!.preferred++;
-      if (!old) this.networksByFamily[family]++;
-      this.loc.setBest(key, best, this.clock);
+    if (bestSource >= 0) {
+      this.store.ref(bestAttr);
+      this.sources[bestSource]!.preferred++;
+      if (oldSource < 0) this.networksByFamily[family]++;
+      this.loc.setBestOf(key, bestSource, bestPathId, bestAttr, this.clock);
     } else {
       this.networksByFamily[family]--;
       this.loc.clearBest(key);
     }
-    this.queueSink(key, this.sinkRouteFromRef(key, old, this.kernelPolicy), this.sinkRouteFromRef(key, best, this.kernelPolicy));
-    if (old) this.store.release(old.attrId);
-    for (const dest of this.sources) if (dest?.out) this.exportTo(dest, key, best);
+    this.queueSink(key, oldSource < 0 ? 0 : oldAttr, this.kernelPolicy);
+    if (oldSource >= 0) this.store.release(oldAttr);
+    let best: BestRef | undefined;
+    for (const dest of this.sources) {
+      if (!dest?.out) continue;
+      if (bestSource >= 0) best ??= { source: bestSource, pathId: bestPathId, attrId: bestAttr };
+      this.exportTo(dest, key, best);
+    }
   }
 
   // ------------------------------------------------------------------ export
@@ -818,18 +837,35 @@ export class RouteEngine {
 
   private sinkRouteFromRef(key: PrefixKey, ref: BestRef | undefined, policy: KernelPolicy): SinkRoute | null {
     if (!ref) return null;
-    const attrs = this.store.get(ref.attrId);
-    return toSinkRoute(policy, key, { ...optional('local', attrs.local), ...optional('nextHop', attrs.nextHop), ...optional('nextHopLinkLocal', attrs.nextHopLinkLocal) });
+    return this.sinkRouteOfAttr(key, ref.attrId, policy);
+  }
+
+  /** The kernel route of `key` whose best route has attribute set `attrId` (0: no best route). */
+  private sinkRouteOfAttr(key: PrefixKey, attrId: number, policy: KernelPolicy): SinkRoute | null {
+    // The interned set carries local / nextHop / nextHopLinkLocal itself: no copy per prefix.
+    return attrId === 0 ? null : toSinkRoute(policy, key, this.store.get(attrId));
   }
 
   private sinkRouteOf(key: PrefixKey, best: BestRef | undefined, policy: KernelPolicy): SinkRoute | null {
     return this.sinkRouteFromRef(key, best, policy);
   }
 
-  private queueSink(key: PrefixKey, before: SinkRoute | null, after: SinkRoute | null): void {
-    const cur = this.sinkPending.get(key);
-    if (cur) cur.after = after;
-    else if (!sameSinkRoute(before, after)) this.sinkPending.set(key, { before, after });
+  /** What the kernel should hold for `key` now. */
+  private wantedSinkRoute(key: PrefixKey): SinkRoute | null {
+    const slot = this.loc.slot(key);
+    if (slot < 0 || this.loc.bestSourceAt(slot) < 0) return null;
+    return this.sinkRouteOfAttr(key, this.loc.bestAttrAt(slot), this.kernelPolicy);
+  }
+
+  /**
+   * Notes that the kernel route of `key` may change; `beforeAttr` (0: none) and `policy` give what
+   * the kernel holds now. What it should hold is read when the sink loop gets there, so a prefix
+   * that changes many times costs one kernel route, and one toSinkRoute for a new prefix.
+   */
+  private queueSink(key: PrefixKey, beforeAttr: number, policy: KernelPolicy): void {
+    if (this.sinkPending.has(key) || this.sinkTaking?.has(key)) return;
+    const before = this.sinkRouteOfAttr(key, beforeAttr, policy);
+    this.sinkPending.set(key, before === null ? -1 : this.sinkBefore.push(before) - 1);
   }
 
   private async reprogramKernel(next: KernelPolicy): Promise<void> {
@@ -837,7 +873,7 @@ export class RouteEngine {
     this.kernelPolicy = next;
     for (const key of [...this.loc.keys()]) {
       const best = this.loc.best(key);
-      this.queueSink(key, this.sinkRouteOf(key, best, prev), this.sinkRouteOf(key, best, next));
+      this.queueSink(key, best?.attrId ?? 0, prev);
       if (this.spend(1)) await this.pause();
     }
     this.scheduleSink();
@@ -859,28 +895,50 @@ export class RouteEngine {
 
   private async runSink(): Promise<void> {
     while (this.sinkPending.size > 0) {
-      const add: SinkRoute[] = [];
-      const remove: SinkRoute[] = [];
-      for (const [key, change] of this.sinkPending) {
-        this.sinkPending.delete(key);
-        if (sameSinkRoute(change.before, change.after)) continue;
-        if (change.after) add.push(change.after);
-        else if (change.before) remove.push(change.before);
-        if (add.length + remove.length >= this.sinkBatch) break;
-      }
-      if (add.length + remove.length === 0) continue;
-      // A sink that answers at once (mock) must not turn a big backlog into one long block.
-      if (this.spend(add.length + remove.length)) await this.pause();
+      // Take the queue; changes made while the batches below are applied queue anew, except for
+      // prefixes still waiting in this one (they get their latest route when their turn comes).
+      const taking = this.sinkPending;
+      const before = this.sinkBefore;
+      this.sinkPending = new PrefixMap();
+      this.sinkBefore = [];
+      this.sinkTaking = taking;
+      let add: SinkRoute[] = [];
+      let remove: SinkRoute[] = [];
+      const take = (bi: number, key: PrefixKey): boolean => {
+        taking.delete(key);
+        const b = bi < 0 ? null : before[bi]!;
+        const a = this.wantedSinkRoute(key);
+        if (sameSinkRoute(b, a)) return true;
+        if (a) add.push(a);
+        else if (b) remove.push(b);
+        return add.length + remove.length < this.sinkBatch;
+      };
       try {
-        const result = await this.sink.apply({ add, remove });
-        for (const r of add) this.kernelRejected.delete(r.prefix);
-        for (const r of remove) this.kernelRejected.delete(r.prefix);
-        this.recordSinkFailures(result);
-      } catch (e) {
-        // A sink must report per route; if it throws anyway, record the whole batch as failed.
-        const reason = (e as Error).message;
-        this.recordSinkFailures({ applied: 0, failures: [...add, ...remove].map((route) => ({ route, reason })) });
+        for (let pos = 0; pos >= 0; ) {
+          pos = taking.walk(pos, take);
+          if (add.length + remove.length === 0) continue;
+          // A sink that answers at once (mock) must not turn a big backlog into one long block.
+          if (this.spend(add.length + remove.length)) await this.pause();
+          await this.applySink(add, remove);
+          add = [];
+          remove = [];
+        }
+      } finally {
+        this.sinkTaking = undefined;
       }
+    }
+  }
+
+  private async applySink(add: SinkRoute[], remove: SinkRoute[]): Promise<void> {
+    try {
+      const result = await this.sink.apply({ add, remove });
+      for (const r of add) this.kernelRejected.delete(r.prefix);
+      for (const r of remove) this.kernelRejected.delete(r.prefix);
+      this.recordSinkFailures(result);
+    } catch (e) {
+      // A sink must report per route; if it throws anyway, record the whole batch as failed.
+      const reason = (e as Error).message;
+      this.recordSinkFailures({ applied: 0, failures: [...add, ...remove].map((route) => ({ route, reason })) });
     }
   }
 

@@ -120,11 +120,15 @@ export class LocRib {
   }
 
   setBest(key: PrefixKey, best: BestRef, nowSeconds: number): void {
+    this.setBestOf(key, best.source, best.pathId, best.attrId, nowSeconds);
+  }
+
+  setBestOf(key: PrefixKey, source: number, pathId: number, attrId: number, nowSeconds: number): void {
     const s = this.slotOf(key);
     if (this.bestSource[s] === -1) this.bestTotal++;
-    this.bestSource[s] = best.source;
-    this.bestPathId[s] = best.pathId;
-    this.bestAttr[s] = best.attrId;
+    this.bestSource[s] = source;
+    this.bestPathId[s] = pathId;
+    this.bestAttr[s] = attrId;
     this.since[s] = nowSeconds;
   }
 

@@ -179,6 +179,20 @@ export class PrefixMap {
     }
   }
 
+  /**
+   * Calls fn(value, key) from entry position `from` on, until fn returns false; returns the
+   * position to resume at, or -1 when every entry was visited. Positions survive deletions, not
+   * inserts: a resumable walk without an iterator object per entry.
+   */
+  walk(from: number, fn: (value: number, key: PrefixKey) => boolean): number {
+    for (let i = from; i < this.used; i++) {
+      const l = this.eLen[i]!;
+      if (l === 0) continue;
+      if (!fn(this.eVal[i]!, l === V6 ? this.v6Keys[i]! : this.eAddr[i]! * 64 + (l - 1))) return i + 1;
+    }
+    return -1;
+  }
+
   *keys(): Generator<PrefixKey> {
     for (let i = 0; i < this.used; i++) {
       const l = this.eLen[i]!;
