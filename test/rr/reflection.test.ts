@@ -46,11 +46,14 @@ async function untilConverged(what: string, skip: readonly string[], timeoutMs: 
 }
 
 describe('route reflection with real daemons', () => {
-  it('every node, client or reflector, holds the other seven blocks via their node addresses', async () => {
+  it('every node, client or reflector, holds the other seven nodes\' blocks (v4 and v6) via their node addresses', async () => {
     await untilConverged('all eight kernel tables to match a full mesh', [], 30_000);
     const c1 = await lab.table('client1');
-    expect(c1.size).toBe(7);
-    for (const n of lab.nodes.filter((x) => x.name !== 'client1')) expect(c1.get(n.block)).toBe(n.ip);
+    expect(c1.size).toBe(14);
+    for (const n of lab.nodes.filter((x) => x.name !== 'client1')) {
+      expect(c1.get(n.block)).toBe(n.ip);
+      expect(c1.get(n.block6)).toBe(n.ip6);
+    }
   }, 40_000);
 
   it('clients peer only with the reflectors; reflectors with everyone', async () => {
@@ -60,6 +63,9 @@ describe('route reflection with real daemons', () => {
     expect(c1).not.toContain(lab.node('client2').ip.replaceAll('.', '_'));
     const rr1 = await lab.birdc('rr1', 'show', 'protocols');
     for (const n of lab.nodes.filter((x) => x.name !== 'rr1')) expect(rr1).toMatch(new RegExp(`Node_${n.ip.replaceAll('.', '_')}\\s+BGP\\s+\\S+\\s+up`));
+    // The IPv6 sessions, on the IPv6 socket.
+    const six = await lab.birdc6('client1', 'show', 'protocols');
+    for (const rr of lab.reflectors) expect(six).toMatch(new RegExp(`Node_${rr.ip6.replaceAll(':', '_')}\\s+BGP\\s+\\S+\\s+up`));
   });
 
   it('a reflected route carries the originator and the cluster id, next hop unchanged', async () => {
@@ -72,6 +78,15 @@ describe('route reflection with real daemons', () => {
     // A reflector's own block is not reflected by it: no ORIGINATOR_ID on the path from rr1 itself.
     const own = await lab.birdc('client1', 'show', 'route', 'all', 'for', lab.node('rr1').block);
     expect(own).toContain(`BGP.next_hop: ${lab.node('rr1').ip}`);
+  });
+
+  it('a reflected IPv6 route: the originator is the client\'s router id, the next hop its IPv6 address', async () => {
+    const c2 = lab.node('client2');
+    const out = await lab.birdc6('client1', 'show', 'route', 'all', 'for', c2.block6);
+    expect(out.match(/BGP\.originator_id: (\S+)/g)).toEqual([`BGP.originator_id: ${c2.ip}`, `BGP.originator_id: ${c2.ip}`]);
+    expect(out.match(/BGP\.cluster_list: .+/g)).toEqual([`BGP.cluster_list: ${CLUSTER_ID}`, `BGP.cluster_list: ${CLUSTER_ID}`]);
+    for (const nh of out.match(/BGP\.next_hop: .+/g) ?? []) expect(nh.split(' ')[1]).toBe(c2.ip6);
+    expect(out.match(/BGP\.next_hop: .+/g)).toHaveLength(2);
   });
 
   it('a reflector never sends a client its own route back', async () => {
@@ -95,18 +110,22 @@ describe('route reflection with real daemons', () => {
         }
       }
     })();
-    await lab.stop('rr1');
-    // The clients notice (session down), and rr1's own block is withdrawn everywhere.
-    await lab.until('client1 to see rr1 down', async () => !/Node_\S+11\s+BGP\s+\S+\s+up/.test(await lab.birdc('client1', 'show', 'protocols')), 15_000);
-    await untilConverged('tables without rr1 to match a mesh of the rest', ['rr1'], 20_000);
-    watching = false;
-    await watcher;
+    try {
+      await lab.stop('rr1');
+      // The clients notice (session down), and rr1's own blocks are withdrawn everywhere.
+      await lab.until('client1 to see rr1 down', async () => !/Node_\S+11\s+BGP\s+\S+\s+up/.test(await lab.birdc('client1', 'show', 'protocols')), 15_000);
+      await untilConverged('tables without rr1 to match a mesh of the rest', ['rr1'], 20_000);
+    } finally {
+      watching = false;
+      await watcher;
+    }
     expect(samples).toBeGreaterThan(2);
     expect(gaps).toEqual([]);
     for (const c of lab.clients) {
       const t = await lab.table(c.name);
       expect(t.has(rr1.block)).toBe(false);
-      expect(t.size).toBe(6);
+      expect(t.has(rr1.block6)).toBe(false);
+      expect(t.size).toBe(12);
     }
     const out = await lab.birdc('client1', 'show', 'route', 'all', 'for', lab.node('client6').block);
     expect(out.match(/BGP\.originator_id: \S+/g)).toEqual([`BGP.originator_id: ${lab.node('client6').ip}`]);
