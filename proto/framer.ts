@@ -1,6 +1,7 @@
 /**
  * Incremental framer: TCP chunks in, whole BGP messages out. Chunks are kept in a list and only
- * copied when a message spans chunk boundaries (at most one copy per message).
+ * copied when a message spans chunk boundaries (at most one copy per message), or when they are
+ * small: tiny reads are coalesced so a byte-by-byte trickle stays linear.
  */
 import { HEADER_LENGTH } from './constants.js';
 import { checkLengthAndType, checkMarker } from './header.js';
@@ -9,11 +10,21 @@ export interface FramerOptions {
   extendedMessage?: boolean;
 }
 
+/** Chunks shorter than this are copied into a shared buffer instead of queued one by one. */
+const SMALL_CHUNK = 512;
+/** Size of that buffer: a trickle of tiny reads costs one list entry per this many bytes. */
+const COALESCE_SIZE = 4096;
+
 export class MessageFramer {
+  /** Buffered chunks; the live ones are chunks[first..]. An index (not shift()) keeps dropping O(1). */
   private chunks: Uint8Array[] = [];
-  /** Read offset into chunks[0]. */
+  private first = 0;
+  /** Read offset into chunks[first]. */
   private head = 0;
   private buffered = 0;
+  /** The buffer the last chunk is a view into (from offset 0) when small chunks are being coalesced. */
+  private spare: Uint8Array | undefined;
+  private copied = 0;
   private extended: boolean;
   private readonly headerScratch = new Uint8Array(HEADER_LENGTH);
 
@@ -28,13 +39,40 @@ export class MessageFramer {
 
   push(chunk: Uint8Array): void {
     if (chunk.length === 0) return;
-    this.chunks.push(chunk);
     this.buffered += chunk.length;
+    if (chunk.length >= SMALL_CHUNK) {
+      this.chunks.push(chunk);
+      this.spare = undefined;
+      return;
+    }
+    // Small reads (a peer trickling bytes) are appended to one buffer so the list stays short.
+    // Bytes already in the buffer are never overwritten: views handed out by next() stay valid.
+    const last = this.chunks.length - 1;
+    const tail = this.chunks[last];
+    if (this.spare && last >= this.first && tail && tail.buffer === this.spare.buffer && tail.length + chunk.length <= this.spare.length) {
+      this.spare.set(chunk, tail.length);
+      this.chunks[last] = this.spare.subarray(0, tail.length + chunk.length);
+    } else {
+      this.spare = new Uint8Array(COALESCE_SIZE);
+      this.spare.set(chunk);
+      this.chunks.push(this.spare.subarray(0, chunk.length));
+    }
+    this.copied += chunk.length;
   }
 
   /** Bytes received and not yet returned as a message. */
   get bufferedBytes(): number {
     return this.buffered;
+  }
+
+  /** Chunks currently held (a bound on the framer's bookkeeping, for tests and diagnostics). */
+  get chunkCount(): number {
+    return this.chunks.length - this.first;
+  }
+
+  /** Bytes copied so far (coalescing small reads, messages spanning chunks): a bound on work. */
+  get copiedBytes(): number {
+    return this.copied;
   }
 
   /**
@@ -54,46 +92,59 @@ export class MessageFramer {
 
   /** The first n buffered bytes without consuming them (n ≤ buffered). */
   private peek(n: number): Uint8Array {
-    const first = this.chunks[0] as Uint8Array;
+    const first = this.chunks[this.first] as Uint8Array;
     if (first.length - this.head >= n) return first.subarray(this.head, this.head + n);
     const out = n === HEADER_LENGTH ? this.headerScratch : new Uint8Array(n);
     let filled = 0;
     let off = this.head;
-    for (const c of this.chunks) {
+    for (let i = this.first; i < this.chunks.length && filled < n; i++) {
+      const c = this.chunks[i] as Uint8Array;
       const take = Math.min(n - filled, c.length - off);
       out.set(c.subarray(off, off + take), filled);
       filled += take;
       off = 0;
-      if (filled === n) break;
     }
+    this.copied += n;
     return out;
   }
 
   private consume(n: number): Uint8Array {
-    const first = this.chunks[0] as Uint8Array;
+    const first = this.chunks[this.first] as Uint8Array;
     this.buffered -= n;
     if (first.length - this.head >= n) {
       const out = first.subarray(this.head, this.head + n);
       this.head += n;
-      if (this.head === first.length) {
-        this.chunks.shift();
-        this.head = 0;
-      }
+      if (this.head === first.length) this.dropFirst();
       return out;
     }
     const out = new Uint8Array(n);
     let filled = 0;
     while (filled < n) {
-      const c = this.chunks[0] as Uint8Array;
+      const c = this.chunks[this.first] as Uint8Array;
       const take = Math.min(n - filled, c.length - this.head);
       out.set(c.subarray(this.head, this.head + take), filled);
       filled += take;
       this.head += take;
-      if (this.head === c.length) {
-        this.chunks.shift();
-        this.head = 0;
-      }
+      if (this.head === c.length) this.dropFirst();
     }
+    this.copied += n;
     return out;
   }
+
+  /** Drops the fully read chunks[first]; compacts the list once most of it is dead. */
+  private dropFirst(): void {
+    this.chunks[this.first] = EMPTY;
+    this.first++;
+    this.head = 0;
+    if (this.first === this.chunks.length) {
+      this.chunks = [];
+      this.first = 0;
+      this.spare = undefined;
+    } else if (this.first >= 64 && this.first * 2 >= this.chunks.length) {
+      this.chunks = this.chunks.slice(this.first);
+      this.first = 0;
+    }
+  }
 }
+
+const EMPTY = new Uint8Array(0);
