@@ -130,19 +130,19 @@ describe('birdc against a running petrel', () => {
     expect(out).toMatch(/^\s+Routes:\s+0 imported, 1 exported, 0 preferred\s*$/m);
   });
 
-  it('show route: our blackhole from static1 and each mesh block via its node on tunl0', async () => {
+  it('show route: our blackhole from static1 and each mesh block via its node on the underlay interface, as BIRD shows a recursive BGP next hop', async () => {
     const out = await birdc('show', 'route');
     const lines = out.split('\n').filter((l) => /^\d+\.\d+\.\d+\.\d+\/\d+/.test(l));
     expect(lines).toHaveLength(3);
     const esc = (s: string) => s.replaceAll('.', '\\.');
     expect(out).toMatch(new RegExp(`^${esc(n1.block)}\\s+blackhole \\[static1 \\d\\d:\\d\\d:\\d\\d\\] \\* \\(200\\)\\s*$`, 'm'));
     for (const o of [n2, n3]) {
-      expect(out).toMatch(new RegExp(`^${esc(o.block)}\\s+via ${esc(o.ip)} on tunl0 onlink \\[${meshName(o)} \\d\\d:\\d\\d:\\d\\d\\] \\* \\(100/0\\) \\[i\\]\\s*$`, 'm'));
+      expect(out).toMatch(new RegExp(`^${esc(o.block)}\\s+via ${esc(o.ip)} on eth0 \\[${meshName(o)} \\d\\d:\\d\\d:\\d\\d\\] \\* \\(100/0\\) \\[i\\]\\s*$`, 'm'));
     }
     // `for <address>` finds the covering block; `protocol <p>` keeps that peer's routes.
     const forAddr = await birdc('show', 'route', 'for', n2.addr);
     expect(forAddr).toContain(`${n2.block}`);
-    expect(forAddr).toContain(`via ${n2.ip} on tunl0`);
+    expect(forAddr).toContain(`via ${n2.ip} on eth0`);
     const byProto = await birdc('show', 'route', 'protocol', meshName(n3));
     expect(byProto).toContain(n3.block);
     expect(byProto).not.toContain(n2.block);
