@@ -2,7 +2,8 @@
  * YAML text → typed resources, keeping the line of every field so that each problem names file,
  * line, resource and field. Accepts several documents (`---`) and calicoctl's `kind: List`.
  */
-import { LineCounter, parseAllDocuments, isMap, isSeq, isScalar, isAlias, type Node as YamlNode } from 'yaml';
+import { createRequire } from 'node:module';
+import type { LineCounter, Node as YamlNode } from 'yaml';
 import type { ConfigIssue } from './errors.js';
 import { API_VERSION, RESOURCE_KINDS, type Resource, type ResourceKind } from './resources.js';
 import { METADATA_FIELDS, SPEC_FIELDS, parseAsn, parseDuration, type FieldType } from './schema.js';
@@ -13,6 +14,17 @@ export interface ParseResult {
   readonly errors: ConfigIssue[];
 }
 
+type YamlLib = typeof import('yaml');
+let yamlLib: YamlLib | undefined;
+
+/**
+ * The YAML library, loaded on first use: it is ~70 CommonJS files (~60 ms of CPU) that a daemon
+ * whose documents are all compact JSON (etcd values, generated files) never needs.
+ */
+export function yamlLibrary(): YamlLib {
+  return (yamlLib ??= createRequire(import.meta.url)('yaml') as YamlLib);
+}
+
 interface Converted {
   value: unknown;
   lines: Record<string, number>;
@@ -20,6 +32,7 @@ interface Converted {
 }
 
 function convert(node: YamlNode | null | undefined, lc: LineCounter): Converted {
+  const { isAlias, isMap, isScalar, isSeq } = yamlLibrary();
   const lines: Record<string, number> = {};
   const dupes: { path: string; line: number }[] = [];
   const lineOf = (n: YamlNode | null | undefined, fallback: number) => (n?.range ? lc.linePos(n.range[0]).line : fallback);
@@ -52,6 +65,64 @@ function convert(node: YamlNode | null | undefined, lc: LineCounter): Converted 
   };
   const value = walk(node, '', node?.range ? lc.linePos(node.range[0]).line : 1);
   return { value, lines, dupes };
+}
+
+/** A document that is one line of JSON: the same shape as convert() gives, every field on that line. */
+function convertJson(json: unknown, line: number): Converted {
+  const lines: Record<string, number> = {};
+  const walk = (v: unknown, path: string): unknown => {
+    if (Array.isArray(v)) {
+      return v.map((item, i) => {
+        const p = `${path}.${i}`;
+        lines[p] = line;
+        return walk(item, p);
+      });
+    }
+    if (typeof v === 'object' && v !== null) {
+      // Assignment, not a literal copy, so that odd keys behave exactly as on the YAML path.
+      const out: Record<string, unknown> = {};
+      for (const [key, item] of Object.entries(v)) {
+        const p = path ? `${path}.${key}` : key;
+        lines[p] = line;
+        out[key] = walk(item, p);
+      }
+      return out;
+    }
+    return v;
+  };
+  return { value: walk(json, ''), lines, dupes: [] };
+}
+
+/**
+ * Documents that are each a single line of compact JSON, as etcd values and JSON.stringify output
+ * are, with their 1-based lines; undefined for anything else. JSON.parse is ~50× cheaper than the
+ * YAML parser. Only a line that JSON.stringify reproduces byte for byte qualifies, so a duplicate
+ * key, spacing, an escape written differently or a number YAML would read otherwise all take the
+ * YAML path: both paths give the same resources and issues.
+ */
+function compactJsonDocuments(text: string): { json: unknown; line: number }[] | undefined {
+  const docs: { json: unknown; line: number }[] = [];
+  const lines = text.split('\n');
+  let separated = true;
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i] as string;
+    if (l === '') continue;
+    if (l === '---') {
+      separated = true;
+      continue;
+    }
+    if (!separated || l.charCodeAt(0) !== 0x7b /* { */) return undefined;
+    let json: unknown;
+    try {
+      json = JSON.parse(l);
+    } catch {
+      return undefined;
+    }
+    if (JSON.stringify(json) !== l) return undefined;
+    docs.push({ json, line: i + 1 });
+    separated = false;
+  }
+  return docs.length > 0 ? docs : undefined;
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -116,7 +187,8 @@ function checkFields(obj: Record<string, unknown>, fields: Readonly<Record<strin
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(obj)) {
     const p = path ? `${path}.${k}` : k;
-    const t = fields[k];
+    // Own fields only: a key such as "constructor" must be reported, not looked up on the prototype.
+    const t = Object.hasOwn(fields, k) ? fields[k] : undefined;
     if (!t) {
       report(p, `unknown field "${k}"`);
       continue;
@@ -129,45 +201,55 @@ function checkFields(obj: Record<string, unknown>, fields: Readonly<Record<strin
 
 /** Parses one YAML text holding resources; never throws for bad input. */
 export function parseResources(text: string, file: string): ParseResult {
-  const lc = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter: lc, uniqueKeys: false });
   const resources: Resource[] = [];
   const errors: ConfigIssue[] = [];
-  const docList = Array.isArray(docs) ? docs : [];
-  for (const doc of docList) {
-    const docLine = doc.contents?.range ? lc.linePos(doc.contents.range[0]).line : 1;
-    if (doc.errors.length > 0) {
-      for (const e of doc.errors) {
-        errors.push({ file, line: e.linePos?.[0].line ?? docLine, kind: '', name: '', field: '', message: (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, '') });
-      }
-      continue;
-    }
-    if (doc.contents === null) continue; // empty document (e.g. trailing ---)
-    const conv = convert(doc.contents as YamlNode, lc);
-    if (!isRecord(conv.value)) {
-      errors.push({ file, line: docLine, kind: '', name: '', field: '', message: 'a resource must be a YAML mapping' });
-      continue;
-    }
-    // calicoctl writes `kind: List` or `kind: IPPoolList` (etc.) around several resources.
-    if (typeof conv.value.kind === 'string' && conv.value.kind.endsWith('List')) {
-      const items = conv.value.items;
-      if (!Array.isArray(items)) {
-        errors.push({ file, line: conv.lines.kind ?? docLine, kind: conv.value.kind, name: '', field: 'items', message: 'must be a list' });
+  const json = compactJsonDocuments(text);
+  if (json) {
+    for (const d of json) addDocument(convertJson(d.json, d.line), d.line, file, resources, errors);
+  } else {
+    const { LineCounter, parseAllDocuments } = yamlLibrary();
+    const lc = new LineCounter();
+    const docs = parseAllDocuments(text, { lineCounter: lc, uniqueKeys: false });
+    const docList = Array.isArray(docs) ? docs : [];
+    for (const doc of docList) {
+      const docLine = doc.contents?.range ? lc.linePos(doc.contents.range[0]).line : 1;
+      if (doc.errors.length > 0) {
+        for (const e of doc.errors) {
+          errors.push({ file, line: e.linePos?.[0].line ?? docLine, kind: '', name: '', field: '', message: (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, '') });
+        }
         continue;
       }
-      items.forEach((item, i) => {
-        const prefix = `items.${i}.`;
-        const lines: Record<string, number> = {};
-        for (const [p, l] of Object.entries(conv.lines)) if (p.startsWith(prefix)) lines[p.slice(prefix.length)] = l;
-        const dupes = conv.dupes.filter((d) => d.path.startsWith(prefix)).map((d) => ({ path: d.path.slice(prefix.length), line: d.line }));
-        toResource(item, lines, dupes, conv.lines[`items.${i}`] ?? docLine, file, resources, errors);
-      });
-      continue;
+      if (doc.contents === null) continue; // empty document (e.g. trailing ---)
+      addDocument(convert(doc.contents as YamlNode, lc), docLine, file, resources, errors);
     }
-    toResource(conv.value, conv.lines, conv.dupes, docLine, file, resources, errors);
   }
   errors.push(...validateSet(resources));
   return { resources, errors };
+}
+
+/** One converted document: a resource, or calicoctl's `kind: List` of them. */
+function addDocument(conv: Converted, docLine: number, file: string, resources: Resource[], errors: ConfigIssue[]): void {
+  if (!isRecord(conv.value)) {
+    errors.push({ file, line: docLine, kind: '', name: '', field: '', message: 'a resource must be a YAML mapping' });
+    return;
+  }
+  // calicoctl writes `kind: List` or `kind: IPPoolList` (etc.) around several resources.
+  if (typeof conv.value.kind === 'string' && conv.value.kind.endsWith('List')) {
+    const items = conv.value.items;
+    if (!Array.isArray(items)) {
+      errors.push({ file, line: conv.lines.kind ?? docLine, kind: conv.value.kind, name: '', field: 'items', message: 'must be a list' });
+      return;
+    }
+    items.forEach((item, i) => {
+      const prefix = `items.${i}.`;
+      const lines: Record<string, number> = {};
+      for (const [p, l] of Object.entries(conv.lines)) if (p.startsWith(prefix)) lines[p.slice(prefix.length)] = l;
+      const dupes = conv.dupes.filter((d) => d.path.startsWith(prefix)).map((d) => ({ path: d.path.slice(prefix.length), line: d.line }));
+      toResource(item, lines, dupes, conv.lines[`items.${i}`] ?? docLine, file, resources, errors);
+    });
+    return;
+  }
+  toResource(conv.value, conv.lines, conv.dupes, docLine, file, resources, errors);
 }
 
 function toResource(value: unknown, lines: Record<string, number>, dupes: { path: string; line: number }[], line: number, file: string, out: Resource[], errors: ConfigIssue[]): void {

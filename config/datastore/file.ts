@@ -7,9 +7,8 @@ import { watch as fsWatch, type FSWatcher } from 'node:fs';
 import { mkdir, open, readFile, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { stringify } from 'yaml';
 import { ConfigError, DatastoreError, formatIssue, type ConfigIssue } from '../errors.js';
-import { parseResources, type ParseResult } from '../parse.js';
+import { parseResources, yamlLibrary, type ParseResult } from '../parse.js';
 import { IPAM_KINDS, resourceKey, stripOrigin, type Resource } from '../resources.js';
 import { validateSet } from '../validate.js';
 import { acquireFileLock } from './file-lock.js';
@@ -26,6 +25,7 @@ function alive(pid: number): boolean {
 
 /** Serialises resources as calicoctl does: YAML documents separated by `---`. */
 export function serializeResources(resources: readonly Resource[]): string {
+  const { stringify } = yamlLibrary();
   return resources
     .map((r) => {
       const clean = stripOrigin(r);
