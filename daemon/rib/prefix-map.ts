@@ -160,7 +160,14 @@ export class PrefixMap {
   }
 
   clear(): void {
-    this.buckets.fill(EMPTY);
+    // A queue drained after every UPDATE keeps the capacity of its largest burst (a full table):
+    // reset only the buckets its entries used rather than megabytes of empty ones each time.
+    if (this.used * 8 < this.buckets.length) {
+      for (let i = 0; i < this.used; i++) {
+        const l = this.eLen[i]!;
+        if (l !== 0 && l !== V6) this.buckets[PrefixMap.hash(this.eAddr[i]!, l - 1) & this.mask] = EMPTY;
+      }
+    } else this.buckets.fill(EMPTY);
     this.eLen.fill(0, 0, this.used);
     this.v6.clear();
     this.v6Keys = [];

@@ -50,4 +50,20 @@ describe('PrefixMap', () => {
     m.set(cidrToKey('10.0.0.0/8'), 7);
     expect([...m.entries()]).toEqual([[cidrToKey('10.0.0.0/8'), 7]]);
   });
+
+  it('clears a large map by its used buckets and keeps working', () => {
+    const m = new PrefixMap();
+    for (let i = 0; i < 20_000; i++) m.set4((i * 256) >>> 0, 24, i);
+    m.clear();
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 10; i++) m.set4((i * 256) >>> 0, 24, round);
+      m.set(`v6-${round}`, round);
+      expect(m.get4(256 * 9, 24)).toBe(round);
+      expect(m.get4(256 * 10, 24)).toBeUndefined();
+      expect(m.size).toBe(11);
+      m.clear();
+      expect(m.get4(0, 24)).toBeUndefined();
+      expect(m.has(`v6-${round}`)).toBe(false);
+    }
+  });
 });
