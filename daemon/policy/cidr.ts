@@ -39,8 +39,9 @@ export type Relation = 'outside' | 'equal' | 'inside';
 export function relation(key: PrefixKey, c: CompiledCidr<unknown>): Relation {
   if (typeof key === 'number') {
     if (c.family !== 4) return 'outside';
-    const len = key % 64;
+    // Not `key % 64`: on a double that is a library call, and this runs per route and rule.
     const addr = Math.floor(key / 64);
+    const len = key - addr * 64;
     if (len < c.len || ((addr & maskOf(c.len)) >>> 0) !== c.addr) return 'outside';
     return len === c.len ? 'equal' : 'inside';
   }

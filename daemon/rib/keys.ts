@@ -57,8 +57,9 @@ export function packKeys(family: Family, keys: readonly PrefixKey[]): Uint32Arra
     let i = 0;
     for (const k of keys) {
       const n = k as number;
-      out[i++] = Math.floor(n / 64);
-      out[i++] = n % 64;
+      const addr = Math.floor(n / 64);
+      out[i++] = addr;
+      out[i++] = n - addr * 64;
     }
     return out;
   }
