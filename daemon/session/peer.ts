@@ -30,7 +30,16 @@ export interface PeerSessionDeps {
   readonly lingerMs?: number;
   /** Opens the outgoing TCP connection (net.connect; tests substitute one that never completes). */
   readonly connect?: (opts: net.NetConnectOpts) => net.Socket;
+  /**
+   * Most bytes a connection may have written but not yet flushed to the peer (default
+   * DEFAULT_MAX_UNSENT_BYTES). Beyond it the peer is taken to have stopped reading and the
+   * session is dropped with Cease 6/8 (Out of resources), so a stuck peer cannot exhaust memory.
+   */
+  readonly maxUnsentBytes?: number;
 }
+
+/** 32 MiB: thousands of full UPDATEs, far more than a live peer ever leaves unread. */
+export const DEFAULT_MAX_UNSENT_BYTES = 32 * 2 ** 20;
 
 /** One TCP connection (or the attempt to make one) with its own FSM. */
 interface Attempt {
@@ -50,6 +59,8 @@ interface Attempt {
   updateError: BgpError | undefined;
   /** Lost a collision: its end is not the peer's error. */
   superseded: boolean;
+  /** Its unsent data passed maxUnsentBytes: only the closing NOTIFICATION is still written. */
+  overflowed: boolean;
 }
 
 type WaitKind = 'connectDelay' | 'errorWait';
@@ -234,7 +245,7 @@ export class PeerSession {
   sendUpdate(update: Uint8Array): boolean {
     const att = this.established;
     if (!att || !att.socket) return false;
-    this.write(att, update);
+    if (!this.write(att, update)) return false;
     this.messages.updatesOut++;
     if (att.negotiated && att.negotiated.keepaliveTime > 0) this.startTimer(att, 'keepalive', 'negotiated');
     return true;
@@ -314,6 +325,7 @@ export class PeerSession {
       pendingUpdate: undefined,
       updateError: undefined,
       superseded: false,
+      overflowed: false,
     };
     this.attempts.push(att);
     return att;
@@ -391,9 +403,11 @@ export class PeerSession {
       case 'listen':
         return; // the shared listener always accepts for configured peers
       case 'sendOpen':
-        return this.write(att, att.ourOpen.bytes);
+        this.write(att, att.ourOpen.bytes);
+        return;
       case 'sendKeepalive':
-        return this.write(att, keepaliveBytes());
+        this.write(att, keepaliveBytes());
+        return;
       case 'sendNotification': {
         this.write(att, notificationBytes(action.code, action.subcode, action.data));
         this.log.info({ code: action.code, subcode: action.subcode, conn: att.direction }, 'NOTIFICATION sent');
@@ -494,11 +508,28 @@ export class PeerSession {
     return false;
   }
 
-  private write(att: Attempt, bytes: Uint8Array): void {
+  /** Writes one message; false when it was not (no usable socket, or the unsent-data bound was passed). */
+  private write(att: Attempt, bytes: Uint8Array): boolean {
     const socket = att.socket;
-    if (!socket || socket.destroyed || !socket.writable) return;
+    if (!socket || socket.destroyed || !socket.writable) return false;
+    if (att.overflowed && messageType(bytes) !== MsgType.NOTIFICATION) return false;
     socket.write(bytes);
     this.messages.out++;
+    const limit = this.deps.maxUnsentBytes ?? DEFAULT_MAX_UNSENT_BYTES;
+    if (!att.overflowed && socket.writableLength > limit) this.overflow(att, socket.writableLength, limit);
+    return true;
+  }
+
+  /**
+   * The peer stopped reading: drop the connection with Cease 6/8. The NOTIFICATION queues behind
+   * the unsent data and the linger time bounds how long that is kept. Raised in a microtask, not
+   * inside the write, because the writer is often the route engine in the middle of an export,
+   * which must not be told peer-down re-entrantly; until then nothing more is written or read.
+   */
+  private overflow(att: Attempt, unsent: number, limit: number): void {
+    att.overflowed = true;
+    this.log.error({ unsent, limit, conn: att.direction }, 'peer is not reading: unsent data over the limit, dropping the session');
+    queueMicrotask(() => this.fire(att, { name: 'AutomaticStop', error: { code: 6, subcode: 8 } }, 'unsent data over the limit', sentError(6, 8)));
   }
 
   // ---------------------------------------------------------------- received messages
@@ -524,7 +555,7 @@ export class PeerSession {
         this.fire(att, { name: 'AutomaticStop', error: { code: 6, subcode: 0 } }, 'internal error', { errorClass: 'Error', message: 'Internal error' });
         return;
       }
-      if (!att.socket) return; // the message closed the connection
+      if (!att.socket || att.overflowed) return; // the message closed the connection, or will
     }
   }
 
