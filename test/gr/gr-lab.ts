@@ -194,6 +194,31 @@ export class GrLab {
   }
 
   /**
+   * A ping that runs until stopped (SIGINT makes ping print its summary), bounded by `maxSeconds`
+   * (`-w`) in any case.
+   */
+  pingUntilStopped(fromNs: string, to: string, maxSeconds: number, interval = 0.1): { stop: () => Promise<PingResult>; result: Promise<PingResult>; replies: () => number; tail: () => string } {
+    const child = nsSpawn(fromNs, 'ping', ['-n', '-i', String(interval), '-W', '1', '-w', String(maxSeconds), to]);
+    this.pings.push(child);
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+    const result = new Promise<PingResult>((resolve) => {
+      child.on('close', () => resolve(parsePing(out) ?? { transmitted: 0, received: 0, lost: 0, error: out.trim() }));
+    });
+    return {
+      result,
+      // One "bytes from" line per echo reply.
+      replies: () => out.split('bytes from').length - 1,
+      tail: () => out.split('\n').slice(-8).join('\n'),
+      stop: () => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
+        return result;
+      },
+    };
+  }
+
+  /**
    * A bounded ping (`-c count -i interval -W 1`, and `-w` as a hard deadline) started now; resolves
    * with its summary. The child is killed at down() if it is still running.
    */
