@@ -80,7 +80,7 @@ export class GrLab {
       this.nodes.push(n);
       await addNamespace(n.ns);
       await attachToBridge(this.hub, 'br0', n.ns, 'eth0', `${n.ip}/24`);
-      await nsExec(n.ns, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
+      await sysctl(n.ns, 'net/ipv4/ip_forward');
     }
     await writeFile(join(this.dir, 'cluster.yaml'), this.resources());
     const ds = openDatastore(this.datastore);
@@ -104,7 +104,7 @@ export class GrLab {
     await addNamespace(n.wl);
     await addVethPair([n.ns, 'caliwl'], [n.wl, 'eth0', `${n.addr}/32`]);
     await nsExec(n.wl, 'ip', ['route', 'add', 'default', 'dev', 'eth0']);
-    await nsExec(n.ns, 'sysctl', ['-qw', 'net.ipv4.conf.caliwl.proxy_arp=1']);
+    await sysctl(n.ns, 'net/ipv4/conf/caliwl/proxy_arp');
     await nsExec(n.ns, 'ip', ['route', 'add', `${n.addr}/32`, 'dev', 'caliwl']);
   }
 
@@ -274,6 +274,11 @@ export class GrLab {
     for (const ns of (await listNamespaces()).filter((x) => x.startsWith(`${this.prefix}-`))) await deleteNamespace(ns).catch(() => undefined);
     if (this.dir) await rm(this.dir, { recursive: true, force: true });
   }
+}
+
+/** Sets a /proc/sys switch to 1 inside a namespace (/proc/sys/net is per namespace; no procps needed). */
+function sysctl(ns: string, path: string): Promise<string> {
+  return nsExec(ns, 'sh', ['-c', `echo 1 > /proc/sys/${path}`]);
 }
 
 export function parsePing(out: string): PingResult | undefined {
