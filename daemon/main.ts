@@ -25,6 +25,7 @@ import { RouteEngine as RibEngine } from './rib/index.js';
 import { RibBridge } from './session/rib-bridge.js';
 import { GracefulRestartEngine } from './gr/index.js';
 import { KernelSink, MockSink } from './sink/index.js';
+import { findDeviceHolding } from './sink/address-device.js';
 
 export interface PetrelOptions {
   node?: string;
@@ -98,7 +99,9 @@ async function runDaemon(o: PetrelOptions): Promise<void> {
   let listen: ListenAddress | undefined;
   if (o.listen) listen = parseListen(o.listen, first.listenPort);
   const sink = o.sink === 'mock' ? new MockSink() : new KernelSink({ log });
-  const rib = new RibEngine({ intent: first, sink, log, ipipDevice: o.ipipDevice });
+  // RFC 2545: an IPv6 route whose only next hop is link-local goes out of the interface holding our address.
+  const linkLocalDevice = await findDeviceHolding(first.ipv6Address);
+  const rib = new RibEngine({ intent: first, sink, log, ipipDevice: o.ipipDevice, ...(linkLocalDevice ? { linkLocalDevice } : {}) });
   // Routes a previous run left in the kernel (proto bird) that this intent does not want go now.
   const reconcile = () => rib.reconcileSink().then(() => undefined, (e: unknown) => log.warn({ err: String(e) }, 'kernel reconcile failed'));
   const engine = new GracefulRestartEngine({ inner: new RibBridge(rib, log), rib, log });
