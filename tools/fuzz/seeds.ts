@@ -3,8 +3,9 @@
  * every type and shape the codec knows (each with the codec context it is meant for), and the
  * kept corpus files (hex, one message or stream per file).
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   bgpMessagesFromCapture,
   defaultCodecContext,
@@ -35,8 +36,15 @@ export const CTX_ADDPATH: CodecContext = { ...CTX_AS4, addPathRx: { ipv4: true, 
 export const CTX_EXTENDED: CodecContext = { ...CTX_AS4, extendedMessage: true };
 export const CONTEXTS: readonly CodecContext[] = [CTX_AS4, CTX_AS2, CTX_ADDPATH, CTX_EXTENDED];
 
-/** Where the shared fixtures live relative to the repository root. */
-export const BIRD_PCAP = '/work/shared/fixtures/bird2-wire/session.pcap';
+/** The repository root: the nearest folder above this module (source or dist/) holding package.json. */
+function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+}
+
+/** The shared fixtures sit beside the repository (../shared), on developer machines and in CI alike. */
+export const BIRD_PCAP = join(repoRoot(), '..', 'shared', 'fixtures', 'bird2-wire', 'session.pcap');
 
 /** Every message of a capture, with the context the BIRD session negotiated (4-octet AS, no ADD-PATH). */
 export function pcapSeeds(path = BIRD_PCAP): Seed[] {
