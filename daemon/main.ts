@@ -49,7 +49,7 @@ export function buildProgram(run: (o: PetrelOptions) => Promise<void>): Command 
     .option('--ctl-socket <path>', 'BIRD-compatible control socket', CALICO_DEFAULTS.ctlSocket)
     .option('--ctl-socket6 <path>', 'control socket for the IPv6 protocols (default: bird6.ctl beside --ctl-socket when the node has an IPv6 address)')
     .addOption(new Option('--sink <kind>', 'where routes go: the kernel, or an in-memory table').choices(['kernel', 'mock']).default('kernel'))
-    .option('--listen <addr:port>', 'BGP listen address and port (default: the node\'s listenPort on 0.0.0.0)')
+    .option('--listen <addr:port>', 'BGP listen address and port (default: the node\'s listenPort on every address, IPv4 and IPv6)')
     .option('--log-level <level>', 'trace, debug, info, warn, error or none (default: the datastore\'s logSeverityScreen)')
     .option('--ipip-device <name>', 'device for routes of IPIP pools (installed onlink via the peer node)', CALICO_DEFAULTS.ipipDevice)
     .option('--no-graceful-restart', 'remove routes a previous run left in the kernel at once, and advertise no preserved forwarding state')
