@@ -17,7 +17,8 @@
  * Wiring (the daemon and the control socket):
  * ```ts
  * const routes = new RouteEngine({ intent, sink: new KernelSink(), log });
- * const daemon = await Daemon.start({ engine: new SessionRouteEngine(routes, log), ... });
+ * const daemon = await Daemon.start({ engine: new RibBridge(routes, log), ... });
+ * // RibBridge lives in daemon/session/rib-bridge.ts
  * backend.routes = (q) => routeViews(routes, q);  backend counters: routes.counters(name)
  * ```
  *
@@ -35,7 +36,6 @@
  */
 export { RouteEngine, codecEncoder, type RouteEngineOptions, type SinkFailureRecord } from './engine.js';
 export type { EnginePeer, PeerOutput, PeerUpdateResult, RibUpdate, RouteCount, RouteEntry, RouteFilter, UpdateEncoder } from './types.js';
-export { SessionRouteEngine, enginePeerOf } from './session-adapter.js';
 export { routeViews, toRouteView, type RouteViewOptions } from './route-view.js';
 export type { RouteAttrs, AsPathSegment, LocalKind } from './attrs.js';
 export { AttrStore, attrsKey, localAttrs } from './attrs.js';

@@ -12,6 +12,33 @@ import type { NodeIntent } from '../model.js';
 import type { RouteEngine as Rib, EnginePeer } from '../rib/index.js';
 import type { SessionUp } from './engine.js';
 
+/** What the route engine needs to know about an Established session. */
+export function enginePeerOf(up: SessionUp, ipv6Address?: string): EnginePeer {
+  const p = up.peer;
+  const ctx = up.context;
+  return {
+    name: p.name,
+    peerIp: up.remoteAddress || p.peerIp,
+    peerAs: up.peerAs,
+    localAs: p.localAs,
+    ibgp: up.internal,
+    neighborId: up.neighborId,
+    localAddress: up.localAddress,
+    ...(ipv6Address && p.family === 4 ? { localAddress6: ipv6Address } : {}),
+    keepOriginalNextHop: p.keepOriginalNextHop,
+    rrClient: p.rrClient,
+    addPathTx: ctx.addPathTx.ipv4 || ctx.addPathTx.ipv6,
+    addPathRx: ctx.addPathRx.ipv4 || ctx.addPathRx.ipv6,
+    as4: ctx.as4,
+    extendedMessage: ctx.extendedMessage,
+    context: ctx,
+    families: up.families,
+    ...(p.maxPrefixes !== undefined ? { maxPrefixes: p.maxPrefixes } : {}),
+    maxPrefixesAction: p.maxPrefixesAction,
+    ...(p.allowLocalAs !== undefined ? { allowLocalAs: p.allowLocalAs } : {}),
+  };
+}
+
 export class RibBridge implements IntentAwareEngine {
   private readonly up = new Map<string, SessionUp>();
   private ipv6Address: string | undefined;
@@ -23,39 +50,23 @@ export class RibBridge implements IntentAwareEngine {
 
   peerUp(up: SessionUp): void {
     this.up.set(up.peer.name, up);
-    const ctx = up.context;
-    const peer: EnginePeer = {
-      name: up.peer.name,
-      peerIp: up.peer.peerIp,
-      peerAs: up.peerAs,
-      localAs: up.peer.localAs,
-      ibgp: up.internal,
-      neighborId: up.neighborId,
-      localAddress: up.localAddress,
-      ...(this.ipv6Address && up.peer.family === 4 ? { localAddress6: this.ipv6Address } : {}),
-      keepOriginalNextHop: up.peer.keepOriginalNextHop,
-      rrClient: up.peer.rrClient,
-      addPathTx: ctx.addPathTx.ipv4 || ctx.addPathTx.ipv6,
-      addPathRx: ctx.addPathRx.ipv4 || ctx.addPathRx.ipv6,
-      as4: ctx.as4,
-      extendedMessage: ctx.extendedMessage,
-      families: up.families,
-      ...(up.peer.maxPrefixes !== undefined ? { maxPrefixes: up.peer.maxPrefixes } : {}),
-      maxPrefixesAction: up.peer.maxPrefixesAction,
-      ...(up.peer.allowLocalAs !== undefined ? { allowLocalAs: up.peer.allowLocalAs } : {}),
-    };
-    this.rib.peerUp(peer, { send: (msgs) => msgs.forEach((m) => up.send(m)) }).catch((e: unknown) => this.log.error({ peer: peer.name, err: String(e) }, 'route engine peer-up failed'));
+    const peer = enginePeerOf(up, this.ipv6Address);
+    // Stop writing a batch once the session refuses data (it is being dropped).
+    const out = { send: (msgs: Uint8Array[]) => { for (const m of msgs) if (!up.send(m)) return; } };
+    this.rib.peerUp(peer, out).catch((e: unknown) => this.log.error({ peer: peer.name, err: String(e) }, 'route engine peer-up failed'));
   }
 
   /** Throws the codec's session-reset BgpError (the session answers with its NOTIFICATION). */
   update(peer: string, message: Uint8Array, context: CodecContext): void {
     const u = decodeUpdate(message, context);
     if (u.errors.length > 0) this.log.warn({ peer, errors: u.errors.map((e) => e.message), treatAsWithdraw: u.treatAsWithdraw }, 'UPDATE errors handled per RFC 7606');
+    const session = this.up.get(peer);
     this.rib.peerUpdate(peer, u).then(
       (r) => {
-        if (r.maxPrefixExceeded) {
+        // Only the session that sent the routes is reset, not a newer one that replaced it meanwhile.
+        if (r.maxPrefixExceeded && session && this.up.get(peer) === session) {
           this.log.warn({ peer, prefixes: r.prefixes }, 'maximum number of prefixes reached: resetting the session');
-          this.up.get(peer)?.reset(6, 1);
+          session.reset(6, 1);
         }
       },
       (e: unknown) => this.log.error({ peer, err: String(e) }, 'route engine update failed'),

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { RouteEngine, SessionRouteEngine, routeViews } from '../../daemon/rib/index.js';
+import { RouteEngine, routeViews } from '../../daemon/rib/index.js';
+import { RibBridge } from '../../daemon/session/rib-bridge.js';
+import { silentLogger } from '../../daemon/log.js';
 import { MockSink } from '../../daemon/sink/mock.js';
 import type { PeerIntent } from '../../daemon/model.js';
 import type { SessionUp } from '../../daemon/session/engine.js';
@@ -27,11 +29,11 @@ function sessionUp(p: PeerIntent, sent: Uint8Array[], resets: [number, number][]
 
 const bytesOf = (cidrs: string[], a: PathAttributes) => encodeUpdates(a, 1, packKeys(4, cidrs.map(cidrToKey)), defaultCodecContext());
 
-describe('SessionRouteEngine (the sessions seam)', () => {
+describe('RibBridge (the sessions seam)', () => {
   it('sends the table and End-of-RIB on peer-up, takes UPDATE bytes, installs and re-advertises', async () => {
     const sink = new MockSink();
     const routes = new RouteEngine({ intent: intent({ ownBlocks: ['10.244.1.0/26'] }), sink });
-    const seam = new SessionRouteEngine(routes);
+    const seam = new RibBridge(routes, silentLogger());
     const toB: Uint8Array[] = [];
     seam.peerUp(sessionUp(peerIntent('Mesh_B'), toB, []));
     const ctx = defaultCodecContext();
@@ -49,7 +51,7 @@ describe('SessionRouteEngine (the sessions seam)', () => {
 
   it('throws a malformed UPDATE back to the session, and resets a peer over its prefix limit with Cease 6/1', async () => {
     const routes = new RouteEngine({ intent: intent(), sink: new MockSink() });
-    const seam = new SessionRouteEngine(routes);
+    const seam = new RibBridge(routes, silentLogger());
     const resets: [number, number][] = [];
     seam.peerUp(sessionUp(peerIntent('Mesh_B', { maxPrefixes: 1 }), [], resets));
     const ctx = defaultCodecContext();

@@ -4,7 +4,7 @@
  *
  * What is real: the cluster is Calico v3 resources, each node's intent comes from config/
  * (computeNodeIntent: mesh rule, RR clusters, own blocks), and each node runs Petrel's RouteEngine
- * behind its SessionRouteEngine seam, so every route goes through the codec's encodeUpdates and
+ * behind its RibBridge seam, so every route goes through the codec's encodeUpdates and
  * decodeUpdate, Adj-RIB-In, best path, export policy and Adj-RIB-Out, into a MockSink.
  * What is simulated: the sessions. A pair of nodes that both want each other is joined by an
  * in-memory pipe at t0 (no TCP, no FSM, no timers): each UPDATE written by one side is delivered
@@ -20,7 +20,9 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { computeNodeIntent, snapshotOf, type Resource } from '../../config/index.js';
 import { defaultCodecContext, formatIpv4 } from '../../proto/index.js';
-import { RouteEngine, SessionRouteEngine } from '../../daemon/rib/index.js';
+import { RouteEngine } from '../../daemon/rib/index.js';
+import { RibBridge } from '../../daemon/session/rib-bridge.js';
+import { silentLogger } from '../../daemon/log.js';
 import { MockSink } from '../../daemon/sink/mock.js';
 import type { CapabilitySummary, NodeIntent, PeerIntent } from '../../daemon/model.js';
 import type { SessionUp } from '../../daemon/session/engine.js';
@@ -57,7 +59,7 @@ const CAPS: CapabilitySummary = { multiprotocol: ['ipv4'], routeRefresh: true, e
 interface SimNode {
   readonly intent: NodeIntent;
   readonly engine: RouteEngine;
-  readonly seam: SessionRouteEngine;
+  readonly seam: RibBridge;
   readonly sink: MockSink;
 }
 
@@ -83,7 +85,7 @@ export async function simulate(n: number, topology: SimTopology, timeoutMs: numb
     const intent = computeNodeIntent(snapshot, `sim-${i}`);
     const sink = new MockSink();
     const engine = new RouteEngine({ intent, sink });
-    nodes.push({ intent, engine, sink, seam: new SessionRouteEngine(engine) });
+    nodes.push({ intent, engine, sink, seam: new RibBridge(engine, silentLogger()) });
   }
   await Promise.all(nodes.map((x) => x.engine.settled()));
   const byAddress = new Map(nodes.map((x, i) => [nodeAddress(i), x]));
