@@ -14,6 +14,6 @@ export * from './refresh.js';
 export * from './message.js';
 export * from './intern.js';
 export * from './format.js';
-export { ByteWriter, toHex, fromHex, bytesEqual } from './bytes.js';
+export { ByteWriter, toHex, fromHex, bytesEqual, concatBytes } from './bytes.js';
 export * from './prefix.js';
 export * from './pcap.js';

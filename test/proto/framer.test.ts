@@ -2,20 +2,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BgpError, bgpMessagesFromCapture, encodeKeepalive, encodeNotification, fromHex, MessageFramer, toHex } from '../../proto/index.js';
+import { BgpError, bgpMessagesFromCapture, concatBytes, encodeKeepalive, encodeNotification, fromHex, MessageFramer, toHex } from '../../proto/index.js';
 
 const pcap = new Uint8Array(readFileSync(join(import.meta.dirname, '../../../shared/fixtures/bird2-wire/session.pcap')));
 const fixtures = bgpMessagesFromCapture(pcap).map((m) => m.bytes);
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 /** Feeds `stream` cut at `cuts` and returns every message the framer yields, as hex. */
 function frame(stream: Uint8Array, cuts: number[], opts?: { extendedMessage?: boolean }): string[] {
@@ -49,14 +40,14 @@ describe('MessageFramer', () => {
   });
 
   it('yields the whole session stream in order for every single cut point and for one-byte chunks', () => {
-    const stream = concat(fixtures);
+    const stream = concatBytes(fixtures);
     const expected = fixtures.map(toHex);
     for (let cut = 0; cut <= stream.length; cut++) expect(frame(stream, [cut])).toEqual(expected);
     expect(frame(stream, Array.from({ length: stream.length - 1 }, (_, i) => i + 1))).toEqual(expected);
   });
 
   it('yields the stream for any random set of cuts', () => {
-    const stream = concat(fixtures);
+    const stream = concatBytes(fixtures);
     const expected = fixtures.map(toHex);
     fc.assert(
       fc.property(fc.uniqueArray(fc.integer({ min: 1, max: stream.length - 1 }), { maxLength: 40 }), (cuts) => {
@@ -71,7 +62,7 @@ describe('MessageFramer', () => {
     const ka = encodeKeepalive();
     f.push(ka.subarray(0, 18));
     expect(f.next()).toBeNull();
-    f.push(concat([ka.subarray(18), ka.subarray(0, 5)]));
+    f.push(concatBytes([ka.subarray(18), ka.subarray(0, 5)]));
     expect(toHex(f.next()!)).toBe(toHex(ka));
     expect(f.next()).toBeNull();
     expect(f.bufferedBytes).toBe(5);
@@ -111,7 +102,7 @@ describe('MessageFramer', () => {
     expect(thrown(() => f.next()).subcode).toBe(2);
     const g = new MessageFramer({ extendedMessage: false });
     g.setExtendedMessage(true);
-    const big = concat([header(5000, 2), new Uint8Array(5000 - 19)]);
+    const big = concatBytes([header(5000, 2), new Uint8Array(5000 - 19)]);
     g.push(big);
     expect(g.next()?.length).toBe(5000);
   });

@@ -8,6 +8,7 @@ import type { Mutation } from './mutate.js';
 import { applyMutations } from './mutate.js';
 import type { FuzzCase } from './oracle.js';
 import type { Seed } from './seeds.js';
+import { concatBytes } from '../../proto/bytes.js';
 
 const byte = fc.integer({ min: 0, max: 255 });
 const boundary = fc.constantFrom(0, 1, 2, 3, 4, 7, 8, 15, 16, 17, 24, 25, 31, 32, 33, 64, 127, 128, 129, 254, 255);
@@ -56,15 +57,6 @@ export function chunksFor(total: number, cuts: readonly number[]): number[] {
 
 const cutsArb = fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 12 });
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 export interface ArbCase extends FuzzCase {
   readonly parts: { seed: string; mutations: Mutation[] }[];
@@ -75,7 +67,7 @@ export function mutatedCaseArb(seeds: readonly Seed[]): fc.Arbitrary<ArbCase> {
   const one = fc.record({ i: fc.nat({ max: seeds.length - 1 }), mutations: mutationsArb });
   return fc.tuple(fc.array(one, { minLength: 1, maxLength: 4 }), cutsArb).map(([msgs, cuts]) => {
     const parts = msgs.map(({ i, mutations }) => ({ seed: seeds[i] as Seed, mutations }));
-    const stream = concat(parts.map((p) => applyMutations(p.seed.bytes, p.mutations)));
+    const stream = concatBytes(parts.map((p) => applyMutations(p.seed.bytes, p.mutations)));
     return {
       stream,
       chunks: chunksFor(stream.length, cuts),

@@ -6,21 +6,13 @@ import { type Mutation, applyMutations, randomChunks, randomMutations } from './
 import type { FuzzCase } from './oracle.js';
 import { pick, type Rand } from './rng.js';
 import type { Seed } from './seeds.js';
+import { concatBytes } from '../../proto/bytes.js';
 
 export interface GeneratedCase extends FuzzCase {
   /** Seed names and the mutations applied to each, for reports and replay. */
   readonly recipe: { seed: string; mutations: Mutation[] }[];
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 /** One message: a seed with 0–5 mutations (a quarter of them random bytes instead of a seed). */
 export function mutatedMessage(r: Rand, seeds: readonly Seed[]): { seed: Seed; mutations: Mutation[]; bytes: Uint8Array } {
@@ -40,7 +32,7 @@ export function generateCase(r: Rand, seeds: readonly Seed[]): GeneratedCase {
     parts.push(m.bytes);
     recipe.push({ seed: m.seed.name, mutations: m.mutations });
   }
-  const stream = concat(parts);
+  const stream = concatBytes(parts);
   if (!ctx) throw new Error('no seeds');
   return { stream, chunks: randomChunks(r, stream.length), ctx, recipe };
 }

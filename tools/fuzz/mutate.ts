@@ -9,6 +9,7 @@
  * duplicate or drop it: those reach the decoder's deeper checks instead of dying at the header.
  */
 import { pick, type Rand } from './rng.js';
+import { concatBytes } from '../../proto/bytes.js';
 
 export type Mutation =
   | { op: 'flip'; at: number; bit: number }
@@ -42,15 +43,7 @@ function put16(b: Uint8Array, o: number, v: number): void {
   b[o + 1] = v & 255;
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
+const concat = (...parts: Uint8Array[]): Uint8Array => concatBytes(parts);
 
 interface AttrSpan {
   /** Offset of the flags octet. */
