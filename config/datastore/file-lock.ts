@@ -7,7 +7,8 @@ import { randomUUID } from 'node:crypto';
 import { link, open, readFile, rename, unlink } from 'node:fs/promises';
 import { DatastoreError } from '../errors.js';
 
-function alive(pid: number): boolean {
+/** Whether a process with this pid exists (EPERM: it exists but is not ours). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -35,7 +36,7 @@ export async function acquireFileLock(lockPath: string, timeoutMs = 30_000): Pro
     }
     const holder = await readFile(lockPath, 'utf8').catch(() => '');
     const pid = Number(holder.split(':')[0]);
-    if (holder && pid > 0 && !alive(pid)) {
+    if (holder && pid > 0 && !processAlive(pid)) {
       const aside = `${lockPath}.stale-${token}`;
       try {
         await rename(lockPath, aside);

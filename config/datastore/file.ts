@@ -11,17 +11,8 @@ import { ConfigError, DatastoreError, formatIssue, type ConfigIssue } from '../e
 import { parseResources, yamlLibrary, type ParseResult } from '../parse.js';
 import { IPAM_KINDS, resourceKey, stripOrigin, type Resource } from '../resources.js';
 import { validateSet } from '../validate.js';
-import { acquireFileLock } from './file-lock.js';
+import { acquireFileLock, processAlive } from './file-lock.js';
 import type { Liveness, StoreBackend } from './types.js';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Serialises resources as calicoctl does: YAML documents separated by `---`. */
 export function serializeResources(resources: readonly Resource[]): string {
@@ -220,7 +211,7 @@ export function openFileStore(path: string): StoreBackend {
       const out: string[] = [];
       for (const n of names.sort()) {
         const pid = Number(await readFile(join(dir, n), 'utf8').catch(() => '0'));
-        if (pid > 0 && alive(pid)) out.push(n);
+        if (pid > 0 && processAlive(pid)) out.push(n);
       }
       return out;
     },
