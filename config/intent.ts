@@ -5,7 +5,7 @@
 import { CALICO_DEFAULTS, type Family, type NodeIntent, type PeerIntent, type PeerKind, type PoolIntent } from '../daemon/model.js';
 import { canonicalAddress, formatAddress, formatCidr, parseCidr, parseCidrLoose } from './cidr.js';
 import { blockOrdinalAddress } from './ipam/blocks.js';
-import type { BGPConfiguration, BGPPeer, CalicoNode, ClusterSnapshot, IPPool, SecretRef } from './resources.js';
+import type { AddressFamilyName, BGPConfiguration, BGPPeer, CalicoNode, ClusterSnapshot, IPPool, SecretRef } from './resources.js';
 import { clusterRouterId } from './router-id.js';
 import { parseAsn, parseDuration } from './schema.js';
 import { selectorMatches } from './selector.js';
@@ -16,6 +16,22 @@ export class IntentError extends Error {
 }
 
 const FAMILIES: readonly Family[] = [4, 6];
+
+/** A Petrel address-family list as families, ascending; undefined when unset (Calico: one session per family). */
+function familiesOf(list: readonly AddressFamilyName[] | undefined): Family[] | undefined {
+  if (list === undefined) return undefined;
+  return FAMILIES.filter((f) => list.includes(f === 4 ? 'IPv4' : 'IPv6'));
+}
+
+/** Of `wanted`, the families every node given has an address of (a family needs a next hop of its own at each end). */
+function sharedFamilies(wanted: readonly Family[], ...nodes: CalicoNode[]): Family[] {
+  return wanted.filter((f) => nodes.every((n) => nodeAddress(n, f) !== undefined));
+}
+
+/** The transport of a pair's one multiprotocol session: IPv4 when both have an IPv4 address, else IPv6. */
+function pairTransport(a: CalicoNode, b: CalicoNode): Family | undefined {
+  return FAMILIES.find((f) => nodeAddress(a, f) !== undefined && nodeAddress(b, f) !== undefined);
+}
 
 /** Node address of a family without the prefix length, canonical text; undefined when unset. */
 export function nodeAddress(n: CalicoNode, family: Family): string | undefined {
@@ -84,6 +100,8 @@ interface Peering {
   /** A global peerIP peering whose IP is a Calico node's: subject to the passive rule. */
   readonly ipMatchedNode: boolean;
   readonly source: BGPPeer;
+  /** Families the session carries (the transport family alone unless addressFamilies says more). */
+  readonly families: readonly Family[];
 }
 
 function isGlobal(p: BGPPeer): boolean {
@@ -99,20 +117,20 @@ function expandPeers(view: ClusterView, me: CalicoNode): Peering[] {
       const family: Family = ip.includes(':') ? 6 : 4;
       const wantAs = p.spec.asNumber !== undefined ? parseAsn(p.spec.asNumber) : undefined;
       const target = view.s.nodes.find((n) => nodeAddress(n, family) === ip && (wantAs === undefined || view.asOf(n) === wantAs));
+      const wanted = familiesOf(p.spec.addressFamilies);
+      // An outside router's addresses are unknown: only our own next hop of each family is needed.
+      const families = wanted ? sharedFamilies(wanted, ...(target ? [me, target] : [me])) : [family];
+      if (families.length === 0) return;
       out.push({
         kind, family, ip,
         port: port ?? (target ? view.configuredPort(target) : undefined),
         peerAs: wantAs ?? (target ? view.asOf(target) : view.asOf(me)),
-        target, ipMatchedNode: target !== undefined, source: p,
+        target, ipMatchedNode: target !== undefined, source: p, families,
       });
     } else if (p.spec.peerSelector !== undefined) {
       for (const n of view.s.nodes) {
         if (n === me || !selectorMatches(p.spec.peerSelector, n.metadata.labels)) continue;
-        for (const family of FAMILIES) {
-          const ip = nodeAddress(n, family);
-          if (!ip || !nodeAddress(me, family)) continue;
-          out.push({ kind, family, ip, port: view.configuredPort(n), peerAs: view.asOf(n), target: n, ipMatchedNode: false, source: p });
-        }
+        out.push(...nodePeerings(p, kind, me, n, view));
       }
     }
   };
@@ -133,26 +151,58 @@ function expandPeers(view: ClusterView, me: CalicoNode): Peering[] {
       const portOk = port === undefined || port === (view.configuredPort(me) ?? CALICO_DEFAULTS.listenPort);
       if (nodeAddress(me, family) === ip && asOk && portOk) families = [family];
     }
+    // An IP peering with addressFamilies is reversed as the same one session (over the IP's family).
+    if (p.spec.peerIP && families.length === 1 && p.spec.addressFamilies !== undefined) {
+      const family = families[0] as Family;
+      for (const local of view.localNodes(p)) {
+        if (local === me) continue;
+        const ip = nodeAddress(local, family);
+        const carried = sharedFamilies(familiesOf(p.spec.addressFamilies) ?? [], me, local);
+        if (!ip || carried.length === 0) continue;
+        out.push({ kind: 'node', family, ip, port: view.configuredPort(local), peerAs: view.asOf(local), target: local, ipMatchedNode: false, source: p, families: carried });
+      }
+      continue;
+    }
     if (families.length === 0) continue;
     for (const local of view.localNodes(p)) {
       if (local === me) continue;
-      for (const family of families) {
-        const ip = nodeAddress(local, family);
-        if (!ip || !nodeAddress(me, family)) continue;
-        out.push({ kind: 'node', family, ip, port: view.configuredPort(local), peerAs: view.asOf(local), target: local, ipMatchedNode: false, source: p });
-      }
+      out.push(...nodePeerings(p, 'node', me, local, view, families));
     }
   }
   // First peering to an ip+port wins (global before node-specific, forward before reverse); never peer with ourselves.
+  // A family a node is already reached with (on an earlier multiprotocol session) is not carried again.
   const seen = new Set<string>();
-  return out.filter((pg) => {
+  const covered = new Set<string>();
+  const kept: Peering[] = [];
+  for (const pg of out) {
     const own = nodeAddress(me, pg.family);
-    if (!own || pg.ip === own) return false;
+    if (!own || pg.ip === own) continue;
     const key = `${pg.ip}|${pg.port ?? CALICO_DEFAULTS.listenPort}`;
-    if (seen.has(key)) return false;
+    if (seen.has(key)) continue;
+    const families = pg.target ? pg.families.filter((f) => !covered.has(`${pg.target?.metadata.name}|${f}`)) : pg.families;
+    if (families.length === 0) continue;
     seen.add(key);
-    return true;
-  });
+    if (pg.target) for (const f of families) covered.add(`${pg.target.metadata.name}|${f}`);
+    kept.push(families.length === pg.families.length ? pg : { ...pg, families });
+  }
+  return kept;
+}
+
+/**
+ * Peerings between this node and one Calico node `n` for a selector (or reverse) peering: one per
+ * family in `among` both have (Calico), or with the BGPPeer's addressFamilies one multiprotocol
+ * session over the pair's transport (pairTransport) carrying the listed families both have.
+ */
+function nodePeerings(p: BGPPeer, kind: PeerKind, me: CalicoNode, n: CalicoNode, view: ClusterView, among: readonly Family[] = FAMILIES): Peering[] {
+  const base = { kind, port: view.configuredPort(n), peerAs: view.asOf(n), target: n, ipMatchedNode: false, source: p };
+  const wanted = familiesOf(p.spec.addressFamilies);
+  if (wanted) {
+    const family = pairTransport(me, n);
+    const families = sharedFamilies(wanted, me, n);
+    if (family === undefined || families.length === 0) return [];
+    return [{ ...base, family, ip: nodeAddress(n, family) as string, families }];
+  }
+  return sharedFamilies(among, me, n).map((family) => ({ ...base, family, ip: nodeAddress(n, family) as string, families: [family] }));
 }
 
 function basePeer(localAs: number, family: Family) {
@@ -177,26 +227,36 @@ function meshPeers(view: ClusterView, me: CalicoNode, localAs: number): PeerInte
   const out: PeerIntent[] = [];
   const password = secret(cfg?.nodeMeshPassword);
   const grTime = cfg?.nodeMeshMaxRestartTime !== undefined ? Math.round(parseDuration(cfg.nodeMeshMaxRestartTime)) : CALICO_DEFAULTS.gracefulRestartTime;
-  for (const family of FAMILIES) {
-    const own = nodeAddress(me, family);
-    if (!own) continue;
+  const combined = familiesOf(cfg?.nodeMeshAddressFamilies);
+  // Calico: one session per family; Petrel's nodeMeshAddressFamilies: one session per pair carrying them.
+  const pairs: { n: CalicoNode; family: Family; families: readonly Family[] }[] = [];
+  if (combined) {
     for (const n of view.s.nodes) {
-      const ip = nodeAddress(n, family);
-      if (!ip || ip === own || view.clusterId(n)) continue;
-      out.push({
-        ...basePeer(localAs, family),
-        name: protocolName('mesh', ip),
-        kind: 'mesh',
-        peerIp: ip,
-        peerPort: view.configuredPort(n) ?? CALICO_DEFAULTS.listenPort,
-        peerAs: view.asOf(n),
-        sourceAddress: own,
-        // Byte-wise string comparison, as confd does: the greater address dials.
-        passive: ip > own,
-        gracefulRestartTime: grTime,
-        ...(password !== undefined ? { password } : {}),
-      });
+      const family = n === me ? undefined : pairTransport(me, n);
+      const families = sharedFamilies(combined, me, n);
+      if (family !== undefined && families.length > 0) pairs.push({ n, family, families });
     }
+  } else {
+    for (const family of FAMILIES) for (const n of view.s.nodes) pairs.push({ n, family, families: [family] });
+  }
+  for (const { n, family, families } of pairs) {
+    const own = nodeAddress(me, family);
+    const ip = nodeAddress(n, family);
+    if (!own || !ip || ip === own || view.clusterId(n)) continue;
+    out.push({
+      ...basePeer(localAs, family),
+      families,
+      name: protocolName('mesh', ip),
+      kind: 'mesh',
+      peerIp: ip,
+      peerPort: view.configuredPort(n) ?? CALICO_DEFAULTS.listenPort,
+      peerAs: view.asOf(n),
+      sourceAddress: own,
+      // Byte-wise string comparison, as confd does: the greater address dials.
+      passive: ip > own,
+      gracefulRestartTime: grTime,
+      ...(password !== undefined ? { password } : {}),
+    });
   }
   return out;
 }
@@ -211,6 +271,7 @@ function peeringIntent(view: ClusterView, me: CalicoNode, myAs: number, pg: Peer
   const password = secret(s.password);
   return {
     ...basePeer(localAs, pg.family),
+    families: pg.families,
     name: protocolName(pg.kind, pg.ip, pg.port),
     kind: pg.kind,
     peerIp: pg.ip,
@@ -301,7 +362,9 @@ export function computeNodeIntent(snapshot: ClusterSnapshot, nodeName: string, e
   const ipv6Network = nodeNetwork(me, 6);
   const rrClusterId = view.clusterId(me);
   const peers = [...meshPeers(view, me, localAs), ...expandPeers(view, me).map((pg) => peeringIntent(view, me, localAs, pg))];
-  const listenAddress = view.globalCfg?.spec.bindMode === 'NodeIP' ? (ipv4Address ?? ipv6Address) : undefined;
+  // bindMode NodeIP: Calico's bird and bird6 each listen on the node address of their family.
+  const listenAddresses = view.globalCfg?.spec.bindMode === 'NodeIP' ? [ipv4Address, ipv6Address].filter((a): a is string => a !== undefined) : [];
+  const listenAddress = listenAddresses[0];
   return {
     nodeName,
     routerId: clusterRouterId(snapshot.nodes.map((n) => ({ name: n.metadata.name, ipv4Address: nodeAddress(n, 4) })), nodeName, ipv4Address, env),
@@ -311,7 +374,7 @@ export function computeNodeIntent(snapshot: ClusterSnapshot, nodeName: string, e
     ...(ipv6Address ? { ipv6Address } : {}),
     ...(ipv6Network ? { ipv6Network } : {}),
     listenPort: view.configuredPort(me) ?? CALICO_DEFAULTS.listenPort,
-    ...(listenAddress ? { listenAddress } : {}),
+    ...(listenAddress ? { listenAddress, listenAddresses } : {}),
     logLevel: logLevel(view.nodeCfg(me)?.spec.logSeverityScreen ?? view.globalCfg?.spec.logSeverityScreen),
     ...(rrClusterId ? { rrClusterId } : {}),
     peers,

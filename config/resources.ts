@@ -53,7 +53,16 @@ export interface BGPConfigurationSpec {
   serviceExternalIPs?: CidrEntry[];
   serviceLoadBalancerIPs?: CidrEntry[];
   ignoredInterfaces?: string[];
+  /**
+   * Petrel extra: the families every mesh session carries. Set, each node pair gets ONE
+   * multiprotocol session (over IPv4 when both nodes have an IPv4 address, else IPv6) carrying
+   * the listed families both nodes have addresses for. Unset: Calico's one session per family.
+   */
+  nodeMeshAddressFamilies?: AddressFamilyName[];
 }
+
+/** Petrel extra: an address family a session carries (IPv4 or IPv6 unicast). */
+export type AddressFamilyName = 'IPv4' | 'IPv6';
 
 export interface BGPPeerSpec {
   node?: string;
@@ -77,6 +86,12 @@ export interface BGPPeerSpec {
   maxPrefixes?: number;
   maxPrefixesAction?: 'reset' | 'warn';
   passive?: boolean;
+  /**
+   * Families this peering's session carries, on one multiprotocol session. With peerIP the
+   * transport is the peerIP's family; with peerSelector one session per selected node, over
+   * IPv4 when both ends have an IPv4 address, else IPv6. Unset: Calico's per-family sessions.
+   */
+  addressFamilies?: AddressFamilyName[];
 }
 
 export type EncapModeText = 'Always' | 'CrossSubnet' | 'Never';

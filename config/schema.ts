@@ -19,6 +19,7 @@ export type FieldType =
 
 const secretRef: FieldType = { fields: { secretKeyRef: { fields: { name: 'string', key: 'string' } }, value: 'string' } };
 const cidrList: FieldType = { list: { fields: { cidr: 'string' } } };
+const familyList: FieldType = { list: { enum: ['IPv4', 'IPv6'] } };
 
 export const METADATA_FIELDS: Readonly<Record<string, FieldType>> = {
   name: 'string',
@@ -49,6 +50,7 @@ export const SPEC_FIELDS: Readonly<Record<ResourceKind, Readonly<Record<string, 
     localWorkloadPeeringIPV4: 'string',
     localWorkloadPeeringIPV6: 'string',
     serviceLoadBalancerAggregation: { enum: ['Enabled', 'Disabled'] },
+    nodeMeshAddressFamilies: familyList,
   },
   BGPPeer: {
     node: 'string',
@@ -71,6 +73,7 @@ export const SPEC_FIELDS: Readonly<Record<ResourceKind, Readonly<Record<string, 
     maxPrefixes: 'number',
     maxPrefixesAction: { enum: ['reset', 'warn'] },
     passive: 'boolean',
+    addressFamilies: familyList,
   },
   IPPool: {
     cidr: 'string',

@@ -118,6 +118,7 @@ function validatePeer(p: BGPPeer): ConfigIssue[] {
   if (s.maxPrefixes !== undefined && (!Number.isInteger(s.maxPrefixes) || s.maxPrefixes < 1)) out.push(issueFor(p, 'spec.maxPrefixes', 'maxPrefixes must be a positive integer'));
   checkSelector(p, 'spec.nodeSelector', s.nodeSelector, out);
   checkSelector(p, 'spec.peerSelector', s.peerSelector, out);
+  checkFamilies(p, 'spec.addressFamilies', s.addressFamilies, out);
   return out;
 }
 
@@ -131,7 +132,16 @@ const DEFAULT_ONLY: readonly (readonly [keyof BGPConfiguration['spec'], string])
   ['nodeMeshPassword', 'NodeMeshPassword'],
   ['nodeMeshMaxRestartTime', 'NodeMeshMaxRestartTime'],
   ['bindMode', 'BindMode'],
+  ['nodeMeshAddressFamilies', 'NodeMeshAddressFamilies'],
 ];
+
+/** A Petrel address-family list: at least one family, none twice. */
+function checkFamilies(r: Resource, field: string, list: readonly string[] | undefined, out: ConfigIssue[]): void {
+  if (list === undefined) return;
+  if (list.length === 0) out.push(issueFor(r, field, `${field.slice(field.lastIndexOf('.') + 1)} must list at least one of IPv4, IPv6 (leave it out for one session per family)`));
+  const dup = list.find((f, i) => list.indexOf(f) !== i);
+  if (dup !== undefined) out.push(issueFor(r, field, `${dup} is listed twice`));
+}
 
 function validateBgpConfig(c: BGPConfiguration): ConfigIssue[] {
   const out: ConfigIssue[] = [];
@@ -144,6 +154,7 @@ function validateBgpConfig(c: BGPConfiguration): ConfigIssue[] {
     c.spec[list]?.forEach((e, i) => out.push(...validateCidrField(c, `spec.${list}.${i}.cidr`, e.cidr)));
   }
   c.spec.prefixAdvertisements?.forEach((e, i) => out.push(...validateCidrField(c, `spec.prefixAdvertisements.${i}.cidr`, e.cidr)));
+  checkFamilies(c, 'spec.nodeMeshAddressFamilies', c.spec.nodeMeshAddressFamilies, out);
   return out;
 }
 

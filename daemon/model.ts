@@ -74,8 +74,10 @@ export interface NodeIntent {
   readonly ipv6Address?: string;
   readonly ipv6Network?: string;
   readonly listenPort: number;
-  /** bindMode NodeIP: listen only on the node address. */
+  /** bindMode NodeIP: listen only on the node address (the IPv4 one on a dual-stack node). */
   readonly listenAddress?: string;
+  /** bindMode NodeIP: every node address to listen on, one per family (IPv4 first), as Calico's bird and bird6 do. */
+  readonly listenAddresses?: readonly string[];
   readonly logLevel: 'debug' | 'info' | 'none';
   readonly rrClusterId?: string;
   readonly peers: readonly PeerIntent[];
