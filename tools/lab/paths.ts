@@ -19,5 +19,6 @@ export function repoRoot(): string {
 }
 
 export const petrelctlJs = (): string => join(repoRoot(), 'dist', 'tools', 'petrelctl.js');
-export const daemonJs = (): string => join(repoRoot(), 'dist', 'daemon', 'main.js');
+/** The daemon as one file (scripts/bundle.mjs, part of `npm run build`): far less start-up work than dist/daemon/main.js. */
+export const daemonJs = (): string => join(repoRoot(), 'dist', 'petrel.mjs');
 export const gobgpPumpJs = (): string => join(repoRoot(), 'dist', 'tools', 'lab', 'gobgp-pump.js');
