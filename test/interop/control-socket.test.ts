@@ -1,8 +1,10 @@
 /**
- * Issue 6 end to end: Debian's real `birdc` (bird2 package) and `petrelctl node status` against a
- * live petrel in a three-node mesh with a real BIRD 2 bastion as global peer. The answers must be
- * what an operator gets from calico-node's BIRD: protocol rows, per-peer details, routes, status,
- * calicoctl's table; and after the bastion stops, its row shows BIRD's state and socket error.
+ * Issues 6 and 9 end to end: Debian's real `birdc` (bird2 package) and `petrelctl node status`
+ * against a live petrel in a dual-stack three-node mesh with a real BIRD 2 bastion as global peer
+ * (one session per family). The answers must be what an operator gets from calico-node's BIRDs:
+ * bird.ctl for the IPv4 protocols and bird6.ctl for the IPv6 ones (protocol rows, per-peer
+ * details, routes, status), calicoctl's IPv4 and IPv6 tables; and after the bastion stops, its
+ * rows show BIRD's state and socket error.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, lstatSync } from 'node:fs';
@@ -15,8 +17,12 @@ let n1: PetrelNode;
 let n2: PetrelNode;
 let n3: PetrelNode;
 const birdc = (...cmd: string[]) => run('birdc', ['-s', n1.ctl, ...cmd]);
+/** birdc on node1's IPv6 socket (bird6.ctl's role). */
+const birdc6 = (...cmd: string[]) => run('birdc', ['-s', n1.ctl6, ...cmd]);
 const meshName = (n: PetrelNode) => `Mesh_${n.ip.replaceAll('.', '_')}`;
+const meshName6 = (n: PetrelNode) => `Mesh_${n.ip6.replaceAll(':', '_')}`;
 const GLOBAL = 'Global_10_77_2_1';
+const GLOBAL6 = 'Global_fd77_2__1';
 
 interface StatusRow {
   readonly peerAddress: string;
@@ -26,9 +32,9 @@ interface StatusRow {
   readonly info: string;
 }
 
-/** Rows of calicoctl's `IPv4 BGP status` box table (a wrapped INFO cell continues on the next line). */
-function statusRows(text: string): StatusRow[] {
-  const section = text.split('IPv4 BGP status')[1]?.split('IPv6 BGP status')[0] ?? '';
+/** Rows of calicoctl's `IPv4 BGP status` (or `IPv6 BGP status`) box table (a wrapped INFO cell continues on the next line). */
+function statusRows(text: string, family: 4 | 6 = 4): StatusRow[] {
+  const section = family === 4 ? (text.split('IPv4 BGP status')[1]?.split('IPv6 BGP status')[0] ?? '') : (text.split('IPv6 BGP status')[1] ?? '');
   const rows: StatusRow[] = [];
   for (const line of section.split('\n')) {
     if (!line.startsWith('|')) continue;
@@ -65,15 +71,17 @@ async function since(sock: string, proto: string): Promise<string | undefined> {
 const logCount = (n: PetrelNode, peer: string, msg: string) =>
   (n.proc?.out ?? '').split('\n').filter((l) => l.includes(`"peer":"${peer}"`) && l.includes(`"msg":"${msg}"`)).length;
 
-const nodeStatus = () => lab.petrelctl(['--ctl-socket', n1.ctl, 'node', 'status'], n1.ns);
+const nodeStatus = () => lab.petrelctl(['--ctl-socket', n1.ctl, 'node', 'status', '--ctl-socket6', n1.ctl6], n1.ns);
 
 beforeAll(async () => {
   try {
     await lab.up();
     [n1, n2, n3] = lab.nodes as [PetrelNode, PetrelNode, PetrelNode];
-    await lab.until('node1 to have its three sessions up and both mesh routes', async () => {
-      const up = statusRows(await nodeStatus()).filter((r) => r.info === 'Established').length === 3;
-      return up && (await lab.birdRoutes(n1.ns)).length === 3 && (await lab.birdRoutes(lab.bastion.ns)).length === 3;
+    await lab.until('node1 to have its three sessions of each family up and both mesh routes of each family', async () => {
+      const text = await nodeStatus();
+      const up = statusRows(text).filter((r) => r.info === 'Established').length === 3 && statusRows(text, 6).filter((r) => r.info === 'Established').length === 3;
+      return up && (await lab.birdRoutes(n1.ns)).length === 3 && (await lab.birdRoutes(lab.bastion.ns)).length === 3 &&
+        (await lab.birdRoutes6(n1.ns)).length === 3 && (await lab.birdRoutes6(lab.bastion.ns)).length === 3;
     }, 40_000);
   } catch (e) {
     await lab.down();
@@ -148,11 +156,54 @@ describe('birdc against a running petrel', () => {
     expect(byProto).not.toContain(n2.block);
   });
 
-  it("the bastion's own BIRD agrees: three Established sessions and three blocks", async () => {
+  it("the bastion's own BIRD agrees: three Established sessions and three blocks per family", async () => {
     const protos = await run('birdc', ['-s', lab.bastion.ctl, 'show', 'protocols']);
     for (const n of lab.nodes) expect(protos).toMatch(new RegExp(`^${n.name}\\s+BGP\\s+---\\s+up\\s+\\S+\\s+Established`, 'm'));
+    for (const n of lab.nodes) expect(protos).toMatch(new RegExp(`^${n.name}_v6\\s+BGP\\s+---\\s+up\\s+\\S+\\s+Established`, 'm'));
     const rs = await run('birdc', ['-s', lab.bastion.ctl, 'show', 'route']);
     for (const n of lab.nodes) expect(rs).toMatch(new RegExp(`^${n.block.replaceAll('.', '\\.')}\\s+unicast \\[${n.name} [^\\]]+\\] \\* \\(100\\) \\[i\\]`, 'm'));
+    for (const n of lab.nodes) expect(rs).toMatch(new RegExp(`^${n.block6}\\s+unicast \\[${n.name}_v6 [^\\]]+\\] \\* \\(100\\) \\[i\\]`, 'm'));
+  });
+});
+
+describe('birdc against the IPv6 control socket (bird6.ctl)', () => {
+  it('show status answers with the same router id (the node\'s IPv4 address)', async () => {
+    const out = await birdc6('show', 'status');
+    expect(out).toContain(`Router ID is ${n1.ip}\n`);
+    expect(out).toMatch(/^Daemon is up and running$/m);
+  });
+
+  it('show protocols: the IPv6 global and both IPv6 mesh peers up and Established, and no IPv4 peer', async () => {
+    const out = await birdc6('show', 'protocols');
+    for (const name of [GLOBAL6, meshName6(n2), meshName6(n3)]) {
+      expect(out).toMatch(new RegExp(`^${name}\\s+BGP\\s+master\\s+up\\s+\\d\\d:\\d\\d:\\d\\d\\s+Established\\s*$`, 'm'));
+    }
+    expect(out.split('\n').filter((l) => /\sBGP\s/.test(l))).toHaveLength(3);
+    expect(out).not.toContain(GLOBAL);
+    expect(await birdc('show', 'protocols')).not.toContain(GLOBAL6);
+  });
+
+  it('show protocols all <IPv6 mesh peer>: neighbour and source are the IPv6 addresses, one /122 each way', async () => {
+    const out = await birdc6('show', 'protocols', 'all', meshName6(n2));
+    const field = (name: string) => new RegExp(`^\\s+${name}:\\s+(.*?)\\s*$`, 'm').exec(out)?.[1];
+    expect(field('BGP state')).toBe('Established');
+    expect(field('Neighbor address')).toBe(n2.ip6);
+    expect(field('Source address')).toBe(n1.ip6);
+    expect(field('Neighbor AS')).toBe('64512');
+    expect(field('Routes')).toBe('1 imported, 1 exported, 1 preferred');
+  });
+
+  it('show route: our /122 blackhole and each mesh /122 via its node\'s IPv6 address', async () => {
+    const out = await birdc6('show', 'route');
+    const lines = out.split('\n').filter((l) => /^[0-9a-f:]+\/\d+/.test(l));
+    expect(lines).toHaveLength(3);
+    expect(out).toMatch(new RegExp(`^${n1.block6}\\s+blackhole \\[static1 \\d\\d:\\d\\d:\\d\\d\\] \\* \\(200\\)\\s*$`, 'm'));
+    for (const o of [n2, n3]) {
+      expect(out).toMatch(new RegExp(`^${o.block6}\\s+via ${o.ip6} on eth0 \\[${meshName6(o)} \\d\\d:\\d\\d:\\d\\d\\] \\* \\(100/0\\) \\[i\\]\\s*$`, 'm'));
+    }
+    // bird.ctl shows only the IPv4 table.
+    expect(await birdc('show', 'route')).not.toContain(n1.block6);
+    expect(await birdc6('show', 'route', 'for', n2.addr6)).toContain(n2.block6);
   });
 });
 
@@ -252,6 +303,18 @@ describe('petrelctl node status against the live mesh', () => {
     for (const r of statusRows(text)) expect(r.since).toMatch(/^\d\d:\d\d:\d\d$/);
   });
 
+  it("shows calicoctl's IPv6 table with the same peers by their IPv6 addresses, all up and Established", async () => {
+    const text = await nodeStatus();
+    expect(text).toContain('IPv6 BGP status');
+    expect(text).not.toContain('No IPv6 peers found');
+    expect(statusRows(text, 6).map((r) => [r.peerAddress, r.peerType, r.state, r.info])).toEqual([
+      [lab.bastion.ip6, 'global', 'up', 'Established'],
+      [n2.ip6, 'node-to-node mesh', 'up', 'Established'],
+      [n3.ip6, 'node-to-node mesh', 'up', 'Established'],
+    ]);
+    for (const r of statusRows(text, 6)) expect(r.since).toMatch(/^\d\d:\d\d:\d\d$/);
+  });
+
   it('-o json carries the same rows', async () => {
     const json = JSON.stringify(JSON.parse(await lab.petrelctl(['--ctl-socket', n1.ctl, 'node', 'status', '-o', 'json'], n1.ns)));
     expect(json).toContain('"calicoProcess":"running"');
@@ -259,13 +322,24 @@ describe('petrelctl node status against the live mesh', () => {
     expect(json).toContain('Established');
   });
 
-  it("after the bastion stops, its row shows BIRD's state and socket error; the mesh rows do not move", async () => {
-    const before = statusRows(await nodeStatus());
+  it("after the bastion stops, its rows show BIRD's state and socket error; the mesh rows do not move", async () => {
+    const beforeText = await nodeStatus();
+    const before = statusRows(beforeText);
+    const before6 = statusRows(beforeText, 6);
     await lab.stopBastion();
-    const rows = await lab.until('the global row to show a socket error', async () => {
-      const r = statusRows(await nodeStatus());
-      return r.find((x) => x.peerType === 'global')?.info.includes('Socket:') ? r : undefined;
+    const [rows, rows6] = await lab.until('the global rows of both families to show a socket error', async () => {
+      const text = await nodeStatus();
+      const r = statusRows(text);
+      const r6 = statusRows(text, 6);
+      const failed = (rs: StatusRow[]) => rs.find((x) => x.peerType === 'global')?.info.includes('Socket:');
+      return failed(r) && failed(r6) ? [r, r6] : undefined;
     }, 30_000);
+    const global6 = rows6.find((r) => r.peerType === 'global');
+    expect(global6?.peerAddress).toBe(lab.bastion.ip6);
+    expect(global6?.state).toBe('start');
+    expect(global6?.info).toMatch(/^(Active|Connect) +Socket: Connection refused$/);
+    expect(rows6.filter((r) => r.peerType !== 'global')).toEqual(before6.filter((r) => r.peerType !== 'global'));
+    expect(await birdc6('show', 'protocols', 'all', GLOBAL6)).toMatch(/^\s+Last error:\s+Socket: Connection refused\s*$/m);
     const global = rows.find((r) => r.peerType === 'global');
     expect(global?.peerAddress).toBe(lab.bastion.ip);
     expect(global?.state).toBe('start');

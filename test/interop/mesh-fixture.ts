@@ -1,10 +1,18 @@
 /**
- * A whole Petrel cluster in network namespaces, built directly with tools/lab/netns.ts so the
- * tests own every process handle: three petrel nodes (real `dist/daemon/main.js` processes) on one
- * bridge, each with a /26 block claimed from the datastore's IPAM (config/'s allocate), and a real BIRD 2 bastion
- * that is a global BGPPeer (AS 64512). The pool is IPIP Always; this kernel has no ipip module, so
- * each node gets a `tunl0` veth stand-in on the same bridge (as the lab does) and petrel's routes
- * read as on a Calico node: `via <node> dev tunl0 onlink proto bird`.
+ * A whole dual-stack Petrel cluster in network namespaces, built directly with tools/lab/netns.ts
+ * so the tests own every process handle: three petrel nodes (real `dist/daemon/main.js` processes)
+ * on one bridge, each with an IPv4 and an IPv6 address, a /26 block from the IPv4 pool and a /122
+ * from the IPv6 pool (Calico's default block size) claimed from the datastore's IPAM (config/'s
+ * allocate), and a real BIRD 2 bastion that is a global BGPPeer (AS 64512) once per family, with
+ * a separate IPv6 transport session per node as Calico's bird6 has them.
+ *
+ * The IPv4 pool is IPIP Always; this kernel has no ipip module, so each node gets a `tunl0` veth
+ * stand-in on the same bridge (as the lab does) and petrel's IPv4 routes read as on a Calico node:
+ * `via <node> dev tunl0 onlink proto bird`. IPIP carries IPv4 only: IPv6 blocks are routed
+ * `via <node's IPv6 address> dev eth0 proto bird`, as on a Calico node.
+ *
+ * Each node has its own IPv4 and IPv6 control sockets (`<node>.ctl`, `<node>.ctl6`): the daemon's
+ * default bird6.ctl beside the IPv4 socket would be shared by the three nodes here.
  *
  * Namespaces are `pt-e2e-<pid><tag>-*`; `down()` removes them and kills what we started, whatever
  * state the test left.
@@ -17,6 +25,8 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { addBridge, addNamespace, attachToBridge, deleteNamespace, listNamespaces, nsExec, NetnsError, routes, run, waitFor } from '../../tools/lab/netns.js';
 import { openDatastore } from '../../config/index.js';
+import { blockName } from '../../config/ipam/assign.js';
+import { blockAffinityName } from '../../config/resources.js';
 import { KernelSink } from '../../daemon/sink/kernel.js';
 import type { SinkRoute } from '../../daemon/model.js';
 
@@ -75,10 +85,16 @@ export interface PetrelNode {
   readonly name: string;
   readonly ns: string;
   readonly ip: string;
+  readonly ip6: string;
   readonly ctl: string;
+  /** The IPv6 control socket (bird6.ctl's role). */
+  readonly ctl6: string;
   /** The /26 block `ipam allocate` claimed for this node, and the address it handed out. */
   block: string;
   addr: string;
+  /** The /122 block claimed from the IPv6 pool, and the address it handed out. */
+  block6: string;
+  addr6: string;
   proc?: NsProcess;
   sink?: 'kernel' | 'mock';
   /** Where the mock sink's table is written (mock runs only). */
@@ -88,6 +104,7 @@ export interface PetrelNode {
 export interface Bastion {
   readonly ns: string;
   readonly ip: string;
+  readonly ip6: string;
   readonly ctl: string;
   proc?: NsProcess;
 }
@@ -101,14 +118,21 @@ export class MeshLab {
   /** Other processes a test started in this lab's namespaces (killed by down()). */
   private readonly extra: NsProcess[] = [];
   private readonly net: string;
+  private readonly net6: string;
   readonly pool: string;
+  readonly pool6: string;
 
-  /** `octet` picks the underlay 10.77.<octet>.0/24 and the pool 10.78.<octet>.0/24, so files never look alike. */
+  /**
+   * `octet` picks the underlay 10.77.<octet>.0/24 and fd77:<octet>::/64 and the pools
+   * 10.78.<octet>.0/24 and fd78:<octet>::/116, so files never look alike.
+   */
   constructor(tag: string, private readonly octet: number) {
     this.prefix = `pt-e2e-${process.pid}${tag}`;
     this.hub = `${this.prefix}-hub`;
     this.net = `10.77.${octet}`;
+    this.net6 = `fd77:${octet}::`;
     this.pool = `10.78.${octet}.0/24`;
+    this.pool6 = `fd78:${octet}::/116`;
   }
 
   get datastore(): string {
@@ -125,23 +149,30 @@ export class MeshLab {
     for (const f of [MAIN, PETRELCTL]) if (!existsSync(f)) throw new Error(`${f} is missing: run npm run build first (npm test does)`);
     this.dir = await mkdtemp(join(tmpdir(), 'pt-e2e-'));
     await addBridge(this.hub, 'br0');
-    this.bastion = { ns: `${this.prefix}-bst`, ip: `${this.net}.1`, ctl: join(this.dir, 'bastion.ctl') };
+    this.bastion = { ns: `${this.prefix}-bst`, ip: `${this.net}.1`, ip6: `${this.net6}1`, ctl: join(this.dir, 'bastion.ctl') };
     for (const [i, name] of ['node1', 'node2', 'node3'].entries()) {
       this.nodes.push({
         name,
         ns: `${this.prefix}-n${i + 1}`,
         ip: `${this.net}.${11 + i}`,
+        ip6: `${this.net6}${11 + i}`,
         ctl: join(this.dir, `${name}.ctl`),
+        ctl6: join(this.dir, `${name}.ctl6`),
         mockDump: join(this.dir, `${name}.mock.json`),
         block: '',
         addr: '',
+        block6: '',
+        addr6: '',
       });
     }
     await addNamespace(this.bastion.ns);
     await attachToBridge(this.hub, 'br0', this.bastion.ns, 'eth0', `${this.bastion.ip}/24`);
+    // nodad: usable at once (duplicate address detection would hold each address ~1 s).
+    await nsExec(this.bastion.ns, 'ip', ['addr', 'add', `${this.bastion.ip6}/64`, 'dev', 'eth0', 'nodad']);
     for (const n of this.nodes) {
       await addNamespace(n.ns);
       await attachToBridge(this.hub, 'br0', n.ns, 'eth0', `${n.ip}/24`);
+      await nsExec(n.ns, 'ip', ['addr', 'add', `${n.ip6}/64`, 'dev', 'eth0', 'nodad']);
       // The IPIP pool's device: no ipip module here, so a veth named tunl0 on the same segment.
       await attachToBridge(this.hub, 'br0', n.ns, 'tunl0');
     }
@@ -151,11 +182,15 @@ export class MeshLab {
     const ds = openDatastore(this.datastore);
     try {
       for (const n of this.nodes) {
-        const a = await ds.allocate({ node: n.name });
+        const a = await ds.allocate({ node: n.name, family: 4 });
         n.block = a.block;
         n.addr = a.ip;
-        // The workload address lives in the node's namespace: the bastion's pings must reach it through the routes.
+        const a6 = await ds.allocate({ node: n.name, family: 6 });
+        n.block6 = a6.block;
+        n.addr6 = a6.ip;
+        // The workload addresses live in the node's namespace: the bastion's pings must reach them through the routes.
         await nsExec(n.ns, 'ip', ['addr', 'add', `${a.ip}/32`, 'dev', 'lo']);
+        await nsExec(n.ns, 'ip', ['addr', 'add', `${a6.ip}/128`, 'dev', 'lo', 'nodad']);
       }
     } finally {
       await ds.close();
@@ -180,13 +215,18 @@ export class MeshLab {
     if (this.dir) await rm(this.dir, { recursive: true, force: true });
   }
 
-  /** Calico resources: mesh on, AS 64512, one IPIP Always pool of /26 blocks, three nodes, the bastion as global peer. */
+  /**
+   * Calico resources: mesh on, AS 64512, an IPIP Always pool of /26 blocks and an IPv6 pool with
+   * the default block size (122), three dual-stack nodes, the bastion as global peer per family.
+   */
   private resources(): string {
     const docs = [
       `kind: BGPConfiguration\nmetadata: { name: default }\nspec: { asNumber: 64512, nodeToNodeMeshEnabled: true, logSeverityScreen: Info }`,
       `kind: IPPool\nmetadata: { name: e2e-pool }\nspec: { cidr: ${this.pool}, blockSize: 26, ipipMode: Always, vxlanMode: Never, natOutgoing: true, nodeSelector: all() }`,
-      ...this.nodes.map((n) => `kind: Node\nmetadata: { name: ${n.name} }\nspec: { bgp: { ipv4Address: ${n.ip}/24 } }`),
+      `kind: IPPool\nmetadata: { name: e2e-pool6 }\nspec: { cidr: '${this.pool6}', ipipMode: Never, vxlanMode: Never, nodeSelector: all() }`,
+      ...this.nodes.map((n) => `kind: Node\nmetadata: { name: ${n.name} }\nspec: { bgp: { ipv4Address: ${n.ip}/24, ipv6Address: '${n.ip6}/64' } }`),
       `kind: BGPPeer\nmetadata: { name: bastion }\nspec: { peerIP: ${this.bastion.ip}, asNumber: 64512 }`,
+      `kind: BGPPeer\nmetadata: { name: bastion-v6 }\nspec: { peerIP: '${this.bastion.ip6}', asNumber: 64512 }`,
     ];
     return docs.map((d) => `apiVersion: projectcalico.org/v3\n${d}\n`).join('---\n');
   }
@@ -210,12 +250,12 @@ export class MeshLab {
     return proc;
   }
 
-  /** Removes a node's block from the datastore: its BlockAffinity and its IPAMBlock (with the address in it). */
-  async removeBlock(name: string): Promise<void> {
+  /** Removes a node's block of a family from the datastore: its BlockAffinity and its IPAMBlock (with the address in it). */
+  async removeBlock(name: string, family: 4 | 6 = 4): Promise<void> {
     const n = this.node(name);
-    const [base, len] = n.block.split('/') as [string, string];
-    await this.petrelctl(['delete', 'blockaffinity', `${n.name}-${base}-${len}`]);
-    await this.petrelctl(['delete', 'ipamblock', `${base.replaceAll('.', '-')}-${len}`]);
+    const block = family === 4 ? n.block : n.block6;
+    await this.petrelctl(['delete', 'blockaffinity', blockAffinityName(n.name, block)]);
+    await this.petrelctl(['delete', 'ipamblock', blockName(block)]);
   }
 
   birdConfig(): string {
@@ -225,19 +265,23 @@ export class MeshLab {
       'protocol device { scan time 2; }',
       // Learned routes go to this namespace's kernel (proto bird), as on a bastion router.
       'protocol kernel { learn off; scan time 2; ipv4 { import none; export where source = RTS_BGP; }; }',
+      'protocol kernel { learn off; scan time 2; ipv6 { import none; export where source = RTS_BGP; }; }',
     ];
+    // One session per node and family: <node> over IPv4, <node>_v6 over IPv6 (Calico's bird6 shape).
     for (const n of this.nodes) {
-      lines.push(
-        `protocol bgp ${n.name} {`,
-        `  local ${this.bastion.ip} as 64512;`,
-        `  neighbor ${n.ip} as 64512;`,
-        '  direct;',
-        '  connect delay time 1;',
-        '  connect retry time 2;',
-        '  error wait time 1, 3;',
-        '  ipv4 { import all; export none; };',
-        '}',
-      );
+      for (const [name, local, neighbor, channel] of [[n.name, this.bastion.ip, n.ip, 'ipv4'], [`${n.name}_v6`, this.bastion.ip6, n.ip6, 'ipv6']] as const) {
+        lines.push(
+          `protocol bgp ${name} {`,
+          `  local ${local} as 64512;`,
+          `  neighbor ${neighbor} as 64512;`,
+          '  direct;',
+          '  connect delay time 1;',
+          '  connect retry time 2;',
+          '  error wait time 1, 3;',
+          `  ${channel} { import all; export none; };`,
+          '}',
+        );
+      }
     }
     return `${lines.join('\n')}\n`;
   }
@@ -265,7 +309,8 @@ export class MeshLab {
     const proc = new NsProcess(
       `petrel ${n.name} (${sink} sink)`,
       n.ns,
-      [process.execPath, ...pre, MAIN, '--node', n.name, '--listen', `${n.ip}:179`, '--ctl-socket', n.ctl, '--sink', sink, '--log-level', 'info'],
+      // No --listen: the node listens on every address, IPv4 and IPv6, as calico-node's two BIRDs do.
+      [process.execPath, ...pre, MAIN, '--node', n.name, '--ctl-socket', n.ctl, '--ctl-socket6', n.ctl6, '--sink', sink, '--log-level', 'info'],
       { PETREL_DATASTORE: this.datastore, PT_E2E_MOCK_DUMP: n.mockDump },
     );
     n.proc = proc;
@@ -281,9 +326,15 @@ export class MeshLab {
     return e.code;
   }
 
-  /** The proto-bird routes of a namespace, as `ip -json route show` prints them. */
+  /** The proto-bird routes of a namespace, as `ip -json route show` prints them (IPv4). */
   async birdRoutes(ns: string): Promise<KernelRoute[]> {
     return ((await routes(ns)) as unknown as KernelRoute[]).filter((r) => r.protocol === 'bird');
+  }
+
+  /** The proto-bird routes of a namespace's IPv6 table (`ip -json -6 route show`). */
+  async birdRoutes6(ns: string): Promise<KernelRoute[]> {
+    const out = await nsExec(ns, 'ip', ['-json', '-6', 'route', 'show']);
+    return (out.trim() ? (JSON.parse(out) as KernelRoute[]) : []).filter((r) => r.protocol === 'bird');
   }
 
   /** A node's table as its kernel sink reads it back (the sink's own parser). */
@@ -300,10 +351,11 @@ export class MeshLab {
     }
   }
 
-  /** Packets received by `ping -c 3 -W 1` from a namespace. */
+  /** Packets received by `ping -c 3 -W 1` from a namespace (ping -6 for an IPv6 address). */
   async ping(fromNs: string, to: string): Promise<number> {
     try {
-      const out = await nsExec(fromNs, 'ping', ['-c', '3', '-W', '1', '-i', '0.2', to], { timeoutMs: 10_000 });
+      const family = to.includes(':') ? ['-6'] : [];
+      const out = await nsExec(fromNs, 'ping', [...family, '-c', '3', '-W', '1', '-i', '0.2', to], { timeoutMs: 10_000 });
       return Number(/(\d+) received/.exec(out)?.[1] ?? 0);
     } catch (e) {
       if (e instanceof NetnsError) return Number(/(\d+) received/.exec(e.stderr)?.[1] ?? 0);
