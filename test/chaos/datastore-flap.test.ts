@@ -9,11 +9,12 @@
  * sits in a block with no affinity and C announces it as a /32.)
  */
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openDatastore, type Resource } from '../../config/index.js';
 import { addNamespace, attachToBridge, nsExec } from '../../tools/lab/netns.js';
 import { GrLab, type GrNode, type LogLine, type PingResult } from '../gr/gr-lab.js';
 import { advertisedBy, bgpProtocols, impliedRoutes, meshName, routeDiff, withPrefixLengths } from './implied.js';
+import { labForFile } from '../support/lab-lifecycle.js';
 
 const OCTET = 7;
 const lab = new GrLab('pt-flap', OCTET);
@@ -87,20 +88,14 @@ async function bothRouteToC(): Promise<boolean> {
   return true;
 }
 
-beforeAll(async () => {
-  try {
-    await lab.up();
+labForFile(lab, {
+  ready: async () => {
     await addNodeC();
     await lab.until('all three nodes and the bastion to hold every block', () => lab.converged(), 60_000);
-  } catch (e) {
-    await lab.down();
-    throw e;
-  }
-}, 150_000);
-afterAll(async () => {
-  console.log(`datastore flap: ${JSON.stringify(measured)}`);
-  await lab.down();
-}, 60_000);
+  },
+  upTimeoutMs: 150_000,
+  report: () => `datastore flap: ${JSON.stringify(measured)}`,
+});
 
 describe('datastore entry flapping under traffic', () => {
   it("C's Node and the bastion's BGPPeer flap: A–B sessions never reset, the workload ping loses nothing, tables end as the datastore says", async () => {

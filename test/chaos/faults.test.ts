@@ -8,9 +8,10 @@
  *   routes come back once its sessions are re-established.
  * The packet counts are printed for the report (a lost link does lose packets: the link is down).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { nsExec, run } from '../../tools/lab/netns.js';
 import { GrLab, type LogLine, type PingResult } from '../gr/gr-lab.js';
+import { labForFile } from '../support/lab-lifecycle.js';
 
 const HOLD = 6;
 /** Petrel's connect retry (Calico's 5 s), connect delay (2 s) and minimum error wait (5 s). */
@@ -21,19 +22,11 @@ const b = () => lab.node('node-b');
 const measured: Record<string, unknown> = {};
 const tag = (ip: string) => ip.replaceAll('.', '_');
 
-beforeAll(async () => {
-  try {
-    await lab.up();
-    await lab.until('both nodes and the bastion to hold both blocks', () => lab.converged(), 60_000);
-  } catch (e) {
-    await lab.down();
-    throw e;
-  }
-}, 120_000);
-afterAll(async () => {
-  console.log(`chaos, packets lost: ${JSON.stringify(measured)}`);
-  await lab.down();
-}, 60_000);
+labForFile(lab, {
+  ready: () => lab.until('both nodes and the bastion to hold both blocks', () => lab.converged(), 60_000),
+  upTimeoutMs: 120_000,
+  report: () => `chaos, packets lost: ${JSON.stringify(measured)}`,
+});
 
 const established = (proc: ReturnType<typeof b>['proc'], peerIp: string, from: number) =>
   lab.logs(proc).slice(from).find((l: LogLine) => l.msg === 'session established' && typeof l.peer === 'string' && l.peer.includes(tag(peerIp)));

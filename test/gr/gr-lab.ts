@@ -14,6 +14,7 @@ import { openDatastore } from '../../config/index.js';
 import type { ChildProcess } from 'node:child_process';
 import { addBridge, addNamespace, addVethPair, attachToBridge, deleteNamespace, listNamespaces, nsExec, nsSpawn, run, waitFor } from '../../tools/lab/netns.js';
 import { MAIN, NsProcess } from '../interop/mesh-fixture.js';
+import { untilOrDiagnose } from '../support/lab-lifecycle.js';
 
 export interface GrNode {
   readonly name: string;
@@ -259,12 +260,8 @@ export class GrLab {
     return [...this.nodes.map((n) => n.proc), this.bastion.proc].map((p) => p?.tail(25) ?? '').join('\n');
   }
 
-  async until<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 30_000): Promise<T> {
-    try {
-      return await waitFor(what, probe, timeoutMs, 100);
-    } catch (e) {
-      throw new Error(`${(e as Error).message}\n${this.diagnostics()}`);
-    }
+  until<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 30_000): Promise<T> {
+    return untilOrDiagnose(what, probe, timeoutMs, () => this.diagnostics());
   }
 
   async down(): Promise<void> {

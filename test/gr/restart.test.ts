@@ -5,8 +5,9 @@
  * routes through its own restart (restarting speaker), node A and BIRD keep B's routes while B is
  * away (receiving speakers), and after B's End-of-RIB every table is back to non-stale.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { GrLab, type LogLine, type PingResult } from './gr-lab.js';
+import { labForFile } from '../support/lab-lifecycle.js';
 
 const lab = new GrLab('pt-gr', 1);
 const a = () => lab.node('node-a');
@@ -15,19 +16,11 @@ const peerOf = (ip: string) => (l: LogLine) => typeof l.peer === 'string' && l.p
 /** Packet counts of every case, printed at the end for the report. */
 const measured: Record<string, { workload: PingResult; bastion: PingResult }> = {};
 
-beforeAll(async () => {
-  try {
-    await lab.up();
-    await lab.until('both nodes and the bastion to hold both blocks', () => lab.converged(), 60_000);
-  } catch (e) {
-    await lab.down();
-    throw e;
-  }
-}, 120_000);
-afterAll(async () => {
-  console.log(`graceful restart, packets lost: ${JSON.stringify(measured)}`);
-  await lab.down();
-}, 60_000);
+labForFile(lab, {
+  ready: () => lab.until('both nodes and the bastion to hold both blocks', () => lab.converged(), 60_000),
+  upTimeoutMs: 120_000,
+  report: () => `graceful restart, packets lost: ${JSON.stringify(measured)}`,
+});
 
 /**
  * Restarts petrel on node B (by `kill`) under two pings of 400 packets 50 ms apart (20 s), and

@@ -5,21 +5,17 @@
  * IPv6 routes land in Petrel's kernel IPv6 table with `proto bird` via BIRD's global address
  * (RFC 2545: the global next hop is the one to use), and the IPv4 side works alongside.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { run } from '../../tools/lab/netns.js';
 import { BIRD, BIRD_ROUTES, DualStackLab, NODE } from './bird-lab.js';
+import { labForFile } from '../support/lab-lifecycle.js';
 
 const lab = new DualStackLab();
 
-beforeAll(async () => {
-  try {
-    await lab.up();
-  } catch (e) {
-    await lab.down();
-    throw e;
-  }
-}, 40_000);
-afterAll(() => lab.down(), 30_000);
+labForFile(lab, {
+  upTimeoutMs: 40_000,
+  downTimeoutMs: 30_000,
+});
 
 describe('dual stack with BIRD 2', () => {
   it('the node gets a /122 from the IPv6 pool (default block size) and a /26 from the IPv4 pool', () => {

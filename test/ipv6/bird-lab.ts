@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { openDatastore } from '../../config/index.js';
 import { addNamespace, addVethPair, deleteNamespace, listNamespaces, nsExec, run, waitFor } from '../../tools/lab/netns.js';
 import { MAIN, NsProcess } from '../interop/mesh-fixture.js';
+import { untilOrDiagnose } from '../support/lab-lifecycle.js';
 
 export const NODE = { name: 'dual1', v4: '10.81.0.11', v6: 'fd81::11' } as const;
 export const BIRD = { v4: '10.81.0.1', v6: 'fd81::1', linkLocal: 'fe80::81:1' } as const;
@@ -157,12 +158,8 @@ export class DualStackLab {
     return [this.petrel?.tail(20), this.bird?.tail(20)].filter(Boolean).join('\n');
   }
 
-  async until<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 20_000): Promise<T> {
-    try {
-      return await waitFor(what, probe, timeoutMs, 100);
-    } catch (e) {
-      throw new Error(`${(e as Error).message}\n${this.diagnostics()}`);
-    }
+  until<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 20_000): Promise<T> {
+    return untilOrDiagnose(what, probe, timeoutMs, () => this.diagnostics());
   }
 
   async down(): Promise<void> {

@@ -3,23 +3,19 @@
  * with the router id derived from its name, BIRD sees that id in the OPEN, and routes flow both
  * ways over the IPv6 session.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { chooseRouterId } from '../../config/index.js';
 import { run } from '../../tools/lab/netns.js';
 import { BIRD, BIRD_ROUTES, DualStackLab, NODE } from './bird-lab.js';
+import { labForFile } from '../support/lab-lifecycle.js';
 
 const lab = new DualStackLab(true);
 const derived = chooseRouterId(NODE.name, undefined, { CALICO_ROUTER_ID: 'hash' });
 
-beforeAll(async () => {
-  try {
-    await lab.up();
-  } catch (e) {
-    await lab.down();
-    throw e;
-  }
-}, 40_000);
-afterAll(() => lab.down(), 30_000);
+labForFile(lab, {
+  upTimeoutMs: 40_000,
+  downTimeoutMs: 30_000,
+});
 
 describe('IPv6-only node', () => {
   it('runs with the name-derived router id, and BIRD sees it as the neighbor id', async () => {

@@ -4,20 +4,16 @@
  * that node's address), reflected routes carry ORIGINATOR_ID and CLUSTER_LIST, and stopping one
  * reflector leaves every client's table complete through the other.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CLUSTER_ID, RrLab } from './rr-lab.js';
+import { labForFile } from '../support/lab-lifecycle.js';
 
 const lab = new RrLab();
 
-beforeAll(async () => {
-  try {
-    await lab.up();
-  } catch (e) {
-    await lab.down();
-    throw e;
-  }
-}, 60_000);
-afterAll(() => lab.down(), 30_000);
+labForFile(lab, {
+  upTimeoutMs: 60_000,
+  downTimeoutMs: 30_000,
+});
 
 function same(a: Map<string, string>, b: Map<string, string>): boolean {
   return a.size === b.size && [...b].every(([k, v]) => a.get(k) === v);

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { openDatastore } from '../../config/index.js';
 import { addBridge, addNamespace, attachToBridge, deleteNamespace, listNamespaces, nsExec, routes, run, waitFor } from '../../tools/lab/netns.js';
 import { MAIN, NsProcess } from '../interop/mesh-fixture.js';
+import { untilOrDiagnose } from '../support/lab-lifecycle.js';
 
 export const CLUSTER_ID = '244.0.0.1';
 
@@ -157,12 +158,8 @@ export class RrLab {
     return this.nodes.map((n) => n.proc?.tail(8) ?? '').join('\n');
   }
 
-  async until<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 30_000): Promise<T> {
-    try {
-      return await waitFor(what, probe, timeoutMs, 100);
-    } catch (e) {
-      throw new Error(`${(e as Error).message}\n${this.diagnostics()}`);
-    }
+  until<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 30_000): Promise<T> {
+    return untilOrDiagnose(what, probe, timeoutMs, () => this.diagnostics());
   }
 
   async down(): Promise<void> {
