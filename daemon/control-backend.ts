@@ -34,6 +34,7 @@ export class DaemonControlBackend implements ControlBackend {
       const wait = s.waitingFor();
       const view: BgpProtocolView = {
         ...st,
+        families: s.peerIntent.families.length > 0 ? s.peerIntent.families : [s.peerIntent.family],
         ...(this.rib ? { counters: this.rib.counters(st.name) } : {}),
         ...((s.disabledMessage ?? s.receivedMessage) ? { message: (s.disabledMessage ?? s.receivedMessage) as string } : {}),
         ...(wait?.kind === 'connectDelay' ? { connectDelay: { left: wait.left, total: wait.total } } : {}),

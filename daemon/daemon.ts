@@ -10,7 +10,7 @@
  * - `onClose` hooks run at shutdown after the peers were told (control socket, sinks).
  */
 import { hostname as osHostname } from 'node:os';
-import { BgpListener, type ListenAddress } from './listener.js';
+import { BgpListeners, type ListenAddress } from './listener.js';
 import type { Logger } from './log.js';
 import { CALICO_DEFAULTS, type NodeIntent, type PeerStatus } from './model.js';
 import { PeerManager } from './peers.js';
@@ -34,8 +34,8 @@ export interface IntentAwareEngine extends RouteEngine {
 export interface DaemonOptions {
   readonly source: IntentSource;
   readonly log: Logger;
-  /** Overrides the intent's listen address/port (`--listen`). */
-  readonly listen?: ListenAddress;
+  /** Overrides the intent's listen address/port (`--listen`, once per family or a list). */
+  readonly listen?: ListenAddress | readonly ListenAddress[];
   readonly engine?: IntentAwareEngine;
   /** Advertised in the FQDN capability; defaults to the machine's hostname. */
   readonly hostname?: string;
@@ -46,11 +46,11 @@ export interface DaemonOptions {
 export class Daemon {
   private intent: NodeIntent;
   private readonly peers: PeerManager;
-  private listener: BgpListener;
+  private listener: BgpListeners;
   private stopWatch: (() => Promise<void>) | undefined;
   private readonly closeHooks: (() => Promise<void>)[] = [];
   private closing: Promise<void> | undefined;
-  private bound: ListenAddress | undefined;
+  private bound: ListenAddress[] = [];
   /** Serialises intent applications so reloads never interleave. */
   private applying: Promise<void> = Promise.resolve();
 
@@ -61,16 +61,18 @@ export class Daemon {
     this.intent = intent;
     const engine = opts.engine ?? NULL_ENGINE;
     this.peers = new PeerManager({ local: localSpeaker(intent, opts.hostname, opts.gracefulRestart), engine, log: opts.log });
-    // Without a bind address, '::' accepts IPv4 (as mapped addresses) and IPv6 peers alike.
-    const listen = opts.listen ?? { host: intent.listenAddress ?? '::', port: intent.listenPort ?? CALICO_DEFAULTS.listenPort };
-    this.listener = this.makeListener(listen);
+    // Without a bind address, '::' accepts IPv4 (as mapped addresses) and IPv6 peers alike;
+    // bindMode NodeIP listens on each node address (IPv4 and IPv6), all sharing one accept path.
+    const port = intent.listenPort ?? CALICO_DEFAULTS.listenPort;
+    const hosts = intent.listenAddresses ?? (intent.listenAddress ? [intent.listenAddress] : ['::']);
+    this.listener = this.makeListener(opts.listen ? [opts.listen].flat() : hosts.map((host) => ({ host, port })));
   }
 
-  private makeListener(at: ListenAddress): BgpListener {
-    return new BgpListener(at, (s, src) => this.peers.route(s, src), this.opts.log);
+  private makeListener(at: readonly ListenAddress[]): BgpListeners {
+    return new BgpListeners(at, (s, src) => this.peers.route(s, src), this.opts.log);
   }
 
-  private async listen(): Promise<ListenAddress> {
+  private async listen(): Promise<ListenAddress[]> {
     try {
       return await this.listener.listen();
     } catch (e) {
@@ -78,7 +80,7 @@ export class Daemon {
       const dual = !this.opts.listen && !this.intent.listenAddress;
       if (!dual || (code !== 'EAFNOSUPPORT' && code !== 'EADDRNOTAVAIL')) throw e;
       // A host without IPv6: listen on IPv4 only.
-      this.listener = this.makeListener({ host: '0.0.0.0', port: this.intent.listenPort ?? CALICO_DEFAULTS.listenPort });
+      this.listener = this.makeListener([{ host: '0.0.0.0', port: this.intent.listenPort ?? CALICO_DEFAULTS.listenPort }]);
       return this.listener.listen();
     }
   }
@@ -107,6 +109,11 @@ export class Daemon {
   }
 
   get listenAddress(): ListenAddress | undefined {
+    return this.bound[0];
+  }
+
+  /** Every bound listening address (one per family under bindMode NodeIP). */
+  get listenAddresses(): readonly ListenAddress[] {
     return this.bound;
   }
 
@@ -128,7 +135,7 @@ export class Daemon {
       await this.opts.engine?.intentChanged?.(next);
       const diff = await this.peers.apply(next.peers);
       this.opts.log.info({ added: diff.added.length, removed: diff.removed.length, reset: diff.reset.length, unchanged: diff.unchanged.length + diff.updated.length }, 'configuration applied');
-      if (prev.listenPort !== next.listenPort || prev.listenAddress !== next.listenAddress) {
+      if (prev.listenPort !== next.listenPort || String(prev.listenAddresses ?? prev.listenAddress) !== String(next.listenAddresses ?? next.listenAddress)) {
         this.opts.log.warn({ listenPort: next.listenPort, listenAddress: next.listenAddress }, 'listen address changed: takes effect on restart');
       }
     };

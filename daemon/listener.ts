@@ -74,3 +74,52 @@ export class BgpListener {
     setTimeout(() => socket.destroy(), 1000).unref();
   }
 }
+
+/**
+ * Several listening sockets with one accept path: one per node address under bindMode NodeIP
+ * (Calico's bird and bird6 each listen on the node address of their family), or one per
+ * `--listen`. Every socket hands its connections to the same router.
+ */
+export class BgpListeners {
+  private readonly listeners: BgpListener[];
+
+  constructor(
+    readonly addresses: readonly ListenAddress[],
+    route: ConnectionRouter,
+    log: Logger,
+  ) {
+    if (addresses.length === 0) throw new Error('no BGP listen address');
+    this.listeners = addresses.map((a) => new BgpListener(a, route, log));
+  }
+
+  /** Binds every address (in order); if one fails, closes those already bound and rejects. */
+  async listen(): Promise<ListenAddress[]> {
+    const bound: ListenAddress[] = [];
+    for (const l of this.listeners) {
+      try {
+        bound.push(await l.listen());
+      } catch (e) {
+        await this.close();
+        throw e;
+      }
+    }
+    return bound;
+  }
+
+  close(): Promise<void> {
+    return Promise.all(this.listeners.map((l) => l.close())).then(() => undefined);
+  }
+}
+
+/** `--listen` values: the option may be repeated and each value may be a comma-separated list. */
+export function parseListenList(texts: string | readonly string[], defaultPort = 179): ListenAddress[] {
+  const all = (typeof texts === 'string' ? [texts] : texts).flatMap((t) => t.split(',')).map((t) => t.trim()).filter((t) => t !== '');
+  const out = all.map((t) => parseListen(t, defaultPort));
+  const seen = new Set<string>();
+  for (const a of out) {
+    const key = `${a.host}|${a.port}`;
+    if (seen.has(key)) throw new Error(`listen address ${a.host} port ${a.port} given twice`);
+    seen.add(key);
+  }
+  return out;
+}

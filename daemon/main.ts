@@ -18,7 +18,7 @@ import { computeNodeIntent, openDatastore, resolveDatastoreUrl } from '../config
 import { DaemonControlBackend } from './control-backend.js';
 import { startControlServer } from './control/index.js';
 import { Daemon, type IntentSource } from './daemon.js';
-import { parseListen, type ListenAddress } from './listener.js';
+import { parseListenList, type ListenAddress } from './listener.js';
 import { createLogger, type Logger } from './log.js';
 import { CALICO_DEFAULTS, type NodeIntent } from './model.js';
 import { RouteEngine as RibEngine } from './rib/index.js';
@@ -33,7 +33,8 @@ export interface PetrelOptions {
   ctlSocket: string;
   ctlSocket6?: string;
   sink: 'kernel' | 'mock';
-  listen?: string;
+  /** One value, or several when --listen is repeated. */
+  listen?: string | string[];
   logLevel?: string;
   intentFile?: string;
   gracefulRestart: boolean;
@@ -49,7 +50,11 @@ export function buildProgram(run: (o: PetrelOptions) => Promise<void>): Command 
     .option('--ctl-socket <path>', 'BIRD-compatible control socket', CALICO_DEFAULTS.ctlSocket)
     .option('--ctl-socket6 <path>', 'control socket for the IPv6 protocols (default: bird6.ctl beside --ctl-socket when the node has an IPv6 address)')
     .addOption(new Option('--sink <kind>', 'where routes go: the kernel, or an in-memory table').choices(['kernel', 'mock']).default('kernel'))
-    .option('--listen <addr:port>', 'BGP listen address and port (default: the node\'s listenPort on every address, IPv4 and IPv6)')
+    .option(
+      '--listen <addr:port>',
+      'BGP listen address and port; repeat it (or give a comma-separated list) to listen on several, e.g. one per family: --listen 10.0.0.1:179 --listen [fd00::1]:179 (default: the node\'s listenPort on every address, IPv4 and IPv6; under bindMode NodeIP on each node address)',
+      (v: string, prev?: string | string[]) => (prev === undefined ? v : [prev, v].flat()),
+    )
     .option('--log-level <level>', 'trace, debug, info, warn, error or none (default: the datastore\'s logSeverityScreen)')
     .option('--ipip-device <name>', 'device for routes of IPIP pools (installed onlink via the peer node)', CALICO_DEFAULTS.ipipDevice)
     .option('--no-graceful-restart', 'remove routes a previous run left in the kernel at once, and advertise no preserved forwarding state')
@@ -96,8 +101,15 @@ async function runDaemon(o: PetrelOptions): Promise<void> {
     throw new StartError(e instanceof Error ? e.message : String(e));
   }
   const log = createLogger(o.logLevel ?? first.logLevel);
-  let listen: ListenAddress | undefined;
-  if (o.listen) listen = parseListen(o.listen, first.listenPort);
+  let listen: ListenAddress[] | undefined;
+  if (o.listen) {
+    try {
+      listen = parseListenList(o.listen, first.listenPort);
+    } catch (e) {
+      await source.close?.().catch(() => {});
+      throw new UsageError(`--listen: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
   const sink = o.sink === 'mock' ? new MockSink() : new KernelSink({ log });
   // RFC 2545: an IPv6 route whose only next hop is link-local goes out of the interface holding our address.
   const linkLocalDevice = await findDeviceHolding(first.ipv6Address);

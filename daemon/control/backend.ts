@@ -3,7 +3,7 @@
  * the kernel directly: the daemon hands it a ControlBackend and the server formats what it returns
  * in BIRD's layouts. Everything here is plain data, cheap to produce on demand.
  */
-import type { PeerStatus, ProtoState, RouteCounters } from '../model.js';
+import type { Family, PeerStatus, ProtoState, RouteCounters } from '../model.js';
 
 /** BIRD 2's channel states as `show protocols all` prints them. */
 export type ChannelStateWord = 'UP' | 'DOWN' | 'START' | 'FLUSHING';
@@ -51,6 +51,11 @@ export interface BgpProtocolExtras {
   readonly channels?: readonly ChannelView[];
   /** Output filter name for the derived channel (default 'calico_export_to_bgp_peers'). */
   readonly exportFilter?: string;
+  /**
+   * Families the session carries (default: the peer address's family). A multiprotocol session
+   * shows on each family's socket (bird.ctl and bird6.ctl) and gets one derived channel per family.
+   */
+  readonly families?: readonly Family[];
 }
 
 export type BgpProtocolView = PeerStatus & BgpProtocolExtras;

@@ -53,7 +53,7 @@ function defaultSystemProtocols(backend: ControlBackend, families: readonly Fami
 /** All protocols this socket shows, in BIRD's (config) order: system protocols, then BGP. */
 export function protocolEntries(ctx: CommandContext): ProtocolEntry[] {
   const system = ctx.backend.systemProtocols?.() ?? defaultSystemProtocols(ctx.backend, ctx.families);
-  const bgp = ctx.backend.protocols().filter((p: BgpProtocolView) => ctx.families.includes(familyOfAddr(p.peerIp)));
+  const bgp = ctx.backend.protocols().filter((p: BgpProtocolView) => (p.families ?? [familyOfAddr(p.peerIp)]).some((f) => ctx.families.includes(f)));
   return [...system.map((view) => ({ type: 'system' as const, view })), ...bgp.map((view) => ({ type: 'bgp' as const, view }))];
 }
 
@@ -114,7 +114,7 @@ function run(cmd: Command, entries: readonly ProtocolEntry[], ctx: CommandContex
         const e = entries.find((x) => entryName(x) === name);
         if (!e) return [];
         if (e.type === 'system') return e.view.channels.map((c) => c.table);
-        return e.view.channels?.map((c) => c.table) ?? [e.view.peerIp.includes(':') ? 'master6' : 'master4'];
+        return e.view.channels?.map((c) => c.table) ?? (e.view.families ?? [familyOfAddr(e.view.peerIp)]).map((f) => (f === 6 ? 'master6' : 'master4'));
       };
       return { lines: showRouteReply((q) => backend.routes(q), args, { dialect, now: ctx.now(), tables, protocolTables }) };
     }

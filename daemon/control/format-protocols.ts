@@ -68,13 +68,14 @@ export function protocolRow(e: ProtocolEntry, ctx: FormatContext): string {
   return row(ctx, s.name, s.proto, table, s.state, s.since, '');
 }
 
-/** The BGP channel a view implies when the backend gives none. */
-export function defaultBgpChannel(p: BgpProtocolView): ChannelView {
-  const v6 = isIpv6(p.peerIp);
+/** The BGP channel (of `family`, default the peer address's) a view implies when the backend gives none. */
+export function defaultBgpChannel(p: BgpProtocolView, family?: 4 | 6): ChannelView {
+  const v6 = family === undefined ? isIpv6(p.peerIp) : family === 6;
   const internal = (p.session ?? (p.peerAs === p.localAs ? 'internal' : 'external')) === 'internal';
   const multihop = p.multihop ?? internal;
   const state = p.protoState === 'up' ? 'UP' : p.neighborGracefulRestartActive ? 'START' : 'DOWN';
-  const nextHop = p.nextHop ?? p.sourceAddress;
+  // Over the other family's transport the next hop is not the session address: only a given one is shown.
+  const nextHop = family === undefined || v6 === isIpv6(p.peerIp) ? (p.nextHop ?? p.sourceAddress) : undefined;
   return {
     name: v6 ? 'ipv6' : 'ipv4',
     state,
@@ -179,7 +180,7 @@ function bgpDetailLines(p: BgpProtocolView, ctx: FormatContext): string[] {
   const out: string[] = [];
   if (p.description) out.push(`  Description:    ${p.description}`);
   if (d === 'bird2' && p.message !== undefined) out.push(`  Message:        ${p.message}`);
-  const channels = p.channels ?? [defaultBgpChannel(p)];
+  const channels = p.channels ?? (p.families && p.families.length > 0 ? p.families.map((f) => defaultBgpChannel(p, f)) : [defaultBgpChannel(p)]);
   if (d === 'bird1') {
     const c = channels[0]!;
     out.push(`  Preference:     ${c.preference}`, `  Input filter:   ${c.inputFilter}`, `  Output filter:  ${c.outputFilter}`);

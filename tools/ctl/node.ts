@@ -42,7 +42,9 @@ export function parseBirdRow(text: string, family: 4 | 6): BgpPeerRow | undefine
   const m = PEER_NAME.exec(cols[0]!);
   if (!m) return undefined;
   return {
-    peerAddress: m[2]!.replaceAll('_', family === 4 ? '.' : ':'),
+    // A multiprotocol session over IPv4 also carries IPv6 (Petrel's addressFamilies): its IPv4 name
+    // shows in the IPv6 table too, and four plain numbers can only be an IPv4 address.
+    peerAddress: m[2]!.replaceAll('_', family === 4 || /^\d+_\d+_\d+_\d+(_port_\d+)?$/.test(m[2]!) ? '.' : ':'),
     peerType: PEER_TYPES[m[1]!]!,
     state: cols[3]!,
     since: cols[4]!,
