@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm run bench [-- <cell...>] [--quick] [--runs N] [--only bird|petrel] [--write-docs] [--profile] [--no-build] [--snapshot]`
-// Builds (tsc, then the daemon bundle) unless --no-build, then runs each named cell (all when none is named) from dist/
+// Builds (tsc) unless --no-build, always refreshes the daemon bundle, then runs each named cell (all when none is named) from dist/
 // (with --snapshot: from a private build in node_modules/.cache/petrel-bench/, so a rebuild of
 // dist/ by someone else during a long run cannot mix two versions of the daemon):
 //   codec, rib, sim    -> dist/tools/bench/<cell>.js (their own scripts)
@@ -43,10 +43,11 @@ if (build) {
   // tsc still emits when files someone else is editing fail to typecheck; only a missing output is fatal.
   const r = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.json'), '--outDir', outDir], { stdio: ['ignore', 'inherit', 'inherit'] });
   if (r.status !== 0) console.error('bench: tsc reported errors; running what was emitted');
-  // The daemon runs from its one-file bundle (outDir/petrel.mjs), as `npm run build` makes it.
-  const b = spawnSync(process.execPath, [join(root, 'scripts', 'bundle.mjs'), '--outdir', outDir], { stdio: ['ignore', 'inherit', 'inherit'] });
-  if (b.status !== 0) console.error('bench: bundling the daemon failed');
 }
+// The daemon runs from its one-file bundle (outDir/petrel.mjs), as `npm run build` makes it. It is
+// made from the sources even with --no-build (under a second), so a run never measures a stale daemon.
+const b = spawnSync(process.execPath, [join(root, 'scripts', 'bundle.mjs'), '--outdir', outDir], { stdio: ['ignore', 'inherit', 'inherit'] });
+if (b.status !== 0) console.error('bench: bundling the daemon failed');
 
 const benchDir = join(outDir, 'tools', 'bench');
 const wanted = cells.length ? cells : ALL;
