@@ -6,224 +6,260 @@
  * (computeNodeIntent: mesh rule, RR clusters, own blocks), and each node runs Petrel's RouteEngine
  * behind its RibBridge seam, so every route goes through the codec's encodeUpdates and
  * decodeUpdate, Adj-RIB-In, best path, export policy and Adj-RIB-Out, into a MockSink.
- * What is simulated: the sessions. A pair of nodes that both want each other is joined by an
- * in-memory pipe at t0 (no TCP, no FSM, no timers): each UPDATE written by one side is delivered
- * to the other on the next turn of the event loop.
+ * What is simulated: the sessions (sim-fabric.ts). Every session comes up at t0 (no TCP, FSM or
+ * timers); what one side writes waits in the other node's inbox, and nodes read their inboxes one
+ * at a time until nothing is in flight and every engine is idle.
  *
- * Figures per (topology, N): convergence time (all peer-ups to every sink holding N-1 learned
- * blocks and nothing in flight), UPDATE messages and bytes exchanged, sessions, and heap per node.
+ * Figures per (topology, N): convergence time (all peer-ups to quiescence, every sink then holding
+ * N-1 learned blocks), the busiest node's share of it, UPDATE messages and bytes, sessions, and
+ * memory per node (JS heap, and typed-array stores outside it).
  *
- * `node dist/tools/bench/sim.js [--quick] [--sizes 100,300,1000] [--topologies mesh,rr] [--json]`
+ * `node dist/tools/bench/sim.js [--quick] [--sizes 100,300,1000] [--topologies mesh,rr]
+ *   [--timeout=<s>] [--max-heap-mb=<MB>] [--no-json]`
  */
-import { writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { computeNodeIntent, snapshotOf, type Resource } from '../../config/index.js';
-import { defaultCodecContext, formatIpv4 } from '../../proto/index.js';
-import { RouteEngine } from '../../daemon/rib/index.js';
-import { RibBridge } from '../../daemon/session/rib-bridge.js';
-import { silentLogger } from '../../daemon/log.js';
-import { MockSink } from '../../daemon/sink/mock.js';
-import type { CapabilitySummary, NodeIntent, PeerIntent } from '../../daemon/model.js';
-import type { SessionUp } from '../../daemon/session/engine.js';
+import { loadavg, cpus, totalmem } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { getHeapStatistics } from 'node:v8';
+import type { SinkRoute } from '../../daemon/model.js';
+import { buildNodes, forEachSession, nodeBlock, type SimTopology } from './sim-cluster.js';
+import { SimFabric, type FabricProgress } from './sim-fabric.js';
 import { monoMs } from './clock.js';
 
-export type SimTopology = 'mesh' | 'rr';
-
-const ASN = 64512;
-const NODE_BASE = 0x0a000000 + 1; // 10.0.0.1
-const BLOCK_BASE = 0x0a800000; // 10.128.0.0, /26 blocks
-
-export const nodeAddress = (i: number) => formatIpv4(NODE_BASE + i);
-export const nodeBlock = (i: number) => `${formatIpv4(BLOCK_BASE + i * 64)}/26`;
-
-/** The cluster as Calico resources: mesh on, or off with two route reflectors every node peers with. */
-export function simResources(n: number, topology: SimTopology): Resource[] {
-  const r = (kind: string, name: string, spec: Record<string, unknown>, labels?: Record<string, string>) =>
-    ({ apiVersion: 'projectcalico.org/v3', kind, metadata: { name, ...(labels ? { labels } : {}) }, spec }) as unknown as Resource;
-  const out: Resource[] = [
-    r('BGPConfiguration', 'default', { asNumber: ASN, nodeToNodeMeshEnabled: topology === 'mesh', logSeverityScreen: 'None' }),
-    r('IPPool', 'sim-pool', { cidr: '10.128.0.0/9', blockSize: 26, ipipMode: 'Never', vxlanMode: 'Never' }),
-  ];
-  for (let i = 0; i < n; i++) {
-    const rr = topology === 'rr' && i < 2;
-    out.push(r('Node', `sim-${i}`, { bgp: { ipv4Address: `${nodeAddress(i)}/8`, ...(rr ? { routeReflectorClusterID: '224.0.0.1' } : {}) } }, rr ? { 'route-reflector': 'true' } : undefined));
-    out.push(r('BlockAffinity', `sim-${i}-block`, { state: 'confirmed', node: `sim-${i}`, cidr: nodeBlock(i) }));
-  }
-  if (topology === 'rr') out.push(r('BGPPeer', 'peer-with-rrs', { nodeSelector: 'all()', peerSelector: "route-reflector == 'true'" }));
-  return out;
-}
-
-const CAPS: CapabilitySummary = { multiprotocol: ['ipv4'], routeRefresh: true, enhancedRefresh: false, as4: true, llgr: false, extendedMessage: false };
-
-interface SimNode {
-  readonly intent: NodeIntent;
-  readonly engine: RouteEngine;
-  readonly seam: RibBridge;
-  readonly sink: MockSink;
-}
+export { simResources, nodeAddress, nodeBlock, type SimTopology } from './sim-cluster.js';
 
 export interface SimResult {
   readonly topology: SimTopology;
   readonly nodes: number;
   readonly sessions: number;
+  /** From the first peer-up to quiescence, on one thread doing every node's work. */
   readonly convergeMs: number;
+  /** The busiest node's engine time within convergeMs (a cluster whose nodes run in parallel cannot beat it). */
+  readonly busiestNodeMs: number;
+  readonly medianNodeMs: number;
+  /** Sum of every node's engine time: the rest of convergeMs is the harness and the garbage collector between nodes. */
+  readonly totalNodeMs: number;
   readonly updates: number;
   readonly bytes: number;
+  /** JS heap growth per node after a forced GC (with --expose-gc), cluster alive. */
   readonly heapPerNodeKB: number;
+  /** Typed-array stores (outside the JS heap: the RIB's PrefixMaps, messages) per node. */
+  readonly arrayBuffersPerNodeKB: number;
+  /** Resident set size of the whole process at the end (MB). */
+  readonly rssMB: number;
+  /** Intents (config/) and engines with their own blocks originated. */
   readonly setupMs: number;
+  readonly startedAt: string;
+  readonly loadAvg: readonly [number, number];
+}
+
+export interface SimOptions {
+  /** Returns every node's sink table (sorted by prefix) for comparisons. */
+  readonly tables?: boolean;
+  /** Called every 30 s while delivering (long runs). */
+  readonly onProgress?: (p: FabricProgress) => void;
 }
 
 /** Runs one (topology, n) point to quiescence; throws if a sink ends short of n-1 learned blocks. */
-export async function simulate(n: number, topology: SimTopology, timeoutMs: number): Promise<SimResult> {
-  globalThis.gc?.();
-  const heap0 = process.memoryUsage().heapUsed;
+export async function simulate(n: number, topology: SimTopology, timeoutMs: number, opts: SimOptions = {}): Promise<SimResult & { tables?: SinkRoute[][] }> {
+  const startedAt = new Date().toISOString();
+  const load0 = loadavg()[0]!;
+  await collectGarbage();
+  const mem0 = process.memoryUsage();
   const t0 = monoMs();
-  const snapshot = snapshotOf(simResources(n, topology));
-  const nodes: SimNode[] = [];
-  for (let i = 0; i < n; i++) {
-    const intent = computeNodeIntent(snapshot, `sim-${i}`);
-    const sink = new MockSink();
-    const engine = new RouteEngine({ intent, sink });
-    nodes.push({ intent, engine, sink, seam: new RibBridge(engine, silentLogger()) });
-  }
-  await Promise.all(nodes.map((x) => x.engine.settled()));
-  const byAddress = new Map(nodes.map((x, i) => [nodeAddress(i), x]));
-
-  // In-flight UPDATEs, delivered in batches on the next turn of the event loop.
-  let inFlight: Array<() => void> = [];
-  let updates = 0;
-  let bytes = 0;
-  let scheduled = false;
-  const flush = () => {
-    scheduled = false;
-    const batch = inFlight;
-    inFlight = [];
-    for (const deliver of batch) deliver();
-  };
-  const post = (deliver: () => void) => {
-    inFlight.push(deliver);
-    if (!scheduled) {
-      scheduled = true;
-      setImmediate(flush);
-    }
-  };
-
-  // A session exists where both ends have a peer intent for each other.
-  const ups: Array<() => void> = [];
-  let sessions = 0;
-  for (const a of nodes) {
-    for (const p of a.intent.peers) {
-      const b = byAddress.get(p.peerIp);
-      const back = b?.intent.peers.find((q) => q.peerIp === a.intent.ipv4Address);
-      if (!b || !back || a.intent.ipv4Address! > p.peerIp) continue; // each pair once
-      sessions++;
-      ups.push(() => {
-        a.seam.peerUp(sessionUp(a, b, p, back, post, () => updates++, (k) => (bytes += k)));
-        b.seam.peerUp(sessionUp(b, a, back, p, post, () => updates++, (k) => (bytes += k)));
-      });
-    }
-  }
+  const deadline = t0 + timeoutMs;
+  const nodes = await buildNodes(n, topology);
+  const fabric = new SimFabric(nodes);
+  const sessions = forEachSession(nodes, (a, b) => fabric.connect(a, b));
   const setupMs = monoMs() - t0;
   const start = monoMs();
-  for (const up of ups) up();
-  const deadline = start + timeoutMs;
-  const bounded = async (p: Promise<unknown>) => {
-    let timer: NodeJS.Timeout | undefined;
-    const limit = new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`${topology} N=${n}: not quiet after ${timeoutMs} ms`)), Math.max(0, deadline - monoMs()))));
-    try {
-      await Promise.race([p, limit]);
-    } finally {
-      clearTimeout(timer);
-    }
-  };
-  for (;;) {
-    await bounded(Promise.all(nodes.map((x) => x.engine.settled())));
-    if (inFlight.length === 0 && !scheduled) {
-      await bounded(Promise.all(nodes.map((x) => x.engine.settled())));
-      if (inFlight.length === 0 && !scheduled) break;
-    }
-    await new Promise((r) => setImmediate(r));
+  try {
+    await fabric.upAll(deadline);
+    await fabric.run(deadline, opts.onProgress);
+  } catch (e) {
+    throw new Error(`${topology} N=${n}: ${(e as Error).message} (bound ${(timeoutMs / 1000).toFixed(0)} s)`);
   }
   const convergeMs = monoMs() - start;
+  if (fabric.resets > 0) throw new Error(`${topology} N=${n}: ${fabric.resets} sessions were reset by their engine`);
   for (const [i, x] of nodes.entries()) {
     const learned = x.sink.snapshot().filter((r) => r.prefix !== nodeBlock(i) && r.type !== 'blackhole').length;
     if (learned < n - 1) throw new Error(`${topology} N=${n}: node ${i} holds ${learned} of ${n - 1} learned blocks`);
   }
-  globalThis.gc?.(); // with --expose-gc (npm run bench passes it) the heap figure is live data only
-  const heapPerNodeKB = (process.memoryUsage().heapUsed - heap0) / 1024 / n;
-  nodes.length = 0;
-  return { topology, nodes: n, sessions, convergeMs, updates, bytes, heapPerNodeKB, setupMs };
-}
-
-/** The Established view `from` has of its session to `to`, with writes piped into `to`'s seam. */
-function sessionUp(from: SimNode, to: SimNode, peer: PeerIntent, reverse: PeerIntent, post: (d: () => void) => void, countUpdate: () => void, countBytes: (n: number) => void): SessionUp {
-  const context = defaultCodecContext();
-  let open = true;
+  await collectGarbage(); // with --expose-gc (npm run bench passes it) the figures are live data only
+  const mem = process.memoryUsage();
+  const busy = fabric.busyMs().sort((a, b) => a - b);
+  const tables = opts.tables ? nodes.map((x) => x.sink.snapshot()) : undefined;
   return {
-    peer,
-    neighborId: to.intent.routerId,
-    peerAs: to.intent.localAs,
-    localAddress: from.intent.ipv4Address!,
-    remoteAddress: to.intent.ipv4Address!,
-    internal: peer.peerAs === peer.localAs,
-    families: [4],
-    context,
-    localCaps: CAPS,
-    peerCaps: CAPS,
-    holdTime: 240,
-    send(update: Uint8Array): boolean {
-      if (!open) return false;
-      countUpdate();
-      countBytes(update.length);
-      // The receiving side knows this session by its own peer intent's name.
-      post(() => to.seam.update(reverse.name, update, context));
-      return true;
-    },
-    reset(): void {
-      open = false;
-    },
+    topology,
+    nodes: n,
+    sessions,
+    convergeMs,
+    busiestNodeMs: busy[busy.length - 1] ?? 0,
+    medianNodeMs: busy[busy.length >> 1] ?? 0,
+    totalNodeMs: busy.reduce((a, b) => a + b, 0),
+    updates: fabric.updates,
+    bytes: fabric.bytes,
+    heapPerNodeKB: (mem.heapUsed - mem0.heapUsed) / 1024 / n,
+    arrayBuffersPerNodeKB: (mem.arrayBuffers - mem0.arrayBuffers) / 1024 / n,
+    rssMB: mem.rss / 2 ** 20,
+    setupMs,
+    startedAt,
+    loadAvg: [load0, loadavg()[0]!],
+    ...(tables ? { tables } : {}),
   };
 }
 
-async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const quick = args.includes('--quick');
-  const opt = (name: string) => {
+/** Full GCs with a turn of the event loop between, so freed typed-array stores are released too. */
+async function collectGarbage(): Promise<void> {
+  if (!globalThis.gc) return;
+  for (let i = 0; i < 2; i++) {
+    globalThis.gc();
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
+// ---------------------------------------------------------------------- command line
+
+interface Cli {
+  readonly quick: boolean;
+  readonly sizes: number[];
+  readonly topologies: SimTopology[];
+  readonly timeoutS: number | undefined;
+  readonly maxHeapMb: number | undefined;
+  readonly json: boolean;
+}
+
+function parseCli(args: readonly string[]): Cli {
+  const opt = (name: string): string | undefined => {
+    const eq = args.find((a) => a.startsWith(`${name}=`));
+    if (eq) return eq.slice(name.length + 1);
     const i = args.indexOf(name);
     return i >= 0 ? args[i + 1] : undefined;
   };
+  const quick = args.includes('--quick');
+  const num = (name: string) => {
+    const v = opt(name);
+    if (v === undefined) return undefined;
+    if (!/^\d+$/.test(v)) throw new Error(`${name} wants a whole number, got '${v}'`);
+    return Number(v);
+  };
   const sizes = (opt('--sizes') ?? (quick ? '50' : '100,300,1000')).split(',').map(Number);
+  if (sizes.some((s) => !Number.isInteger(s) || s < 2)) throw new Error(`--sizes wants node counts of 2 or more, got '${opt('--sizes')}'`);
   const topologies = (opt('--topologies') ?? 'mesh,rr').split(',') as SimTopology[];
+  for (const t of topologies) if (t !== 'mesh' && t !== 'rr') throw new Error(`unknown topology '${t}' (mesh, rr)`);
+  return { quick, sizes, topologies, timeoutS: num('--timeout'), maxHeapMb: num('--max-heap-mb'), json: !args.includes('--no-json') };
+}
+
+/** The per-run bound: two minutes up to 300 nodes, twenty beyond (a full mesh of 1,000 is about half a million sessions). */
+function defaultTimeoutMs(n: number): number {
+  return (n <= 300 ? 120 : 1200) * 1000;
+}
+
+/**
+ * Heap a run of these sizes needs, roughly: a full-mesh session costs ~10 KB of heap per side in
+ * the engine, a route-reflector cluster far less. 2 GB of headroom over that.
+ */
+function heapNeededMb(cli: Cli): number {
+  const n = Math.max(...cli.sizes);
+  const sessionEnds = cli.topologies.includes('mesh') ? n * (n - 1) : 4 * n;
+  return Math.ceil((sessionEnds * 10 * 1024) / 2 ** 20) + 2048;
+}
+
+/** Runs this script again in a child with a larger old space when the current one is too small for the sizes asked. */
+function respawnWithHeap(cli: Cli): number | undefined {
+  if (process.env.PETREL_SIM_CHILD) return undefined;
+  const want = cli.maxHeapMb ?? heapNeededMb(cli);
+  const have = getHeapStatistics().heap_size_limit / 2 ** 20;
+  if (have >= want * 0.95) return undefined;
+  const cap = Math.floor((totalmem() / 2 ** 20) * 0.8);
+  const heap = Math.min(want, cap);
+  console.log(`# sim: re-running with --max-old-space-size=${heap} (heap limit ${have.toFixed(0)} MB is below the ~${want} MB these sizes need)`);
+  const r = spawnSync(process.execPath, [`--max-old-space-size=${heap}`, '--expose-gc', fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
+    stdio: 'inherit',
+    env: { ...process.env, PETREL_SIM_CHILD: '1' },
+  });
+  return r.status ?? 1;
+}
+
+const fmt = (x: number) => Math.round(x).toLocaleString('en-US');
+const secs = (ms: number) => (ms >= 10_000 ? `${(ms / 1000).toFixed(0)} s` : `${(ms / 1000).toFixed(1)} s`);
+
+function markdown(results: readonly SimResult[]): string {
+  const rows = results.map(
+    (r) =>
+      `| ${r.topology} | ${fmt(r.nodes)} | ${fmt(r.sessions)} | ${secs(r.convergeMs)} | ${secs(r.busiestNodeMs)} | ${fmt(r.updates)} | ${(r.bytes / 1e6).toFixed(1)} MB | ${fmt(r.heapPerNodeKB)} KB | ${fmt(r.arrayBuffersPerNodeKB)} KB | ${secs(r.setupMs)} |`,
+  );
+  return [
+    '| topology | N | sessions | converged | busiest node | UPDATEs | bytes | heap per node | typed arrays per node | set-up (intents) |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...rows,
+  ].join('\n');
+}
+
+/** Merges these results into bench-results/sim.json, replacing earlier figures of the same (topology, N). */
+function writeResults(results: readonly SimResult[], failures: readonly { topology: SimTopology; nodes: number; error: string; at: string }[], quick: boolean): string {
+  const root = process.env.PETREL_BENCH_ROOT ?? join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+  const dir = join(root, 'bench-results');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, quick ? 'sim-quick.json' : 'sim.json');
+  type Stored = { results?: SimResult[]; failures?: typeof failures };
+  let prev: Stored = {};
+  try {
+    if (existsSync(file)) prev = JSON.parse(readFileSync(file, 'utf8')) as Stored;
+  } catch {
+    prev = {};
+  }
+  const key = (r: { topology: string; nodes: number }) => `${r.topology}/${r.nodes}`;
+  const fresh = new Set([...results, ...failures].map(key));
+  const merged = [...(prev.results ?? []).filter((r) => !fresh.has(key(r)) && r.startedAt !== undefined), ...results].sort(
+    (a, b) => a.topology.localeCompare(b.topology) || a.nodes - b.nodes,
+  );
+  const failed = [...(prev.failures ?? []).filter((f) => !fresh.has(key(f))), ...failures];
+  const machine = { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version, memoryGB: Math.round(totalmem() / 2 ** 30) };
+  writeFileSync(file, `${JSON.stringify({ updatedAt: new Date().toISOString(), machine, results: merged, failures: failed }, null, 1)}\n`);
+  return file;
+}
+
+async function main(): Promise<number> {
+  const cli = parseCli(process.argv.slice(2));
+  const child = respawnWithHeap(cli);
+  if (child !== undefined) return child;
   const results: SimResult[] = [];
-  console.log(`# sim: ${topologies.join(', ')} at N = ${sizes.join(', ')}`);
-  for (const topology of topologies) {
-    for (const n of sizes) {
+  const failures: { topology: SimTopology; nodes: number; error: string; at: string }[] = [];
+  console.log(`# sim: ${cli.topologies.join(', ')} at N = ${cli.sizes.join(', ')} (heap limit ${(getHeapStatistics().heap_size_limit / 2 ** 30).toFixed(1)} GB, load ${loadavg()[0]!.toFixed(1)})`);
+  for (const topology of cli.topologies) {
+    for (const n of cli.sizes) {
+      const timeoutMs = cli.timeoutS !== undefined ? cli.timeoutS * 1000 : defaultTimeoutMs(n);
       try {
-        const r = await simulate(n, topology, 110_000);
+        const r = await simulate(n, topology, timeoutMs, {
+          onProgress: (p) => console.log(`    ${topology} N=${n}: ${secs(p.elapsedMs)} in, ${fmt(p.delivered)} UPDATEs delivered, ${fmt(p.queued)} queued, heap ${(process.memoryUsage().heapUsed / 2 ** 30).toFixed(1)} GB`),
+        });
         results.push(r);
         console.log(
-          `  ${topology} N=${n}: converged in ${r.convergeMs.toFixed(0)} ms, ${r.sessions} sessions, ${r.updates} UPDATEs (${(r.bytes / 1e6).toFixed(1)} MB), ${r.heapPerNodeKB.toFixed(0)} KB heap/node (setup ${r.setupMs.toFixed(0)} ms)`,
+          `  ${topology} N=${n}: converged in ${secs(r.convergeMs)} (busiest node ${secs(r.busiestNodeMs)}, median ${secs(r.medianNodeMs)}, sum ${secs(r.totalNodeMs)}), ${fmt(r.sessions)} sessions, ${fmt(r.updates)} UPDATEs (${(r.bytes / 1e6).toFixed(1)} MB), ` +
+            `${fmt(r.heapPerNodeKB)} KB heap + ${fmt(r.arrayBuffersPerNodeKB)} KB typed arrays per node, RSS ${fmt(r.rssMB)} MB (set-up ${secs(r.setupMs)}, load ${r.loadAvg[0].toFixed(1)}-${r.loadAvg[1].toFixed(1)})`,
         );
       } catch (e) {
-        console.log(`  ${topology} N=${n}: FAILED ${(e as Error).message}`);
+        const error = (e as Error).message;
+        failures.push({ topology, nodes: n, error, at: new Date().toISOString() });
+        console.log(`  ${topology} N=${n}: FAILED ${error}`);
         break; // larger sizes of this topology would fail too
       }
     }
   }
-  const rows = results.map((r) => `| ${r.topology} | ${r.nodes} | ${r.sessions} | ${r.convergeMs.toFixed(0)} ms | ${r.updates} | ${(r.bytes / 1e6).toFixed(1)} MB | ${r.heapPerNodeKB.toFixed(0)} KB |`);
-  console.log(['', '| topology | N | sessions | converged | UPDATEs | bytes | heap per node |', '| --- | --- | --- | --- | --- | --- | --- |', ...rows].join('\n'));
-  if (!args.includes('--no-json')) {
-    const root = process.env.PETREL_BENCH_ROOT ?? join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-    const dir = join(root, 'bench-results');
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'sim.json'), `${JSON.stringify({ startedAt: new Date().toISOString(), node: process.version, quick, results }, null, 1)}\n`);
-  }
+  console.log(`\n${markdown(results)}`);
+  if (cli.json) console.log(`\n  results merged into ${writeResults(results, failures, cli.quick)}`);
+  return failures.length > 0 ? 1 : 0;
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  main().catch((e: Error) => {
-    console.error(`sim: ${e.message}`);
-    process.exit(1);
-  });
+  main().then(
+    (code) => process.exit(code),
+    (e: Error) => {
+      console.error(`sim: ${e.message}`);
+      process.exit(1);
+    },
+  );
 }
