@@ -15,10 +15,10 @@ import { compileExportPolicy, exportVerdict, type ExportPolicy } from '../policy
 import { importVerdict, maxPrefixOutcome, normaliseImported } from '../policy/import.js';
 import { compileKernelPolicy, sameSinkRoute, sinkRouteSatisfies, toSinkRoute, type KernelPolicy } from '../policy/kernel.js';
 import { AdjRibIn } from './adj-rib-in.js';
-import { AdjRibOut } from './adj-rib-out.js';
+import { AdjRibOut, sameBatch, type OutBatch } from './adj-rib-out.js';
 import { AttrStore, localAttrs, type LocalKind, type RouteAttrs } from './attrs.js';
 import { addressRank, routerIdNumber, selectBest, type Candidate } from './decision.js';
-import { bgpMayAdvertise, exportAttrs, type ExportTarget, type RouteSource } from './export-attrs.js';
+import { bgpMayAdvertise, exportAttrs, ExportClasses, type ExportClass, type ExportTarget, type RouteSource } from './export-attrs.js';
 import { cidrToKey, familyOfKey, forEachPackedKey, keyToCidr, packKeys, words6OfKey, type PrefixKey } from './keys.js';
 import { maskOf, maskWords6, prefix4Key, prefix6Key } from '../../proto/prefix.js';
 import { LocRib, type BestRef } from './loc-rib.js';
@@ -50,6 +50,12 @@ export interface RouteEngineOptions {
 
 const LOCAL = 0;
 const OUT_CACHE_LIMIT = 4096;
+/** exportResult outcomes besides an attribute-set id (> 0): the route may not go to the peer at all, */
+const EXPORT_NONE = 0;
+/** the export filter refused it, */
+const EXPORT_FILTERED = -1;
+/** there is no next hop of its family to announce. */
+const EXPORT_REJECTED = -2;
 
 interface Source {
   readonly index: number;
@@ -75,8 +81,8 @@ interface Source {
     readonly output: PeerOutput;
     readonly target: ExportTarget;
     readonly ctx: CodecContext;
-    /** (source attribute id, source index) → exported attribute id; validated on use. */
-    readonly cache: Map<number, number>;
+    /** The peers sharing its exported attribute sets and UPDATE bytes. */
+    readonly cls: ExportClass;
   };
 }
 
@@ -109,6 +115,7 @@ export class RouteEngine {
   private kernelPolicy: KernelPolicy;
   private originated = new Map<PrefixKey, LocalKind>();
   private readonly localAttrIds = new Map<LocalKind, number>();
+  private readonly exportClasses = new ExportClasses();
 
   private chain: Promise<unknown> = Promise.resolve();
   /** Work units left before the next yield to the event loop. */
@@ -221,7 +228,7 @@ export class RouteEngine {
             rrClient: peer.rrClient,
           },
           ctx: peer.context ?? contextOf(peer),
-          cache: new Map(),
+          cls: this.exportClasses.join(peer),
         },
       };
       if (keep) {
@@ -705,59 +712,92 @@ export class RouteEngine {
     }
     this.queueSink(key, oldSource < 0 ? 0 : oldAttr, this.kernelPolicy);
     if (oldSource >= 0) this.store.release(oldAttr);
-    let best: BestRef | undefined;
-    for (const dest of this.sources) {
-      if (!dest?.out) continue;
-      if (bestSource >= 0) best ??= { source: bestSource, pathId: bestPathId, attrId: bestAttr };
-      this.exportTo(dest, key, best);
-    }
+    this.exportToAll(key, bestSource < 0 ? undefined : { source: bestSource, pathId: bestPathId, attrId: bestAttr });
   }
 
   // ------------------------------------------------------------------ export
 
+  /** Exports `key` to every peer; peers of one export class share one verdict and one exported set. */
+  private exportToAll(key: PrefixKey, best: BestRef | undefined): void {
+    let cls: ExportClass | undefined;
+    let result = EXPORT_NONE;
+    for (const dest of this.sources) {
+      if (!dest?.out) continue;
+      // Never back to the peer it came from.
+      if (best && best.source === dest.index) {
+        this.applyExport(dest, key, EXPORT_NONE);
+        continue;
+      }
+      if (dest.out.cls !== cls) {
+        if (result > 0) this.store.release(result);
+        cls = dest.out.cls;
+        result = this.exportResult(dest, key, best);
+      }
+      this.applyExport(dest, key, result);
+    }
+    if (result > 0) this.store.release(result);
+  }
+
   private exportTo(dest: Source, key: PrefixKey, best: BestRef | undefined): void {
+    const result = best && best.source === dest.index ? EXPORT_NONE : this.exportResult(dest, key, best);
+    this.applyExport(dest, key, result);
+    if (result > 0) this.store.release(result);
+  }
+
+  /**
+   * What `best` becomes toward `dest` (the same for its whole export class): an exported
+   * attribute-set id (> 0, with one reference for the caller) or an EXPORT_* outcome.
+   */
+  private exportResult(dest: Source, key: PrefixKey, best: BestRef | undefined): number {
+    if (!best) return EXPORT_NONE;
     const out = dest.out!;
     const family = familyOfKey(key);
+    if (!dest.peer!.families.includes(family)) return EXPORT_NONE;
+    const src = this.sources[best.source]!;
+    if (!bgpMayAdvertise(src.routeSource, out.target, this.intent.rrClusterId)) return EXPORT_NONE;
+    if (!exportVerdict(this.exportPolicy, key, undefined, dest.peer!.ibgp).accept) return EXPORT_FILTERED;
+    // No address of this family on the session to put in NEXT_HOP: the route cannot go there.
+    if (out.target.selfNextHop[family] === undefined && needsSelfNextHop(src.routeSource, out.target)) return EXPORT_REJECTED;
+    return this.exportedAttrId(dest, best.attrId, src, family);
+  }
+
+  /** Records an exportResult in `dest`'s Adj-RIB-Out and counters. */
+  private applyExport(dest: Source, key: PrefixKey, result: number): void {
+    const out = dest.out!;
     const c = dest.counters;
-    let outId: number | undefined;
-    if (best && best.source !== dest.index && dest.peer!.families.includes(family)) {
-      const src = this.sources[best.source]!;
-      if (bgpMayAdvertise(src.routeSource, out.target, this.intent.rrClusterId)) {
-        c.exportUpdates.received++;
-        const verdict = exportVerdict(this.exportPolicy, key, undefined, dest.peer!.ibgp);
-        if (!verdict.accept) c.exportUpdates.filtered++;
-        else if (out.target.selfNextHop[family] === undefined && needsSelfNextHop(src.routeSource, out.target)) {
-          // No address of this family on the session to put in NEXT_HOP: the route cannot go there.
-          c.exportUpdates.rejected++;
-        } else outId = this.exportedAttrId(dest, best.attrId, src, family);
-      }
-    }
-    if (outId !== undefined) {
-      if (out.adjOut.announce(key, outId)) c.exportUpdates.accepted++;
-      this.store.release(outId);
+    if (result !== EXPORT_NONE) c.exportUpdates.received++;
+    if (result > 0) {
+      if (out.adjOut.announce(key, result)) c.exportUpdates.accepted++;
       return;
     }
+    if (result === EXPORT_FILTERED) c.exportUpdates.filtered++;
+    else if (result === EXPORT_REJECTED) c.exportUpdates.rejected++;
     if (out.adjOut.withdraw(key)) {
       c.exportWithdraws.received++;
       c.exportWithdraws.accepted++;
     }
   }
 
-  /** The exported attribute set of a route for `dest`, with one reference for the caller. */
+  /** The exported attribute set of a route for `dest`'s export class, with one reference for the caller. */
   private exportedAttrId(dest: Source, attrId: number, src: Source, family: Family): number {
     const out = dest.out!;
+    const cache = out.cls.exported;
+    if (out.cls.clusterId !== this.intent.rrClusterId) {
+      cache.clear();
+      out.cls.clusterId = this.intent.rrClusterId;
+    }
     // The key carries the source (ORIGINATOR_ID when reflecting) and the family (next hop self).
     const cacheKey = (attrId * 32768 + src.index) * 2 + (family === 6 ? 1 : 0);
-    const cached = out.cache.get(cacheKey);
+    const cached = cache.get(cacheKey);
     // The cache holds no references: an entry whose set was freed meanwhile is rebuilt.
     if (cached !== undefined && this.store.has(cached)) {
       this.store.ref(cached);
       return cached;
     }
-    if (out.cache.size > OUT_CACHE_LIMIT && out.cache.size > 2 * this.store.size) out.cache.clear();
+    if (cache.size > OUT_CACHE_LIMIT && cache.size > 2 * this.store.size) cache.clear();
     const attrs = exportAttrs(this.store.get(attrId), family, src.routeSource, out.target, this.intent.rrClusterId);
     const id = this.store.intern(attrs);
-    out.cache.set(cacheKey, id);
+    cache.set(cacheKey, id);
     return id;
   }
 
@@ -775,13 +815,21 @@ export class RouteEngine {
   }
 
   private flushAllOutputs(): void {
-    for (const s of this.sources) if (s?.out && s.out.adjOut.pendingCount > 0) this.flushOutput(s);
+    // Per export class, the last batch encoded and its messages: a member with the same changes
+    // (the usual case in a mesh) sends the same bytes without encoding them again.
+    let shared: Map<ExportClass, { batch: OutBatch; msgs: Uint8Array[] }> | undefined;
+    for (const s of this.sources) if (s?.out && s.out.adjOut.pendingCount > 0) this.flushOutput(s, (shared ??= new Map()));
   }
 
-  private flushOutput(dest: Source): void {
+  private flushOutput(dest: Source, shared?: Map<ExportClass, { batch: OutBatch; msgs: Uint8Array[] }>): void {
     const out = dest.out!;
     if (out.adjOut.pendingCount === 0) return;
     const batch = out.adjOut.drain();
+    const prev = shared?.get(out.cls);
+    if (prev && sameBatch(prev.batch, batch)) {
+      if (prev.msgs.length > 0) out.output.send(prev.msgs);
+      return;
+    }
     const msgs: Uint8Array[] = [];
     const addPath = (f: Family) => (f === 4 ? out.ctx.addPathTx.ipv4 : out.ctx.addPathTx.ipv6);
     // An encoding failure loses that group only (logged), never the whole batch or the task.
@@ -800,6 +848,7 @@ export class RouteEngine {
         encode('announcements', () => this.encoder.updates(this.store.get(attrId), family, packKeys(family, keys), out.ctx, addPath(family) ? pathIdsFor(keys.length) : undefined));
       }
     }
+    shared?.set(out.cls, { batch, msgs });
     if (msgs.length > 0) out.output.send(msgs);
   }
 
@@ -808,7 +857,7 @@ export class RouteEngine {
   private detachOutput(src: Source): void {
     if (!src.out) return;
     src.out.adjOut.clear();
-    src.out.cache.clear();
+    this.exportClasses.leave(src.out.cls);
     src.out = undefined;
   }
 

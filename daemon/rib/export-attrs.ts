@@ -86,3 +86,69 @@ export function exportAttrs(
   if (!target.keepOriginalNextHop) withNextHop(out, self);
   return out as unknown as RouteAttrs;
 }
+
+/**
+ * Peers that get the same exported attribute sets and the same UPDATE bytes: same session type,
+ * AS, next hop self, next-hop and reflection settings, families and negotiated encoding. An iBGP
+ * full mesh is one class, so a route's attributes are rewritten (and interned) once for all of
+ * it, not once per peer, and a batch encoded for one member serves the others.
+ */
+export interface ExportClassPeer {
+  readonly ibgp: boolean;
+  readonly localAs: number;
+  readonly localAddress: string;
+  readonly localAddress6?: string;
+  readonly keepOriginalNextHop: boolean;
+  readonly rrClient: boolean;
+  readonly families: readonly Family[];
+  readonly as4: boolean;
+  readonly addPathTx: boolean;
+  readonly extendedMessage?: boolean;
+  readonly context?: {
+    readonly as4: boolean;
+    readonly addPathTx: { readonly ipv4: boolean; readonly ipv6: boolean };
+    readonly extendedMessage: boolean;
+  };
+}
+
+export class ExportClass {
+  /**
+   * (source attribute-set id, source index, family) → exported attribute-set id. It holds no
+   * references: the user checks that the set still exists (ids are never reused).
+   */
+  readonly exported = new Map<number, number>();
+  /** The cluster id the cached sets were made with (reflected routes carry it). */
+  clusterId: string | undefined;
+  members = 0;
+
+  constructor(readonly key: string) {}
+}
+
+export function exportClassKey(p: ExportClassPeer): string {
+  const ctx = p.context;
+  const enc = ctx
+    ? [ctx.as4, ctx.addPathTx.ipv4, ctx.addPathTx.ipv6, ctx.extendedMessage]
+    : [p.as4, p.addPathTx, p.addPathTx, p.extendedMessage ?? false];
+  return JSON.stringify([p.ibgp, p.localAs, p.localAddress, p.localAddress6 ?? '', p.keepOriginalNextHop, p.rrClient, [...p.families].sort(), enc]);
+}
+
+/** The live export classes, shared by the peers that belong to them. */
+export class ExportClasses {
+  private readonly byKey = new Map<string, ExportClass>();
+
+  join(p: ExportClassPeer): ExportClass {
+    const key = exportClassKey(p);
+    let c = this.byKey.get(key);
+    if (!c) this.byKey.set(key, (c = new ExportClass(key)));
+    c.members++;
+    return c;
+  }
+
+  leave(c: ExportClass): void {
+    if (--c.members <= 0 && this.byKey.get(c.key) === c) this.byKey.delete(c.key);
+  }
+
+  get size(): number {
+    return this.byKey.size;
+  }
+}

@@ -41,6 +41,13 @@ export interface PeerSessionDeps {
 /** 32 MiB: thousands of full UPDATEs, far more than a live peer ever leaves unread. */
 export const DEFAULT_MAX_UNSENT_BYTES = 32 * 2 ** 20;
 
+/**
+ * Messages written in one turn of the event loop go to the socket together, as one buffer, at the
+ * end of the turn (or once this many bytes are waiting): a table export writes thousands of
+ * UPDATEs, and one socket write each costs more than encoding them.
+ */
+const COALESCE_BYTES = 256 * 1024;
+
 /** One TCP connection (or the attempt to make one) with its own FSM. */
 interface Attempt {
   readonly id: number;
@@ -61,6 +68,12 @@ interface Attempt {
   superseded: boolean;
   /** Its unsent data passed maxUnsentBytes: only the closing NOTIFICATION is still written. */
   overflowed: boolean;
+  /** Messages written this turn, not yet handed to the socket (see COALESCE_BYTES). */
+  outQueue: Uint8Array[];
+  outBytes: number;
+  flushScheduled: boolean;
+  /** An UPDATE is in outQueue: the keepalive timer restarts when it goes out. */
+  updateQueued: boolean;
 }
 
 type WaitKind = 'connectDelay' | 'errorWait';
@@ -247,7 +260,7 @@ export class PeerSession {
     if (!att || !att.socket) return false;
     if (!this.write(att, update)) return false;
     this.messages.updatesOut++;
-    if (att.negotiated && att.negotiated.keepaliveTime > 0) this.startTimer(att, 'keepalive', 'negotiated');
+    att.updateQueued = true;
     return true;
   }
 
@@ -326,6 +339,10 @@ export class PeerSession {
       updateError: undefined,
       superseded: false,
       overflowed: false,
+      outQueue: [],
+      outBytes: 0,
+      flushScheduled: false,
+      updateQueued: false,
     };
     this.attempts.push(att);
     return att;
@@ -483,6 +500,7 @@ export class PeerSession {
   }
 
   private dropSocket(att: Attempt): void {
+    this.flushWrites(att);
     const socket = att.socket;
     att.socket = undefined;
     if (!socket) return;
@@ -513,11 +531,39 @@ export class PeerSession {
     const socket = att.socket;
     if (!socket || socket.destroyed || !socket.writable) return false;
     if (att.overflowed && messageType(bytes) !== MsgType.NOTIFICATION) return false;
-    socket.write(bytes);
+    att.outQueue.push(bytes);
+    att.outBytes += bytes.length;
     this.messages.out++;
+    if (att.outBytes >= COALESCE_BYTES) this.flushWrites(att);
+    else if (!att.flushScheduled) {
+      att.flushScheduled = true;
+      // After the current task and its promise continuations (a whole export pass), before I/O.
+      process.nextTick(() => {
+        att.flushScheduled = false;
+        this.flushWrites(att);
+      });
+    }
     const limit = this.deps.maxUnsentBytes ?? DEFAULT_MAX_UNSENT_BYTES;
-    if (!att.overflowed && socket.writableLength > limit) this.overflow(att, socket.writableLength, limit);
+    const unsent = socket.writableLength + att.outBytes;
+    if (!att.overflowed && unsent > limit) this.overflow(att, unsent, limit);
     return true;
+  }
+
+  /** Hands the messages written so far to the socket, as one buffer. */
+  private flushWrites(att: Attempt): void {
+    if (att.outQueue.length === 0) return;
+    const queue = att.outQueue;
+    const bytes = att.outBytes;
+    att.outQueue = [];
+    att.outBytes = 0;
+    const socket = att.socket;
+    if (!socket || socket.destroyed || !socket.writable) return;
+    socket.write(queue.length === 1 ? queue[0]! : Buffer.concat(queue, bytes));
+    if (att.updateQueued) {
+      att.updateQueued = false;
+      // RFC 4271 §4.4: an UPDATE sent counts as a KEEPALIVE; restart the timer once per write.
+      if (this.established === att && att.negotiated && att.negotiated.keepaliveTime > 0) this.startTimer(att, 'keepalive', 'negotiated');
+    }
   }
 
   /**
