@@ -9,8 +9,8 @@
 // node_modules) is a separate chunk under petrel-chunks/, loaded only for an etcd datastore; the
 // YAML library is still required on demand from node_modules by config/parse.ts.
 import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -18,10 +18,7 @@ const args = process.argv.slice(2);
 const at = args.indexOf('--outdir');
 const outdir = at >= 0 && args[at + 1] ? resolve(args[at + 1]) : join(root, 'dist');
 
-// Chunk names carry a content hash; drop the previous build's chunks so none accumulate.
-rmSync(join(outdir, 'petrel-chunks'), { recursive: true, force: true });
-
-await build({
+const result = await build({
   absWorkingDir: root,
   entryPoints: { petrel: 'daemon/main.ts' },
   outdir,
@@ -45,4 +42,24 @@ await build({
   sourcesContent: false,
   legalComments: 'none',
   logLevel: 'warning',
+  // Written below, each file atomically: daemons of other test runs may be starting from dist/.
+  write: false,
 });
+
+// Chunks (content-hashed names) first, the entry last, each through a rename, so a daemon starting
+// meanwhile reads either the previous complete bundle or this one, never a half-written file.
+const files = [...result.outputFiles].sort((a, b) => Number(basename(a.path).startsWith('petrel.')) - Number(basename(b.path).startsWith('petrel.')));
+for (const f of files) {
+  mkdirSync(dirname(f.path), { recursive: true });
+  const tmp = `${f.path}.${process.pid}.tmp`;
+  writeFileSync(tmp, f.contents, { mode: f.path.endsWith('petrel.mjs') ? 0o755 : 0o644 });
+  renameSync(tmp, f.path);
+}
+
+// Chunks of earlier builds: removed once they are old enough that no daemon can still be loading them.
+const chunkDir = join(outdir, 'petrel-chunks');
+const current = new Set(files.map((f) => f.path));
+for (const name of readdirSync(chunkDir)) {
+  const p = join(chunkDir, name);
+  if (!current.has(p) && Date.now() - statSync(p).mtimeMs > 10 * 60_000) rmSync(p, { force: true });
+}
