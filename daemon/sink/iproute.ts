@@ -63,24 +63,24 @@ export function deleteLine(r: SinkRoute, opts: LineOptions): string {
 }
 
 /**
- * The failures of a `-force -batch` run: 1-based line number → the error printed before
- * `Command failed -:N`. Also returns error text that came without a line (a fatal abort).
+ * The command a long-lived batch sends after each submission: cheap, harmless, and answered with
+ * exactly one line under `-o` (every namespace has `lo`). Seeing its answer, or its own failure,
+ * means ip has dealt with every line before it.
  */
-export function parseBatchErrors(stderr: string): { byLine: Map<number, string>; unattributed: string[] } {
-  const byLine = new Map<number, string>();
-  const unattributed: string[] = [];
-  let pending: string[] = [];
-  for (const raw of stderr.split('\n')) {
-    const line = raw.trim();
-    if (!line) continue;
-    const m = /^Command failed -:(\d+)$/.exec(line);
-    if (m) {
-      byLine.set(Number(m[1]), pending.join('; ') || 'failed');
-      pending = [];
-    } else pending.push(line.replace(/^RTNETLINK answers: /, '').replace(/^Error: /, ''));
-  }
-  unattributed.push(...pending);
-  return { byLine, unattributed };
+export const SENTINEL_LINE = 'link show dev lo';
+
+export type BatchOutput = { readonly kind: 'failed'; readonly line: number } | { readonly kind: 'sentinel' } | { readonly kind: 'text'; readonly text: string };
+
+/**
+ * One line of a batch's merged output: the end of a failed command (`Command failed -:N`), the
+ * sentinel's answer, or text (an error message that belongs to the next failure; '' for blank).
+ */
+export function classifyBatchOutput(raw: string): BatchOutput {
+  const line = raw.trim();
+  const failed = /^Command failed -:(\d+)$/.exec(line);
+  if (failed) return { kind: 'failed', line: Number(failed[1]) };
+  if (/^\d+:\s+lo[:@]/.test(line)) return { kind: 'sentinel' };
+  return { kind: 'text', text: line.replace(/^RTNETLINK answers: /, '').replace(/^Error: /, '') };
 }
 
 /** A delete that failed because the route is already gone is not a failure. */

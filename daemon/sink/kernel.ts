@@ -1,7 +1,7 @@
 /**
  * The kernel RouteSink: programs the routing table of the network namespace it runs in through
- * iproute2, one `ip -force -batch -` process per batch (about 3 ms per spawn, 10k routes in
- * ~120 ms). Routes carry `proto bird` like Calico's BIRD, so `ip route` output, Felix and people
+ * iproute2, feeding one long-lived `ip -force -batch -` (batch-process.ts) so bursts pay no spawn
+ * per batch. Routes carry `proto bird` like Calico's BIRD, so `ip route` output, Felix and people
  * see what they expect. Failures come back per route with the kernel's reason; nothing throws.
  *
  * The command prefix is injectable: tests run the sink against a namespace with
@@ -10,7 +10,8 @@
 import { spawn } from 'node:child_process';
 import type { Logger } from 'pino';
 import type { RouteSink, SinkResult, SinkRoute } from '../model.js';
-import { deleteLine, invalidReason, isAlreadyGone, parseBatchErrors, parseRouteDump, replaceLine, type LineOptions } from './iproute.js';
+import { IpBatchProcess } from './batch-process.js';
+import { deleteLine, invalidReason, isAlreadyGone, parseRouteDump, replaceLine, type LineOptions } from './iproute.js';
 
 export interface KernelSinkOptions {
   /** Prepended to every command (e.g. ['ip', 'netns', 'exec', 'ns1']). */
@@ -22,8 +23,10 @@ export interface KernelSinkOptions {
   /** Routing table; the main table when unset. */
   readonly table?: number | string;
   readonly log?: Logger;
-  /** Per `ip` run. */
+  /** Per `ip` run, and per batch. */
   readonly timeoutMs?: number;
+  /** Close the batch process after this long without work; 30 s. */
+  readonly idleMs?: number;
 }
 
 interface RunResult {
@@ -39,7 +42,8 @@ export class KernelSink implements RouteSink {
   private readonly lineOpts: LineOptions;
   private readonly log: Logger | undefined;
   private readonly timeoutMs: number;
-  /** Number of `ip -batch` processes run (for tests of batching). */
+  private readonly batch: IpBatchProcess;
+  /** Number of batches sent to `ip` (for tests of batching). */
   batches = 0;
 
   constructor(opts: KernelSinkOptions = {}) {
@@ -48,6 +52,17 @@ export class KernelSink implements RouteSink {
     this.lineOpts = { protocol: opts.protocol ?? 'bird', ...(opts.table !== undefined ? { table: opts.table } : {}) };
     this.log = opts.log;
     this.timeoutMs = opts.timeoutMs ?? 60_000;
+    this.batch = new IpBatchProcess({ commandPrefix: this.prefix, ipCommand: this.ip, timeoutMs: this.timeoutMs, ...(opts.idleMs !== undefined ? { idleMs: opts.idleMs } : {}) });
+  }
+
+  /** `ip` processes started for batches so far. */
+  get processesStarted(): number {
+    return this.batch.spawned;
+  }
+
+  /** Lets the batch process go (it also goes by itself when idle, and never keeps Node alive while idle). */
+  close(): void {
+    this.batch.close();
   }
 
   async apply(changes: { readonly add: readonly SinkRoute[]; readonly remove: readonly SinkRoute[] }): Promise<SinkResult> {
@@ -69,18 +84,13 @@ export class KernelSink implements RouteSink {
     if (lines.length === 0) return { applied: 0, failures };
 
     this.batches++;
-    const res = await this.run(['-force', '-batch', '-'], `${lines.join('\n')}\n`);
+    const answer = await this.batch.run(lines);
     let applied = 0;
-    if (res.code === 0) return { applied: lines.length, failures };
-    const { byLine, unattributed } = parseBatchErrors(res.stderr);
-    // Exit code 1 with line-numbered errors is the normal "some lines failed"; anything else means
-    // the batch stopped somewhere we cannot tell, so every line without an answer is reported.
-    const aborted = res.spawnError !== undefined || res.code !== 1 || unattributed.length > 0;
-    const abortReason = `ip -batch aborted: ${res.spawnError ?? (unattributed.join('; ') || `exit code ${String(res.code)}`)}`;
+    // Lines ip never answered (it stopped) are reported failed: we cannot tell whether they took.
     routeOfLine.forEach(({ route, remove }, i) => {
-      const reason = byLine.get(i + 1);
+      const reason = answer.errors.get(i + 1);
       if (reason === undefined) {
-        if (aborted) failures.push({ route, reason: abortReason });
+        if (answer.aborted !== undefined) failures.push({ route, reason: answer.aborted });
         else applied++;
       } else if (remove && isAlreadyGone(reason)) applied++;
       else failures.push({ route, reason });
@@ -89,19 +99,20 @@ export class KernelSink implements RouteSink {
     return { applied, failures };
   }
 
-  /** Our routes (proto bird) in the table, both families. */
+  /** Our routes (proto bird) in the table, both families (read side by side). */
   async dump(): Promise<SinkRoute[]> {
-    const out: SinkRoute[] = [];
-    for (const family of [4, 6] as const) {
-      const args = [`-${family}`, '-json', 'route', 'show', 'proto', this.lineOpts.protocol];
-      if (this.lineOpts.table !== undefined) args.push('table', String(this.lineOpts.table));
-      const res = await this.run(args);
-      // A table that never held a route of this family does not exist yet: it is empty.
-      if (res.code !== 0 && /table does not exist/i.test(res.stderr)) continue;
-      if (res.code !== 0) throw new Error(`ip ${args.join(' ')} failed: ${res.spawnError ?? res.stderr.trim()}`);
-      out.push(...parseRouteDump(res.stdout, family));
-    }
-    return out;
+    const families = await Promise.all(([4, 6] as const).map((f) => this.dumpFamily(f)));
+    return families.flat();
+  }
+
+  private async dumpFamily(family: 4 | 6): Promise<SinkRoute[]> {
+    const args = [`-${family}`, '-json', 'route', 'show', 'proto', this.lineOpts.protocol];
+    if (this.lineOpts.table !== undefined) args.push('table', String(this.lineOpts.table));
+    const res = await this.run(args);
+    // A table that never held a route of this family does not exist yet: it is empty.
+    if (res.code !== 0 && /table does not exist/i.test(res.stderr)) return [];
+    if (res.code !== 0) throw new Error(`ip ${args.join(' ')} failed: ${res.spawnError ?? res.stderr.trim()}`);
+    return parseRouteDump(res.stdout, family);
   }
 
   private run(args: readonly string[], input?: string): Promise<RunResult> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deleteLine, invalidReason, parseBatchErrors, parseRouteDump, replaceLine } from '../../daemon/sink/iproute.js';
+import { classifyBatchOutput, deleteLine, invalidReason, parseRouteDump, replaceLine } from '../../daemon/sink/iproute.js';
 
 const opts = { protocol: 'bird' };
 
@@ -23,12 +23,15 @@ describe('iproute2 batch lines', () => {
     expect(invalidReason({ prefix: '10.244.1.0/26', type: 'unicast', via: '10.0.0.1', dev: 'veth0', onlink: true }, opts)).toBeUndefined();
   });
 
-  it('maps `Command failed -:N` back to lines, with the reason printed before it', () => {
-    const err = 'Error: Nexthop has invalid gateway.\nCommand failed -:3\nRTNETLINK answers: No route to host\nCommand failed -:6\n';
-    const { byLine, unattributed } = parseBatchErrors(err);
-    expect([...byLine]).toEqual([[3, 'Nexthop has invalid gateway.'], [6, 'No route to host']]);
-    expect(unattributed).toEqual([]);
-    expect(parseBatchErrors('Command line is not complete. Try option "help"\n').unattributed).toHaveLength(1);
+  it('reads a batch\'s merged output: failures by line number, the sentinel, and error text', () => {
+    expect(classifyBatchOutput('Command failed -:3')).toEqual({ kind: 'failed', line: 3 });
+    expect(classifyBatchOutput('Error: Nexthop has invalid gateway.')).toEqual({ kind: 'text', text: 'Nexthop has invalid gateway.' });
+    expect(classifyBatchOutput('RTNETLINK answers: No such process')).toEqual({ kind: 'text', text: 'No such process' });
+    expect(classifyBatchOutput('1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN mode DEFAULT group default qlen 1000\\    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00')).toEqual({ kind: 'sentinel' });
+    expect(classifyBatchOutput('1: lo: <LOOPBACK> mtu 65536 qdisc noop state DOWN mode DEFAULT group default qlen 1000')).toEqual({ kind: 'sentinel' });
+    // A message that merely mentions lo is not the sentinel.
+    expect(classifyBatchOutput('Cannot find device "lo0"').kind).toBe('text');
+    expect(classifyBatchOutput('   ')).toEqual({ kind: 'text', text: '' });
   });
 
   it('parses `ip -json route show` into sink routes', () => {

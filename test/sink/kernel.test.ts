@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addNamespace, addVethPair, deleteNamespace, nsExec, routes } from '../../tools/lab/netns.js';
 import { KernelSink } from '../../daemon/sink/kernel.js';
+import { IpBatchProcess } from '../../daemon/sink/batch-process.js';
 import { MockSink } from '../../daemon/sink/mock.js';
 import { sinkRouteSatisfies } from '../../daemon/policy/kernel.js';
 import { RouteEngine } from '../../daemon/rib/index.js';
@@ -95,6 +96,63 @@ describe('KernelSink in a namespace', () => {
     expect(await sink.dump()).toEqual([{ prefix: '10.244.5.0/26', type: 'blackhole', metric: 7 }]);
     await sink.apply({ add: [], remove: [{ prefix: '10.244.5.0/26', type: 'blackhole', metric: 7 }] });
     expect(await sink.dump()).toEqual([]);
+  });
+});
+
+describe('one long-lived ip -batch process', () => {
+  it('runs batch after batch in one process, mapping failures to the right batch and line', async () => {
+    await flushBird();
+    const sink = sinkFor();
+    const good = (i: number): SinkRoute => ({ prefix: `10.250.${i}.0/24`, type: 'unicast', via: '172.16.30.8' });
+    const unreachable = (i: number): SinkRoute => ({ prefix: `10.251.${i}.0/24`, type: 'unicast', via: '10.99.99.99' });
+    const first = await sink.apply({ add: [good(1), unreachable(1), good(2)], remove: [] });
+    expect(first.applied).toBe(2);
+    expect(first.failures.map((f) => f.route)).toEqual([unreachable(1)]);
+    // Line numbers run on across batches in one process: this failure is line 6 for ip, line 2 here.
+    const second = await sink.apply({ add: [good(3), unreachable(2), good(4)], remove: [] });
+    expect(second.failures.map((f) => f.route)).toEqual([unreachable(2)]);
+    expect(second.failures[0]?.reason).toMatch(/gateway|unreachable/i);
+    const third = await sink.apply({ add: [], remove: [good(1), { prefix: '10.250.77.0/24', type: 'blackhole' }] });
+    expect(third).toEqual({ applied: 2, failures: [] });
+    expect(sink.batches).toBe(3);
+    expect(sink.processesStarted).toBe(1);
+    expect((await sink.dump()).map((r) => r.prefix).sort()).toEqual(['10.250.2.0/24', '10.250.3.0/24', '10.250.4.0/24']);
+    sink.close();
+  });
+
+  it('keeps concurrent submissions apart', async () => {
+    await flushBird();
+    const batch = new IpBatchProcess({ commandPrefix: ['ip', 'netns', 'exec', ns] });
+    const lines = (tag: number, bad: number) =>
+      Array.from({ length: 200 }, (_, i) => (i === bad ? `route replace 10.252.${tag}.0/24 via 10.99.99.99 proto bird` : `route replace 10.${tag}.${i}.0/24 via 172.16.30.8 proto bird`));
+    const [a, b] = await Promise.all([batch.run(lines(60, 17)), batch.run(lines(61, 150))]);
+    expect([...a.errors.keys()]).toEqual([18]);
+    expect([...b.errors.keys()]).toEqual([151]);
+    expect(a.aborted ?? b.aborted).toBeUndefined();
+    expect(batch.spawned).toBe(1);
+    expect((await routes(ns, ['proto', 'bird'])).length).toBe(398);
+    batch.close();
+  });
+
+  it('reports an ip that stops as an aborted batch, and starts a fresh one for the next', async () => {
+    await flushBird();
+    const batch = new IpBatchProcess({ commandPrefix: ['ip', 'netns', 'exec', ns] });
+    // A line ip cannot parse ends the process even under -force; the sink never writes one.
+    const dead = await batch.run(['route replace 10.253.1.0/24 via 172.16.30.8 proto bird', 'route replace 10.253.2.0/33 via 172.16.30.8 proto bird', 'route replace 10.253.3.0/24 via 172.16.30.8 proto bird']);
+    expect(dead.aborted).toMatch(/ip -batch aborted.*10\.253\.2\.0\/33/);
+    const next = await batch.run(['route replace 10.253.4.0/24 via 172.16.30.8 proto bird']);
+    expect(next).toEqual({ errors: new Map() });
+    expect(batch.spawned).toBe(2);
+    expect(await birdRoutes()).toContain('10.253.4.0/24');
+    batch.close();
+  });
+
+  it('a KernelSink whose ip cannot run reports every route as failed, without throwing', async () => {
+    const sink = new KernelSink({ commandPrefix: ['ip', 'netns', 'exec', ns], ipCommand: '/nonexistent/ip' });
+    const r: SinkRoute = { prefix: '10.254.0.0/24', type: 'blackhole' };
+    const res = await sink.apply({ add: [r], remove: [] });
+    expect(res.applied).toBe(0);
+    expect(res.failures).toEqual([{ route: r, reason: expect.stringMatching(/ip -batch aborted/) }]);
   });
 });
 
