@@ -1,22 +1,26 @@
 /**
- * What this node has told one peer, and what it still has to tell it.
+ * What this node has told each peer, and what it still has to tell it.
  *
- * One PrefixMap holds both. Its value per prefix is the exported attribute-set id, signed:
- *   id > 0   announced, and the peer has been told;
- *   -id < 0  announced, the peer still has to be told (pending);
- *   0        withdrawn, the peer still has to be told (the entry goes once drained).
- * A prefix becomes pending once however often it changes before the next drain (its latest
- * state is what gets sent), and the order in which prefixes became pending is kept in a plain
- * list, so a burst of changes costs one hash update per change and a drain walks only the
- * changed prefixes (no second map to clear after every UPDATE). A drain groups them by
- * attribute set: one UPDATE carries many prefixes, and withdrawals travel together.
+ * Every prefix exported to any peer gets a slot in one ExportIndex shared by all Adj-RIB-Outs:
+ * the engine looks a changed prefix up once, and each peer's Adj-RIB-Out is then a typed array
+ * indexed by that slot, so exporting a prefix to ten peers costs one hash lookup and ten array
+ * writes. The value at a slot is the exported attribute-set id, signed:
+ *   id > 0          announced, and the peer has been told;
+ *   -id < 0         announced, the peer still has to be told (pending);
+ *   WITHDRAW_PENDING withdrawn, the peer still has to be told;
+ *   0               nothing.
+ * A slot becomes pending once however often it changes before the next drain (its latest state
+ * is what gets sent), and the order in which slots became pending is kept in a plain list. A
+ * drain groups them by attribute set: one UPDATE carries many prefixes, and withdrawals travel
+ * together.
  */
 import type { Family } from '../model.js';
 import type { AttrStore } from './attrs.js';
 import type { PrefixKey } from './keys.js';
 import { PrefixMap } from './prefix-map.js';
 
-const WITHDRAW = 0;
+const NOTHING = 0;
+const WITHDRAW_PENDING = -0x80000000;
 
 export interface OutBatch {
   /** Per family: exported attribute-set id → prefixes announced with it, in the order they changed. */
@@ -25,14 +29,99 @@ export interface OutBatch {
   readonly size: number;
 }
 
+/**
+ * Slots for the prefixes that some Adj-RIB-Out holds (announced, or a change pending). A slot is
+ * freed when no Adj-RIB-Out holds anything at it any more, and then reused.
+ */
+export class ExportIndex {
+  private readonly slots = new PrefixMap(1024);
+  /** The key of each slot; NaN for IPv6 slots, whose keys are in keys6. */
+  private keys4 = new Float64Array(1024);
+  private readonly keys6 = new Map<number, string>();
+  /** How many Adj-RIB-Outs hold something at each slot. */
+  private users = new Int32Array(1024);
+  private free: number[] = [];
+  private next = 0;
+
+  /** Slots in use. */
+  get size(): number {
+    return this.slots.size;
+  }
+
+  /** Length an Adj-RIB-Out's slot array needs. */
+  get capacity(): number {
+    return this.users.length;
+  }
+
+  /** The slot of `key`, made if needed; pair with releaseIfUnused once done with it. */
+  acquire(key: PrefixKey): number {
+    const s = this.slots.get(key);
+    if (s !== undefined) return s;
+    let slot = this.free.pop();
+    if (slot === undefined) {
+      if (this.next === this.users.length) this.grow();
+      slot = this.next++;
+    }
+    this.slots.set(key, slot);
+    if (typeof key === 'number') this.keys4[slot] = key;
+    else {
+      this.keys4[slot] = NaN;
+      this.keys6.set(slot, key);
+    }
+    this.users[slot] = 0;
+    return slot;
+  }
+
+  /** The slot of `key`, or -1. */
+  slotOf(key: PrefixKey): number {
+    return this.slots.get(key) ?? -1;
+  }
+
+  keyAt(slot: number): PrefixKey {
+    const k = this.keys4[slot]!;
+    return k === k ? k : this.keys6.get(slot)!;
+  }
+
+  /** Frees `slot` when no Adj-RIB-Out holds anything there. */
+  releaseIfUnused(slot: number): void {
+    if (this.users[slot] !== 0) return;
+    const key = this.keyAt(slot);
+    if (typeof key === 'string') this.keys6.delete(slot);
+    // A freed slot's key becomes NaN so keyAt of a stale slot can never name another prefix.
+    this.keys4[slot] = NaN;
+    this.slots.delete(key);
+    this.free.push(slot);
+  }
+
+  /** An Adj-RIB-Out starts (+1) or stops (-1) holding something at `slot`. */
+  use(slot: number, delta: number): void {
+    this.users[slot] = this.users[slot]! + delta;
+  }
+
+  private grow(): void {
+    const n = this.users.length * 2;
+    const keys = new Float64Array(n);
+    keys.set(this.keys4);
+    this.keys4 = keys;
+    const users = new Int32Array(n);
+    users.set(this.users);
+    this.users = users;
+  }
+}
+
 export class AdjRibOut {
-  private readonly table = new PrefixMap();
-  /** Prefixes with a pending change, each once, in the order they first changed. */
-  private pending: PrefixKey[] = [];
-  /** Prefixes announced (told or not): the Adj-RIB-Out proper. */
+  private state: Int32Array;
+  /** Slots with a pending change, each once, in the order they first changed. */
+  private pending: number[] = [];
+  /** Prefixes announced (told or not): the size of the Adj-RIB-Out proper. */
   private announced = 0;
 
-  constructor(private readonly store: AttrStore) {}
+  constructor(
+    private readonly store: AttrStore,
+    private readonly index: ExportIndex,
+  ) {
+    this.state = new Int32Array(index.capacity);
+  }
 
   get size(): number {
     return this.announced;
@@ -44,57 +133,76 @@ export class AdjRibOut {
 
   /** The exported attribute-set id of `key`, or undefined when it is not announced. */
   get(key: PrefixKey): number | undefined {
-    const v = this.table.get(key);
-    return v === undefined || v === WITHDRAW ? undefined : v < 0 ? -v : v;
+    const slot = this.index.slotOf(key);
+    const v = slot < 0 || slot >= this.state.length ? NOTHING : this.state[slot]!;
+    return v === NOTHING || v === WITHDRAW_PENDING ? undefined : v < 0 ? -v : v;
   }
 
   /** Records that `key` should now be announced with `attrId` (taking a reference); false when unchanged. */
   announce(key: PrefixKey, attrId: number): boolean {
-    const prev = this.table.set(key, -attrId);
-    if (prev === undefined || prev === WITHDRAW) {
-      this.announced++;
-      this.store.ref(attrId);
-      if (prev === undefined) this.pending.push(key);
-      return true;
-    }
-    if (prev === attrId || prev === -attrId) {
-      // Unchanged: put back the told/untold state it had.
-      if (prev > 0) this.table.set(key, prev);
-      return false;
-    }
-    this.store.ref(attrId);
-    this.store.release(prev < 0 ? -prev : prev);
-    if (prev > 0) this.pending.push(key);
-    return true;
+    const slot = this.index.acquire(key);
+    const changed = this.announceAt(slot, attrId);
+    this.index.releaseIfUnused(slot);
+    return changed;
   }
 
   /** Records that `key` should be withdrawn; false when it was not announced. */
   withdraw(key: PrefixKey): boolean {
-    const prev = this.table.get(key);
-    if (prev === undefined || prev === WITHDRAW) return false;
+    const slot = this.index.slotOf(key);
+    return slot >= 0 && this.withdrawAt(slot);
+  }
+
+  /** announce() for a slot of the shared index (see ExportIndex.acquire). */
+  announceAt(slot: number, attrId: number): boolean {
+    if (slot >= this.state.length) this.grow();
+    const prev = this.state[slot]!;
+    if (prev === attrId || prev === -attrId) return false;
+    this.state[slot] = -attrId;
+    this.store.ref(attrId);
+    this.announced++;
+    if (prev === NOTHING) {
+      this.index.use(slot, 1);
+      this.pending.push(slot);
+    } else if (prev !== WITHDRAW_PENDING) {
+      this.announced--;
+      this.store.release(prev < 0 ? -prev : prev);
+      if (prev > 0) this.pending.push(slot);
+    }
+    return true;
+  }
+
+  /** withdraw() for a slot of the shared index. */
+  withdrawAt(slot: number): boolean {
+    if (slot >= this.state.length) return false;
+    const prev = this.state[slot]!;
+    if (prev === NOTHING || prev === WITHDRAW_PENDING) return false;
     this.announced--;
     this.store.release(prev < 0 ? -prev : prev);
-    this.table.set(key, WITHDRAW);
-    if (prev > 0) this.pending.push(key);
+    this.state[slot] = WITHDRAW_PENDING;
+    if (prev > 0) this.pending.push(slot);
     return true;
   }
 
   /** Queues every announced route again (ROUTE-REFRESH from the peer). */
   resendAll(): void {
-    this.table.forEach((v, key) => {
+    const st = this.state;
+    for (let slot = 0; slot < st.length; slot++) {
+      const v = st[slot]!;
       if (v > 0) {
-        this.table.set(key, -v);
-        this.pending.push(key);
+        st[slot] = -v;
+        this.pending.push(slot);
       }
-    });
+    }
   }
 
   /** Takes every pending change, grouped for encoding. */
   drain(): OutBatch {
     const announce = new Map<Family, Map<number, PrefixKey[]>>();
     const withdraw = new Map<Family, PrefixKey[]>();
-    const keys = this.pending;
+    const slots = this.pending;
     this.pending = [];
+    const st = this.state;
+    const index = this.index;
     // IPv4, the common case, without a Map lookup per prefix for the family; families keep the
     // order in which they first appear, as attribute sets do.
     let byAttr4: Map<number, PrefixKey[]> | undefined;
@@ -102,12 +210,15 @@ export class AdjRibOut {
     let lastId = 0;
     let lastList: PrefixKey[] | undefined;
     let size = 0;
-    for (const key of keys) {
-      const v = this.table.get(key);
-      if (v === undefined || v > 0) continue;
+    for (const slot of slots) {
+      const v = st[slot]!;
+      if (v >= 0) continue;
       size++;
-      if (v === WITHDRAW) {
-        this.table.delete(key);
+      const key = index.keyAt(slot);
+      if (v === WITHDRAW_PENDING) {
+        st[slot] = NOTHING;
+        index.use(slot, -1);
+        index.releaseIfUnused(slot);
         let list: PrefixKey[] | undefined;
         if (typeof key === 'number') {
           if (!withdraw4) withdraw.set(4, (withdraw4 = []));
@@ -120,9 +231,9 @@ export class AdjRibOut {
         continue;
       }
       const id = -v;
-      this.table.set(key, id);
-      if (typeof key === 'number' && id === lastId && lastList) {
-        lastList.push(key);
+      st[slot] = id;
+      if (id === lastId && typeof key === 'number') {
+        lastList!.push(key);
         continue;
       }
       let byAttr: Map<number, PrefixKey[]> | undefined;
@@ -139,24 +250,39 @@ export class AdjRibOut {
       if (typeof key === 'number') {
         lastId = id;
         lastList = list;
-      }
+      } else lastId = 0;
     }
     return { announce, withdraw, size };
   }
 
   /** Drops everything (session gone), releasing references. */
   clear(): void {
-    this.table.forEach((v) => {
-      if (v !== WITHDRAW) this.store.release(v < 0 ? -v : v);
-    });
-    this.table.clear();
+    const st = this.state;
+    for (let slot = 0; slot < st.length; slot++) {
+      const v = st[slot]!;
+      if (v === NOTHING) continue;
+      if (v !== WITHDRAW_PENDING) this.store.release(v < 0 ? -v : v);
+      st[slot] = NOTHING;
+      this.index.use(slot, -1);
+      this.index.releaseIfUnused(slot);
+    }
     this.pending = [];
     this.announced = 0;
   }
 
   /** The prefixes announced (told or not). */
   *keys(): Iterable<PrefixKey> {
-    for (const [key, v] of this.table.entries()) if (v !== WITHDRAW) yield key;
+    const st = this.state;
+    for (let slot = 0; slot < st.length; slot++) {
+      const v = st[slot]!;
+      if (v !== NOTHING && v !== WITHDRAW_PENDING) yield this.index.keyAt(slot);
+    }
+  }
+
+  private grow(): void {
+    const st = new Int32Array(this.index.capacity);
+    st.set(this.state);
+    this.state = st;
   }
 }
 

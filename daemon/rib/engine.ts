@@ -15,7 +15,7 @@ import { compileExportPolicy, exportVerdict, type ExportPolicy } from '../policy
 import { importVerdict, maxPrefixOutcome, normaliseImported } from '../policy/import.js';
 import { compileKernelPolicy, sameSinkRoute, sinkRouteSatisfies, toSinkRoute, type KernelPolicy } from '../policy/kernel.js';
 import { AdjRibIn } from './adj-rib-in.js';
-import { AdjRibOut, sameBatch, type OutBatch } from './adj-rib-out.js';
+import { AdjRibOut, ExportIndex, sameBatch, type OutBatch } from './adj-rib-out.js';
 import { AttrStore, localAttrs, type LocalKind, type RouteAttrs } from './attrs.js';
 import { addressRank, routerIdNumber, selectBest, type Candidate } from './decision.js';
 import { bgpMayAdvertise, exportAttrs, ExportClasses, type ExportClass, type ExportTarget, type RouteSource } from './export-attrs.js';
@@ -116,6 +116,8 @@ export class RouteEngine {
   private originated = new Map<PrefixKey, LocalKind>();
   private readonly localAttrIds = new Map<LocalKind, number>();
   private readonly exportClasses = new ExportClasses();
+  /** Slots of the prefixes held by any Adj-RIB-Out: one lookup per exported prefix, not one per peer. */
+  private readonly exportIndex = new ExportIndex();
 
   private chain: Promise<unknown> = Promise.resolve();
   /** Work units left before the next yield to the event loop. */
@@ -218,7 +220,7 @@ export class RouteEngine {
         preferred: 0,
         maxPrefixWarned: false,
         out: {
-          adjOut: new AdjRibOut(this.store),
+          adjOut: new AdjRibOut(this.store, this.exportIndex),
           output,
           target: {
             ibgp: peer.ibgp,
@@ -721,11 +723,13 @@ export class RouteEngine {
   private exportToAll(key: PrefixKey, best: BestRef | undefined): void {
     let cls: ExportClass | undefined;
     let result = EXPORT_NONE;
+    let slot = -1;
     for (const dest of this.sources) {
       if (!dest?.out) continue;
+      if (slot < 0) slot = this.exportIndex.acquire(key);
       // Never back to the peer it came from.
       if (best && best.source === dest.index) {
-        this.applyExport(dest, key, EXPORT_NONE);
+        this.applyExport(dest, slot, EXPORT_NONE);
         continue;
       }
       if (dest.out.cls !== cls) {
@@ -733,14 +737,17 @@ export class RouteEngine {
         cls = dest.out.cls;
         result = this.exportResult(dest, key, best);
       }
-      this.applyExport(dest, key, result);
+      this.applyExport(dest, slot, result);
     }
     if (result > 0) this.store.release(result);
+    if (slot >= 0) this.exportIndex.releaseIfUnused(slot);
   }
 
   private exportTo(dest: Source, key: PrefixKey, best: BestRef | undefined): void {
     const result = best && best.source === dest.index ? EXPORT_NONE : this.exportResult(dest, key, best);
-    this.applyExport(dest, key, result);
+    const slot = this.exportIndex.acquire(key);
+    this.applyExport(dest, slot, result);
+    this.exportIndex.releaseIfUnused(slot);
     if (result > 0) this.store.release(result);
   }
 
@@ -761,18 +768,18 @@ export class RouteEngine {
     return this.exportedAttrId(dest, best.attrId, src, family);
   }
 
-  /** Records an exportResult in `dest`'s Adj-RIB-Out and counters. */
-  private applyExport(dest: Source, key: PrefixKey, result: number): void {
+  /** Records an exportResult for the prefix at `slot` (exportIndex) in `dest`'s Adj-RIB-Out and counters. */
+  private applyExport(dest: Source, slot: number, result: number): void {
     const out = dest.out!;
     const c = dest.counters;
     if (result !== EXPORT_NONE) c.exportUpdates.received++;
     if (result > 0) {
-      if (out.adjOut.announce(key, result)) c.exportUpdates.accepted++;
+      if (out.adjOut.announceAt(slot, result)) c.exportUpdates.accepted++;
       return;
     }
     if (result === EXPORT_FILTERED) c.exportUpdates.filtered++;
     else if (result === EXPORT_REJECTED) c.exportUpdates.rejected++;
-    if (out.adjOut.withdraw(key)) {
+    if (out.adjOut.withdrawAt(slot)) {
       c.exportWithdraws.received++;
       c.exportWithdraws.accepted++;
     }
