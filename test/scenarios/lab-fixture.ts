@@ -1,14 +1,15 @@
 /**
  * What every seed scenario needs: a lab of its own (namespaces pt-lab-<pid><tag>-*, state in a
- * temporary PETREL_LAB_DIR), petrelctl against the lab's datastore, a host's node status table,
- * its kernel table, and teardown that removes everything even when the test failed.
+ * temporary PETREL_LAB_DIR), petrelctl against the lab's datastore, a host's node status tables
+ * (IPv4 and, on a dual-stack node, IPv6), its kernel tables, and teardown that removes everything
+ * even when the test failed.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deleteNamespace, listNamespaces, nsExec, routes, run, waitFor, NetnsError } from '../../tools/lab/netns.js';
 import { hostNamespace, parseTopology } from '../../tools/lab/topology.js';
-import { addWorkload, ctlSocketPath, labDown, labPetrelctl, labUp } from '../../tools/lab/lab.js';
+import { addWorkload, ctlSocket6Path, ctlSocketPath, labDown, labPetrelctl, labUp } from '../../tools/lab/lab.js';
 import { labWait } from '../../tools/lab/converge.js';
 import { petrelctlJs } from '../../tools/lab/paths.js';
 import type { LabState, WorkloadRecord } from '../../tools/lab/state.js';
@@ -21,9 +22,9 @@ export interface StatusRow {
   readonly info: string;
 }
 
-/** Rows of calicoctl's `IPv4 BGP status` box table (continuation lines of wrapped cells joined). */
-export function parseNodeStatus(text: string): StatusRow[] {
-  const section = text.split('IPv4 BGP status')[1]?.split('IPv6 BGP status')[0] ?? '';
+/** Rows of calicoctl's `IPv4 BGP status` (or `IPv6 BGP status`) box table (continuation lines of wrapped cells joined). */
+export function parseNodeStatus(text: string, family: 4 | 6 = 4): StatusRow[] {
+  const section = family === 4 ? (text.split('IPv4 BGP status')[1]?.split('IPv6 BGP status')[0] ?? '') : (text.split('IPv6 BGP status')[1] ?? '');
   const rows: StatusRow[] = [];
   for (const line of section.split('\n')) {
     if (!line.startsWith('|')) continue;
@@ -75,6 +76,13 @@ export class ScenarioLab {
     return this.st.topology.hosts.find((h) => h.name === host)!.ip;
   }
 
+  /** A dual-stack host's IPv6 address. */
+  ip6(host: string): string {
+    const ip6 = this.st.topology.hosts.find((h) => h.name === host)!.ip6;
+    if (ip6 === undefined) throw new Error(`${host} has no IPv6 address in this lab`);
+    return ip6;
+  }
+
   /** petrelctl against the lab's datastore; rejects with petrelctl's stderr on failure. */
   ctl(args: readonly string[]): Promise<string> {
     return labPetrelctl(this.st, args);
@@ -87,9 +95,12 @@ export class ScenarioLab {
     return this.ctl(['apply', '-f', file]);
   }
 
-  async nodeStatus(host: string): Promise<{ text: string; rows: StatusRow[] }> {
-    const text = await nsExec(this.ns(host), process.execPath, [petrelctlJs(), '--ctl-socket', ctlSocketPath(this.st, host), 'node', 'status']);
-    return { text, rows: parseNodeStatus(text) };
+  /** `petrelctl node status` on a node: IPv4 rows, and IPv6 rows (from its own IPv6 socket) on a dual-stack node. */
+  async nodeStatus(host: string): Promise<{ text: string; rows: StatusRow[]; rows6: StatusRow[] }> {
+    const h = this.st.topology.hosts.find((x) => x.name === host);
+    const v6 = h?.ip6 !== undefined ? ['--ctl-socket6', ctlSocket6Path(this.st, host)] : [];
+    const text = await nsExec(this.ns(host), process.execPath, [petrelctlJs(), '--ctl-socket', ctlSocketPath(this.st, host), 'node', 'status', ...v6]);
+    return { text, rows: parseNodeStatus(text), rows6: parseNodeStatus(text, 6) };
   }
 
   async routes(host: string): Promise<KernelRoute[]> {
@@ -98,6 +109,16 @@ export class ScenarioLab {
 
   async birdRoutes(host: string): Promise<KernelRoute[]> {
     return (await this.routes(host)).filter((r) => r.protocol === 'bird');
+  }
+
+  /** The host's IPv6 table (`ip -json -6 route show`). */
+  async routes6(host: string): Promise<KernelRoute[]> {
+    const out = await nsExec(this.ns(host), 'ip', ['-json', '-6', 'route', 'show']);
+    return out.trim() ? (JSON.parse(out) as KernelRoute[]) : [];
+  }
+
+  async birdRoutes6(host: string): Promise<KernelRoute[]> {
+    return (await this.routes6(host)).filter((r) => r.protocol === 'bird');
   }
 
   workload(host: string, pool?: string): Promise<WorkloadRecord> {
@@ -112,10 +133,11 @@ export class ScenarioLab {
     return labWait(this.name, timeoutMs);
   }
 
-  /** Bounded ping from a namespace (ping -c 3 -W 1); resolves to the packets received. */
+  /** Bounded ping from a namespace (ping -c 3 -W 1, ping -6 for an IPv6 address); resolves to the packets received. */
   async ping(fromNs: string, to: string): Promise<number> {
     try {
-      const out = await nsExec(fromNs, 'ping', ['-c', '3', '-W', '1', '-i', '0.2', to], { timeoutMs: 10_000 });
+      const family = to.includes(':') ? ['-6'] : [];
+      const out = await nsExec(fromNs, 'ping', [...family, '-c', '3', '-W', '1', '-i', '0.2', to], { timeoutMs: 10_000 });
       return Number(/(\d+) received/.exec(out)?.[1] ?? 0);
     } catch (e) {
       if (e instanceof NetnsError) return 0;

@@ -1,7 +1,9 @@
 /**
  * The Calico v3 resources a lab's petrel hosts share: a BGPConfiguration, one Node per petrel
- * host (its address and AS), the topology's IPPools, and a global BGPPeer for each router host
- * marked `globalPeer`. Rendered as one multi-document YAML file, what `calicoctl get -o yaml` writes.
+ * host (its addresses and AS), the topology's IPPools, and a global BGPPeer for each router host
+ * marked `globalPeer` (two on a dual-stack router: one per family, each its own transport session,
+ * as Calico peers bird and bird6). Rendered as one multi-document YAML file, what
+ * `calicoctl get -o yaml` writes.
  */
 import { stringify } from 'yaml';
 import type { Host, Topology } from './topology.js';
@@ -17,6 +19,7 @@ const resource = (kind: string, name: string, spec: Record<string, unknown>): Re
 
 export function nodeResource(topo: Topology, host: Host): Resource {
   const bgp: Record<string, unknown> = { ipv4Address: host.interfaces[0]!.address };
+  if (host.interfaces[0]!.address6 !== undefined) bgp.ipv6Address = host.interfaces[0]!.address6;
   if (host.asNumber !== topo.asNumber) bgp.asNumber = host.asNumber;
   return resource('Node', host.name, { bgp });
 }
@@ -24,6 +27,11 @@ export function nodeResource(topo: Topology, host: Host): Resource {
 /** A global BGPPeer (no node selector: every petrel node peers with it). */
 export function globalPeerResource(host: Host): Resource {
   return resource('BGPPeer', host.name, { peerIP: host.ip, asNumber: host.asNumber });
+}
+
+/** The IPv6 global BGPPeer of a dual-stack router, `<host>-v6`; undefined for an IPv4-only one. */
+export function globalPeer6Resource(host: Host): Resource | undefined {
+  return host.ip6 === undefined ? undefined : resource('BGPPeer', `${host.name}-v6`, { peerIP: host.ip6, asNumber: host.asNumber });
 }
 
 export function labResources(topo: Topology): Resource[] {
@@ -49,7 +57,12 @@ export function labResources(topo: Topology): Resource[] {
       }),
     );
   }
-  for (const h of topo.hosts) if (h.globalPeer && h.role !== 'petrel' && h.role !== 'host') out.push(globalPeerResource(h));
+  for (const h of topo.hosts) {
+    if (!h.globalPeer || h.role === 'petrel' || h.role === 'host') continue;
+    out.push(globalPeerResource(h));
+    const v6 = globalPeer6Resource(h);
+    if (v6) out.push(v6);
+  }
   return out;
 }
 

@@ -1,6 +1,6 @@
 /**
  * The lab's stand-in for zebra on a GoBGP router: gobgpd (without zebra) never touches the
- * kernel, so this loop copies its best learned IPv4 routes into the namespace's table with
+ * kernel, so this loop copies its best learned IPv4 and IPv6 routes into the namespace's tables with
  * protocol `bird` (so tests read bastion tables the same way for BIRD and GoBGP) and removes
  * the ones gobgpd no longer has. Run inside the router's namespace: `node gobgp-pump.js`.
  */
@@ -26,8 +26,10 @@ export function desiredRoutes(ribJson: string): PumpRoute[] {
   for (const [prefix, paths] of Object.entries(rib)) {
     const best = paths.find((p) => p.best && p['neighbor-ip']);
     if (!best) continue;
-    const nh = best.attrs?.find((a) => a.type === 3)?.nexthop ?? best.attrs?.find((a) => a.type === 14)?.nexthops?.[0];
-    if (nh && nh !== '0.0.0.0') out.push({ prefix, via: nh });
+    // NEXT_HOP (3) for IPv4; MP_REACH_NLRI (14) for IPv6, which gobgp prints as `nexthop` (or a `nexthops` list).
+    const mp = best.attrs?.find((a) => a.type === 14);
+    const nh = best.attrs?.find((a) => a.type === 3)?.nexthop ?? mp?.nexthop ?? mp?.nexthops?.[0];
+    if (nh && nh !== '0.0.0.0' && nh !== '::') out.push({ prefix, via: nh });
   }
   return out.sort((a, b) => a.prefix.localeCompare(b.prefix));
 }
@@ -42,15 +44,21 @@ export function pumpCommands(desired: readonly PumpRoute[], current: readonly Pu
   return cmds;
 }
 
-async function currentRoutes(): Promise<PumpRoute[]> {
-  const out = await run('ip', ['-json', 'route', 'show', 'proto', 'bird']);
+async function currentRoutes(family: 4 | 6): Promise<PumpRoute[]> {
+  const out = await run('ip', [`-${family}`, '-json', 'route', 'show', 'proto', 'bird']);
   const rows = out.trim() ? (JSON.parse(out) as Array<{ dst: string; gateway?: string }>) : [];
-  return rows.filter((r) => r.gateway).map((r) => ({ prefix: r.dst.includes('/') ? r.dst : `${r.dst}/32`, via: r.gateway! }));
+  return rows.filter((r) => r.gateway).map((r) => ({ prefix: r.dst.includes('/') ? r.dst : `${r.dst}/${family === 4 ? 32 : 128}`, via: r.gateway! }));
 }
 
 async function pumpOnce(): Promise<void> {
-  const desired = desiredRoutes(await run('gobgp', ['global', 'rib', '-a', 'ipv4', '-j']));
-  for (const cmd of pumpCommands(desired, await currentRoutes())) {
+  await pumpFamily(4);
+  // An IPv4-only router has an empty IPv6 RIB: nothing changes there.
+  await pumpFamily(6);
+}
+
+async function pumpFamily(family: 4 | 6): Promise<void> {
+  const desired = desiredRoutes(await run('gobgp', ['global', 'rib', '-a', family === 4 ? 'ipv4' : 'ipv6', '-j']));
+  for (const cmd of pumpCommands(desired, await currentRoutes(family))) {
     try {
       await run('ip', cmd);
       process.stdout.write(`${new Date().toISOString()} ip ${cmd.join(' ')}\n`);

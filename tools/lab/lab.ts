@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import {
   addBridge, addNamespace, addVethPair, deleteNamespace, listNamespaces, nsExec, run, waitFor, NetnsError,
 } from './netns.js';
-import { hostByName, hostNamespace, hubAddress, hubNamespace, type Host, type Topology } from './topology.js';
+import { hasIpv6, hostByName, hostNamespace, hubAddress, hubNamespace, type Host, type Topology } from './topology.js';
 import { labDir, readState, removeLabDir, writeState, type LabState, type WorkloadRecord } from './state.js';
 import { isAlive, spawnDetached, stopProcess, type ProcessRecord } from './processes.js';
 import { renderBirdConfig, renderGobgpConfig } from './router-config.js';
@@ -35,6 +35,11 @@ export interface UpOptions {
 
 const bridgeName = (network: string): string => `br-${network}`;
 export const ctlSocketPath = (state: Pick<LabState, 'dir'>, host: string): string => join(state.dir, `${host}.ctl`);
+/**
+ * A dual-stack petrel host's IPv6 control socket (bird6.ctl's role). Each host its own: the
+ * daemon's default, bird6.ctl beside the IPv4 socket, would be one file for the whole lab.
+ */
+export const ctlSocket6Path = (state: Pick<LabState, 'dir'>, host: string): string => join(state.dir, `${host}.ctl6`);
 export const logPath = (state: Pick<LabState, 'dir'>, file: string): string => join(state.dir, 'logs', file);
 const hostBinDir = (state: Pick<LabState, 'dir'>, host: string): string => join(state.dir, 'bin', host);
 
@@ -84,11 +89,13 @@ export async function labUp(topoIn: Topology, opts: UpOptions = {}): Promise<Lab
   for (const [idx, host] of topo.hosts.entries()) {
     const ns = hostNamespace(name, host.name);
     await ensureNs(ns);
-    await setSysctls(ns, host);
+    await setSysctls(ns, host, hasIpv6(topo));
     for (const itf of host.interfaces) {
       if (await linkExists(ns, itf.name)) continue;
       const port = `h${idx}-${itf.name}`.slice(0, 15);
       await addVethPair([hub, port], [ns, itf.name, itf.address]);
+      // nodad: usable at once (duplicate address detection would hold it back about a second).
+      if (itf.address6 !== undefined) await nsExec(ns, 'ip', ['addr', 'add', itf.address6, 'dev', itf.name, 'nodad']);
       await nsExec(hub, 'ip', ['link', 'set', port, 'master', bridgeName(itf.network)]);
     }
     if (host.role === 'petrel') st.tunnel = await ensureTunnelDevice(hub, ns, host, idx);
@@ -128,14 +135,18 @@ export async function labUp(topoIn: Topology, opts: UpOptions = {}): Promise<Lab
   return st;
 }
 
-/** Sysctls a lab host needs: routers and nodes forward; ARP answers only for the receiving interface's addresses. */
-async function setSysctls(ns: string, host: Host): Promise<void> {
+/**
+ * Sysctls a lab host needs: routers and nodes forward (IPv6 too in a dual-stack lab); ARP answers
+ * only for the receiving interface's addresses.
+ */
+async function setSysctls(ns: string, host: Host, ipv6: boolean): Promise<void> {
   const forward = host.role === 'host' ? '0' : '1';
   const settings: Array<[string, string]> = [
     ['net/ipv4/ip_forward', forward],
     ['net/ipv4/conf/all/arp_ignore', '1'],
     ['net/ipv4/conf/all/rp_filter', '0'],
     ['net/ipv4/conf/default/rp_filter', '0'],
+    ...(ipv6 ? [['net/ipv6/conf/all/forwarding', forward] as [string, string]] : []),
   ];
   const script = settings.map(([k, v]) => `echo ${v} > /proc/sys/${k}`).join(' && ');
   await nsExec(ns, 'sh', ['-c', script]);
@@ -179,8 +190,12 @@ async function writeBinWrappers(st: LabState, host: Host): Promise<void> {
   const dir = hostBinDir(st, host.name);
   await mkdir(dir, { recursive: true });
   const sock = ctlSocketPath(st, host.name);
+  // A dual-stack node's `node status` also needs its own IPv6 socket (see ctlSocket6Path).
+  const v6Status = host.role === 'petrel' && host.ip6 !== undefined
+    ? `if [ "$1" = node ] && [ "$2" = status ]; then shift 2; exec node ${petrelctlJs()} --ctl-socket ${sock} node status --ctl-socket6 ${ctlSocket6Path(st, host.name)} "$@"; fi\n`
+    : '';
   const files: Array<[string, string]> = [
-    ['petrelctl', `#!/bin/sh\nexec node ${petrelctlJs()} --ctl-socket ${sock} "$@"\n`],
+    ['petrelctl', `#!/bin/sh\n${v6Status}exec node ${petrelctlJs()} --ctl-socket ${sock} "$@"\n`],
   ];
   if (host.role === 'bird') files.push(['birdc', `#!/bin/sh\nexec /usr/sbin/birdc -s ${sock} "$@"\n`]);
   for (const [f, text] of files) {
@@ -269,7 +284,7 @@ async function ensureGobgp(st: LabState, host: Host, timeoutMs = 30_000): Promis
     await recordProcess(st, rec);
   }
   await waitAlive(rec, `gobgpd on ${host.name} to answer`, () => nsExec(ns, 'gobgp', ['global']).then(() => true), timeoutMs);
-  for (const p of host.originate) await nsExec(ns, 'gobgp', ['global', 'rib', 'add', p, '-a', 'ipv4']);
+  for (const p of host.originate) await nsExec(ns, 'gobgp', ['global', 'rib', 'add', p, '-a', p.includes(':') ? 'ipv6' : 'ipv4']);
   // gobgpd has no kernel programming without zebra: the pump copies its RIB into the kernel.
   if (!liveProcess(st, host.name, 'gobgp-pump')) {
     const pump = spawnDetached(host.name, 'gobgp-pump', ns, [process.execPath, gobgpPumpJs()], logPath(st, `${host.name}.gobgp-pump.log`));
@@ -283,12 +298,31 @@ async function ensurePetrel(st: LabState, host: Host, timeoutMs = 30_000): Promi
   let rec = liveProcess(st, host.name, 'petrel');
   if (!rec) {
     if (!existsSync(daemonJs())) throw new LabError(`${daemonJs()} is missing: run 'npm run build' first`);
-    const argv = [process.execPath, daemonJs(), '--node', host.name, '--listen', `${host.ip}:179`, '--ctl-socket', sock, '--sink', 'kernel', '--log-level', 'info'];
+    const argv = [process.execPath, daemonJs(), '--node', host.name, ...listenArgs(host), '--ctl-socket', sock, ...ctl6Args(st, host), '--sink', 'kernel', '--log-level', 'info'];
     rec = spawnDetached(host.name, 'petrel', ns, argv, logPath(st, `${host.name}.petrel.log`), { PETREL_DATASTORE: st.datastore, NODENAME: host.name });
     await recordProcess(st, rec);
   }
   // Ready once it listens for BGP (the control socket may come a moment later; status shows it).
-  await waitAlive(rec, `petrel on ${host.name} to listen on ${host.ip}:179`, async () => (await nsExec(ns, 'ss', ['-ltnH'])).includes(`${host.ip}:179`), timeoutMs);
+  await waitAlive(rec, `petrel on ${host.name} to listen on ${host.ip6 === undefined ? host.ip : 'every address'} port 179`, async () => listensForBgp(await nsExec(ns, 'ss', ['-ltnH']), host), timeoutMs);
+}
+
+/**
+ * An IPv4-only node listens on its address; a dual-stack one on every address (no --listen), as
+ * calico-node's bird and bird6 together do: one --listen address would leave a family deaf.
+ */
+function listenArgs(host: Host): string[] {
+  return host.ip6 === undefined ? ['--listen', `${host.ip}:179`] : [];
+}
+
+function ctl6Args(st: LabState, host: Host): string[] {
+  return host.ip6 === undefined ? [] : ['--ctl-socket6', ctlSocket6Path(st, host.name)];
+}
+
+/** `ss -ltnH` shows the BGP listener: on the host's address, or on the wildcard for a dual-stack host. */
+function listensForBgp(ss: string, host: Host): boolean {
+  const local = ss.split('\n').map((l) => l.trim().split(/\s+/)[3] ?? '');
+  const wanted = host.ip6 === undefined ? [`${host.ip}:179`] : ['*:179', '[::]:179'];
+  return local.some((a) => wanted.includes(a));
 }
 
 /** etcd in the hub namespace, on the first network's hub address so every host reaches it. */
@@ -316,43 +350,60 @@ async function ensureEtcd(st: LabState, hub: string, log: (l: string) => void, t
 }
 
 /**
- * Allocates one address from IPAM for `host` and plumbs it with attachWorkload. A file datastore
- * is reached in-process through config/ (what `petrelctl ipam allocate` runs, without a Node
- * start per address); etcd, which lives in the hub namespace, through `petrelctl ipam allocate`
- * run there.
+ * Allocates an address from IPAM for `host` and plumbs it with attachWorkload. Without a pool, a
+ * dual-stack host in a lab with an IPv6 pool gets a dual-stack workload, as a Calico pod: one
+ * IPv4 and one IPv6 address under the same handle, in one namespace. With a pool, one address
+ * of that pool's family (a topology pool's, else the CIDR's; a pool added later by name is IPv4
+ * unless `family` says otherwise).
  */
-export async function addWorkload(st: LabState, hostName: string, pool?: string): Promise<WorkloadRecord> {
+export async function addWorkload(st: LabState, hostName: string, pool?: string, family?: 4 | 6): Promise<WorkloadRecord> {
   const host = hostByName(st.topology, hostName);
   if (host.role !== 'petrel') throw new LabError(`workloads live on petrel hosts; ${hostName} is '${host.role}'`);
   const handle = `${st.name}-${hostName}-w${st.workloads.filter((w) => w.host === hostName).length}`;
-  let address: string | undefined;
+  if (pool) {
+    const fam = family ?? st.topology.pools.find((p) => p.name === pool)?.family ?? (pool.includes(':') ? 6 : 4);
+    return attachWorkload(st, hostName, await allocateAddress(st, hostName, handle, fam, pool), pool);
+  }
+  const dual = host.ip6 !== undefined && st.topology.pools.some((p) => p.family === 6 && !p.disabled) && family === undefined;
+  const address = await allocateAddress(st, hostName, handle, family ?? 4);
+  const address6 = dual ? await allocateAddress(st, hostName, handle, 6) : undefined;
+  return attachWorkload(st, hostName, address, '', address6);
+}
+
+/**
+ * One address from IPAM. A file datastore is reached in-process through config/ (what `petrelctl
+ * ipam allocate` runs, without a Node start per address); etcd, which lives in the hub
+ * namespace, through `petrelctl ipam allocate` run there.
+ */
+async function allocateAddress(st: LabState, hostName: string, handle: string, family: 4 | 6, pool?: string): Promise<string> {
   if (st.datastore.startsWith('file:')) {
     const ds = openDatastore(st.datastore);
     try {
-      address = (await ds.allocate({ node: hostName, handle, ...(pool ? { pools: [pool] } : {}) })).ip;
+      return (await ds.allocate({ node: hostName, handle, family, ...(pool ? { pools: [pool] } : {}) })).ip;
     } finally {
       await ds.close();
     }
-  } else {
-    const out = await labPetrelctl(st, ['ipam', 'allocate', '--node', hostName, ...(pool ? ['--pool', pool] : []), '--handle', handle]);
-    address = /\b(\d{1,3}(?:\.\d{1,3}){3})\b/.exec(out)?.[1];
-    if (!address) throw new LabError(`petrelctl ipam allocate printed no address: ${out.trim()}`);
   }
-  return attachWorkload(st, hostName, address, pool ?? '');
+  const out = await labPetrelctl(st, ['ipam', 'allocate', '--node', hostName, ...(pool ? ['--pool', pool] : []), ...(family === 6 ? ['--ipv6'] : []), '--handle', handle]);
+  const address = family === 4 ? /\b(\d{1,3}(?:\.\d{1,3}){3})\b/.exec(out)?.[1] : /(?:^|\s)([0-9a-f]*:[0-9a-f:]+)(?:\s|$)/i.exec(out)?.[1];
+  if (!address) throw new LabError(`petrelctl ipam allocate printed no IPv${family} address: ${out.trim()}`);
+  return address;
 }
 
 /**
  * Plumbs a workload address as Calico does: its own namespace `<lab>-<host>-w<n>` with eth0
  * holding the /32 and a default route out of eth0, and on the host a veth end `caliw<n>` with
- * proxy ARP and a /32 route to it.
+ * proxy ARP and a /32 route to it. An IPv6 address (`address`, or `address6` beside an IPv4 one)
+ * is a /128 on eth0 with a default route via the host end's link-local address, and a /128
+ * route to it on the host.
  */
-export async function attachWorkload(st: LabState, hostName: string, address: string, pool = ''): Promise<WorkloadRecord> {
+export async function attachWorkload(st: LabState, hostName: string, address: string, pool = '', address6?: string): Promise<WorkloadRecord> {
   hostByName(st.topology, hostName);
   const n = st.workloads.filter((w) => w.host === hostName).length;
   const nodeNs = hostNamespace(st.name, hostName);
   const wlNs = `${nodeNs}-w${n}`;
   const nodeIf = `caliw${n}`;
-  const rec: WorkloadRecord = { host: hostName, pool, address, namespace: wlNs, nodeInterface: nodeIf };
+  const rec: WorkloadRecord = { host: hostName, pool, address, ...(address6 !== undefined ? { address6 } : {}), namespace: wlNs, nodeInterface: nodeIf };
   if (!st.namespaces.includes(wlNs)) st.namespaces.push(wlNs);
   st.workloads.push(rec);
   await writeState(st);
@@ -360,16 +411,34 @@ export async function attachWorkload(st: LabState, hostName: string, address: st
   return rec;
 }
 
+/** The host end's link-local address, Calico's: the workload's IPv6 default gateway. */
+const WORKLOAD_GATEWAY6 = 'fe80::ecee:eeff:feee:eeee';
+
 async function plumbWorkload(rec: WorkloadRecord): Promise<void> {
-  const { namespace: wlNs, nodeInterface: nodeIf, address } = rec;
+  const { namespace: wlNs, nodeInterface: nodeIf } = rec;
   const nodeNs = wlNs.slice(0, wlNs.lastIndexOf('-w'));
+  const v4 = rec.address.includes(':') ? undefined : rec.address;
+  const v6 = rec.address.includes(':') ? rec.address : rec.address6;
   await addNamespace(wlNs);
-  if (!(await linkExists(nodeNs, nodeIf))) await addVethPair([nodeNs, nodeIf], [wlNs, 'eth0', `${address}/32`]);
-  await nsExec(wlNs, 'ip', ['route', 'replace', 'default', 'dev', 'eth0']);
-  // Proxy ARP answers the workload for every destination; without proxy_delay 0 (as Calico sets it)
-  // each answer waits up to 0.8 s.
-  await nsExec(nodeNs, 'sh', ['-c', `echo 1 > /proc/sys/net/ipv4/conf/${nodeIf}/proxy_arp && echo 0 > /proc/sys/net/ipv4/neigh/${nodeIf}/proxy_delay`]);
-  await nsExec(nodeNs, 'ip', ['route', 'replace', `${address}/32`, 'dev', nodeIf, 'scope', 'link']);
+  if (!(await linkExists(nodeNs, nodeIf))) {
+    await addVethPair([nodeNs, nodeIf], [wlNs, 'eth0', v4 !== undefined ? `${v4}/32` : undefined]);
+    // nodad: usable at once (duplicate address detection would hold each address about a second).
+    if (v6 !== undefined) {
+      await nsExec(wlNs, 'ip', ['addr', 'add', `${v6}/128`, 'dev', 'eth0', 'nodad']);
+      await nsExec(nodeNs, 'ip', ['addr', 'add', `${WORKLOAD_GATEWAY6}/64`, 'dev', nodeIf, 'nodad']);
+    }
+  }
+  if (v4 !== undefined) {
+    await nsExec(wlNs, 'ip', ['route', 'replace', 'default', 'dev', 'eth0']);
+    // Proxy ARP answers the workload for every destination; without proxy_delay 0 (as Calico sets it)
+    // each answer waits up to 0.8 s.
+    await nsExec(nodeNs, 'sh', ['-c', `echo 1 > /proc/sys/net/ipv4/conf/${nodeIf}/proxy_arp && echo 0 > /proc/sys/net/ipv4/neigh/${nodeIf}/proxy_delay`]);
+    await nsExec(nodeNs, 'ip', ['route', 'replace', `${v4}/32`, 'dev', nodeIf, 'scope', 'link']);
+  }
+  if (v6 !== undefined) {
+    await nsExec(wlNs, 'ip', ['-6', 'route', 'replace', 'default', 'via', WORKLOAD_GATEWAY6, 'dev', 'eth0']);
+    await nsExec(nodeNs, 'ip', ['-6', 'route', 'replace', `${v6}/128`, 'dev', nodeIf]);
+  }
 }
 
 export interface DownReport {
@@ -424,12 +493,14 @@ export async function labStatus(name: string): Promise<string> {
     out.push('', `=== ${host.name} (${host.role}, ${host.ip}, namespace ${ns}${present.has(ns) ? '' : ' MISSING'})${procs.length ? ` ${procs.join(', ')}` : ''}`);
     if (!present.has(ns)) continue;
     const sock = ctlSocketPath(st, host.name);
-    if (host.role === 'petrel') out.push(`$ petrelctl node status`, (await capture(ns, process.execPath, [petrelctlJs(), '--ctl-socket', sock, 'node', 'status'])).trimEnd());
+    const v6Status = host.ip6 !== undefined ? ['--ctl-socket6', ctlSocket6Path(st, host.name)] : [];
+    if (host.role === 'petrel') out.push(`$ petrelctl node status`, (await capture(ns, process.execPath, [petrelctlJs(), '--ctl-socket', sock, 'node', 'status', ...v6Status])).trimEnd());
     if (host.role === 'bird') out.push(`$ birdc show protocols`, (await capture(ns, 'birdc', ['-s', sock, 'show', 'protocols'])).trimEnd());
     if (host.role === 'gobgp') out.push(`$ gobgp neighbor`, (await capture(ns, 'gobgp', ['neighbor'])).trimEnd());
     out.push('$ ip route', (await capture(ns, 'ip', ['route'])).trimEnd());
+    if (host.ip6 !== undefined) out.push('$ ip -6 route', (await capture(ns, 'ip', ['-6', 'route'])).trimEnd());
     const wl = st.workloads.filter((w) => w.host === host.name);
-    if (wl.length) out.push(`workloads: ${wl.map((w) => `${w.address} (${w.namespace})`).join(', ')}`);
+    if (wl.length) out.push(`workloads: ${wl.map((w) => `${[w.address, ...(w.address6 !== undefined ? [w.address6] : [])].join(' ')} (${w.namespace})`).join(', ')}`);
   }
   return `${out.join('\n')}\n`;
 }
@@ -439,7 +510,7 @@ export async function labExec(name: string, hostName: string, argv: readonly str
   const st = await readState(name);
   if (!st) throw new LabError(`no lab named '${name}' is up`);
   const host = st.topology.hosts.find((h) => h.name === hostName);
-  const wl = st.workloads.find((w) => w.namespace === hostName || w.address === hostName);
+  const wl = st.workloads.find((w) => w.namespace === hostName || w.address === hostName || w.address6 === hostName);
   if (!host && !wl) throw new LabError(`lab ${name} has no host '${hostName}' (hosts: ${st.topology.hosts.map((h) => h.name).join(', ')})`);
   const ns = host ? hostNamespace(st.name, host.name) : wl!.namespace;
   const owner = host?.name ?? wl!.host;

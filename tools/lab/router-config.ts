@@ -4,10 +4,12 @@
  */
 import type { Host, Topology } from './topology.js';
 import { hostByName } from './topology.js';
-import { parsePrefix4, prefix4Within } from '../../proto/prefix.js';
+import { withinCidr } from './addr.js';
 
 /** BIRD protocol names allow letters, digits and underscores only. */
 export const birdProtocolName = (peerHost: string): string => `peer_${peerHost.replace(/[^A-Za-z0-9]/g, '_')}`;
+/** The IPv6 session with a peer host (its own transport session, Calico's bird6 shape). */
+export const birdProtocolName6 = (peerHost: string): string => `${birdProtocolName(peerHost)}_v6`;
 
 /** The address `host` uses to reach `peer`: its interface on a network the peer also sits on. */
 export function localAddressFor(host: Host, peer: Host): string {
@@ -28,8 +30,24 @@ export function peerAddressFor(host: Host, peer: Host): string {
 }
 
 /**
+ * The IPv6 transport between two hosts: [ours, theirs] on a segment where both have an IPv6
+ * address, else their main IPv6 addresses (multihop); undefined unless both are dual-stack.
+ */
+export function ipv6Transport(host: Host, peer: Host): [string, string] | undefined {
+  for (const mine of host.interfaces) {
+    const theirs = peer.interfaces.find((i) => i.network === mine.network);
+    if (theirs?.address6 !== undefined && mine.address6 !== undefined) return [mine.address6.split('/')[0]!, theirs.address6.split('/')[0]!];
+  }
+  return host.ip6 !== undefined && peer.ip6 !== undefined ? [host.ip6, peer.ip6] : undefined;
+}
+
+const isV6 = (prefix: string): boolean => prefix.includes(':');
+
+/**
  * A BIRD 2 router: one BGP protocol per peer host, `import all`, learned routes exported into the
  * namespace's kernel (proto bird), and the host's own `originate` prefixes announced as blackholes.
+ * A dual-stack router adds, per dual-stack peer, a second protocol over IPv6 carrying the IPv6
+ * channel (`peer_<host>_v6`), and an IPv6 kernel protocol: Calico's bird6 sessions and table.
  * Timers are short so a lab converges in seconds (BIRD's own defaults wait up to minutes after an
  * error, and it refuses incoming connections while it waits).
  */
@@ -55,12 +73,23 @@ export function renderBirdConfig(topo: Topology, host: Host): string {
     '}',
     '',
   ];
-  if (host.originate.length > 0) {
+  if (host.ip6 !== undefined) {
+    lines.push('protocol kernel {', '  learn off;', '  scan time 2;', '  ipv6 {', '    import none;', '    export where source = RTS_BGP;', '  };', '}', '');
+  }
+  const originate4 = host.originate.filter((p) => !isV6(p));
+  const originate6 = host.originate.filter(isV6);
+  if (originate4.length > 0) {
     lines.push('protocol static lab_originate {', '  ipv4;');
-    for (const p of host.originate) lines.push(`  route ${p} blackhole;`);
+    for (const p of originate4) lines.push(`  route ${p} blackhole;`);
     lines.push('}', '');
   }
-  const exportRule = host.originate.length > 0 ? 'export where proto = "lab_originate";' : 'export none;';
+  if (originate6.length > 0) {
+    lines.push('protocol static lab_originate6 {', '  ipv6;');
+    for (const p of originate6) lines.push(`  route ${p} blackhole;`);
+    lines.push('}', '');
+  }
+  const exportRule = originate4.length > 0 ? 'export where proto = "lab_originate";' : 'export none;';
+  const exportRule6 = originate6.length > 0 ? 'export where proto = "lab_originate6";' : 'export none;';
   for (const peerName of host.peers) {
     const peer = hostByName(topo, peerName);
     const shared = sharesNetwork(host, peer);
@@ -80,6 +109,24 @@ export function renderBirdConfig(topo: Topology, host: Host): string {
       '}',
       '',
     );
+    const v6 = ipv6Transport(host, peer);
+    if (!v6) continue;
+    lines.push(
+      `protocol bgp ${birdProtocolName6(peer.name)} {`,
+      `  description "lab host ${peer.name} (${peer.role}) over IPv6";`,
+      `  local ${v6[0]} as ${host.asNumber};`,
+      `  neighbor ${v6[1]} as ${peer.asNumber};`,
+      shared ? '  direct;' : '  multihop;',
+      '  connect delay time 1;',
+      '  connect retry time 2;',
+      '  error wait time 1, 5;',
+      '  ipv6 {',
+      '    import all;',
+      `    ${exportRule6}`,
+      '  };',
+      '}',
+      '',
+    );
   }
   return lines.join('\n');
 }
@@ -95,26 +142,30 @@ export function renderGobgpConfig(topo: Topology, host: Host): string {
     `  as = ${host.asNumber}`,
     `  router-id = "${host.ip}"`,
     '  port = 179',
-    `  local-address-list = [${host.interfaces.map((i) => `"${i.address.split('/')[0]}"`).join(', ')}]`,
+    `  local-address-list = [${host.interfaces.flatMap((i) => [i.address, ...(i.address6 !== undefined ? [i.address6] : [])]).map((a) => `"${a.split('/')[0]}"`).join(', ')}]`,
+    '',
+  ];
+  const neighbor = (address: string, local: string, peer: Host, afiSafi: string, note: string) => [
+    '[[neighbors]]',
+    '  [neighbors.config]',
+    `    neighbor-address = "${address}"`,
+    `    peer-as = ${peer.asNumber}`,
+    `    description = "lab host ${peer.name} (${peer.role})${note}"`,
+    '  [neighbors.timers.config]',
+    '    connect-retry = 2',
+    '  [neighbors.transport.config]',
+    `    local-address = "${local}"`,
+    '  [[neighbors.afi-safis]]',
+    '    [neighbors.afi-safis.config]',
+    `      afi-safi-name = "${afiSafi}"`,
     '',
   ];
   for (const peerName of host.peers) {
     const peer = hostByName(topo, peerName);
-    lines.push(
-      '[[neighbors]]',
-      '  [neighbors.config]',
-      `    neighbor-address = "${peerAddressFor(host, peer)}"`,
-      `    peer-as = ${peer.asNumber}`,
-      `    description = "lab host ${peer.name} (${peer.role})"`,
-      '  [neighbors.timers.config]',
-      '    connect-retry = 2',
-      '  [neighbors.transport.config]',
-      `    local-address = "${localAddressFor(host, peer)}"`,
-      '  [[neighbors.afi-safis]]',
-      '    [neighbors.afi-safis.config]',
-      '      afi-safi-name = "ipv4-unicast"',
-      '',
-    );
+    lines.push(...neighbor(peerAddressFor(host, peer), localAddressFor(host, peer), peer, 'ipv4-unicast', ''));
+    // A dual-stack peer: a second neighbor over IPv6 for the IPv6 family (Calico's bird6 shape).
+    const v6 = ipv6Transport(host, peer);
+    if (v6) lines.push(...neighbor(v6[1], v6[0], peer, 'ipv6-unicast', ' over IPv6'));
   }
   return lines.join('\n');
 }
@@ -123,9 +174,7 @@ function sharesNetwork(a: Host, b: Host): boolean {
   return a.interfaces.some((i) => b.interfaces.some((j) => j.network === i.network));
 }
 
-/** True when `ip` lies inside `cidr`. */
+/** True when `ip` lies inside `cidr` (either family; false across families). */
 export function addressIn(ip: string, cidr: string): boolean {
-  const a = parsePrefix4(`${ip}/32`);
-  const n = parsePrefix4(cidr, false);
-  return prefix4Within(a.addr, 32, n.addr, n.len);
+  return withinCidr(ip, cidr);
 }

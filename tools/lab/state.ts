@@ -11,7 +11,10 @@ import type { ProcessRecord } from './processes.js';
 export interface WorkloadRecord {
   readonly host: string;
   readonly pool: string;
+  /** Its address (IPv4, or IPv6 for a workload of an IPv6 pool). */
   readonly address: string;
+  /** A dual-stack workload's IPv6 address, beside the IPv4 one (as a Calico pod has both). */
+  readonly address6?: string;
   /** The workload's own namespace and the node-side interface of its veth. */
   readonly namespace: string;
   readonly nodeInterface: string;
