@@ -12,10 +12,16 @@ import type { NodeIntent } from '../model.js';
 import type { RouteEngine as Rib, EnginePeer } from '../rib/index.js';
 import type { SessionUp } from './engine.js';
 
-/** What the route engine needs to know about an Established session. */
-export function enginePeerOf(up: SessionUp, ipv6Address?: string): EnginePeer {
+/**
+ * What the route engine needs to know about an Established session. The node's addresses give
+ * the next hop of the family the transport is not (RFC 4760): IPv6 routes on an IPv4 session go
+ * via `ipv6Address`, IPv4 routes on an IPv6 session via `ipv4Address`.
+ */
+export function enginePeerOf(up: SessionUp, ipv6Address?: string, ipv4Address?: string): EnginePeer {
   const p = up.peer;
   const ctx = up.context;
+  // The RIB takes localAddress as the IPv4 next hop and localAddress6 as the IPv6 one.
+  const v4OverV6 = p.family === 6 && ipv4Address !== undefined && up.families.includes(4);
   return {
     name: p.name,
     peerIp: up.remoteAddress || p.peerIp,
@@ -23,8 +29,8 @@ export function enginePeerOf(up: SessionUp, ipv6Address?: string): EnginePeer {
     localAs: p.localAs,
     ibgp: up.internal,
     neighborId: up.neighborId,
-    localAddress: up.localAddress,
-    ...(ipv6Address && p.family === 4 ? { localAddress6: ipv6Address } : {}),
+    localAddress: v4OverV6 ? ipv4Address : up.localAddress,
+    ...(ipv6Address && p.family === 4 ? { localAddress6: ipv6Address } : v4OverV6 ? { localAddress6: up.localAddress } : {}),
     keepOriginalNextHop: p.keepOriginalNextHop,
     rrClient: p.rrClient,
     addPathTx: ctx.addPathTx.ipv4 || ctx.addPathTx.ipv6,
@@ -42,6 +48,7 @@ export function enginePeerOf(up: SessionUp, ipv6Address?: string): EnginePeer {
 export class RibBridge implements IntentAwareEngine {
   private readonly up = new Map<string, SessionUp>();
   private ipv6Address: string | undefined;
+  private ipv4Address: string | undefined;
 
   constructor(
     readonly rib: Rib,
@@ -50,7 +57,7 @@ export class RibBridge implements IntentAwareEngine {
 
   peerUp(up: SessionUp): void {
     this.up.set(up.peer.name, up);
-    const peer = enginePeerOf(up, this.ipv6Address);
+    const peer = enginePeerOf(up, this.ipv6Address, this.ipv4Address);
     // Stop writing a batch once the session refuses data (it is being dropped).
     const out = { send: (msgs: Uint8Array[]) => { for (const m of msgs) if (!up.send(m)) return; } };
     this.rib.peerUp(peer, out).catch((e: unknown) => this.log.error({ peer: peer.name, err: String(e) }, 'route engine peer-up failed'));
@@ -86,6 +93,7 @@ export class RibBridge implements IntentAwareEngine {
 
   intentChanged(intent: NodeIntent): Promise<void> {
     this.ipv6Address = intent.ipv6Address;
+    this.ipv4Address = intent.ipv4Address;
     return this.rib.setIntent(intent);
   }
 }

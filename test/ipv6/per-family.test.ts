@@ -12,7 +12,9 @@ import { LineFramer, type Dialect } from '../../daemon/control/framing.js';
 import { BgpListeners, parseListenList, type ListenAddress } from '../../daemon/listener.js';
 import { createLogger } from '../../daemon/log.js';
 import { buildProgram, type PetrelOptions } from '../../daemon/main.js';
-import type { Family } from '../../daemon/model.js';
+import type { Family, PeerIntent } from '../../daemon/model.js';
+import type { SessionUp } from '../../daemon/session/engine.js';
+import { enginePeerOf } from '../../daemon/session/rib-bridge.js';
 import { at, bgp, FakeBackend, nodeState } from '../control/fake-backend.js';
 
 const quiet = createLogger('none', new Writable({ write: (_c, _e, cb) => cb() }));
@@ -147,5 +149,29 @@ describe('control sockets: a multiprotocol session per family', () => {
     const single = await reply('show protocols all Mesh_10_0_0_3', [4, 6], 'bird2', state());
     expect(single).toContain('Channel ipv4');
     expect(single).not.toContain('Channel ipv6');
+  });
+});
+
+describe('next hops of a multiprotocol session (RibBridge → RIB)', () => {
+  const up = (family: Family, families: Family[], localAddress: string): SessionUp => ({
+    peer: { name: 'Global_x', family, families, peerIp: family === 4 ? '10.0.0.1' : 'fd00::1', localAs: 64512, keepOriginalNextHop: false, rrClient: false, maxPrefixesAction: 'reset' } as unknown as PeerIntent,
+    neighborId: '10.0.0.1', peerAs: 64512, localAddress, remoteAddress: '', internal: true, families,
+    context: { as4: true, addPathRx: { ipv4: false, ipv6: false }, addPathTx: { ipv4: false, ipv6: false }, extendedMessage: false },
+    localCaps: {} as SessionUp['localCaps'], peerCaps: {} as SessionUp['peerCaps'], holdTime: 240,
+    send: () => true, reset: () => {},
+  });
+
+  it('IPv6 over an IPv4 transport: the IPv6 next hop is the node IPv6 address', () => {
+    expect(enginePeerOf(up(4, [4, 6], '10.0.0.11'), 'fd00::11', '10.0.0.11')).toMatchObject({ localAddress: '10.0.0.11', localAddress6: 'fd00::11' });
+  });
+
+  it('IPv4 over an IPv6 transport: the IPv4 next hop is the node IPv4 address, the IPv6 one the session address', () => {
+    expect(enginePeerOf(up(6, [4, 6], 'fd00::11'), 'fd00::11', '10.0.0.11')).toMatchObject({ localAddress: '10.0.0.11', localAddress6: 'fd00::11' });
+  });
+
+  it('a plain IPv6 session keeps its own address', () => {
+    const p = enginePeerOf(up(6, [6], 'fd00::11'), 'fd00::11', '10.0.0.11');
+    expect(p.localAddress).toBe('fd00::11');
+    expect(p.localAddress6).toBeUndefined();
   });
 });
