@@ -15,9 +15,14 @@
  * together.
  */
 import type { Family } from '../model.js';
-import type { AttrStore } from './attrs.js';
 import type { PrefixKey } from './keys.js';
 import { PrefixMap } from './prefix-map.js';
+
+/** Reference counts of the attribute sets an Adj-RIB-Out holds (its peer's ExportClass). */
+export interface AttrRefs {
+  ref(id: number): void;
+  release(id: number): void;
+}
 
 const NOTHING = 0;
 const WITHDRAW_PENDING = -0x80000000;
@@ -117,7 +122,7 @@ export class AdjRibOut {
   private announced = 0;
 
   constructor(
-    private readonly store: AttrStore,
+    private readonly store: AttrRefs,
     private readonly index: ExportIndex,
   ) {
     this.state = new Int32Array(index.capacity);

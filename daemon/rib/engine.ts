@@ -219,19 +219,7 @@ export class RouteEngine {
         counters: emptyRouteCounters(),
         preferred: 0,
         maxPrefixWarned: false,
-        out: {
-          adjOut: new AdjRibOut(this.store, this.exportIndex),
-          output,
-          target: {
-            ibgp: peer.ibgp,
-            localAs: peer.localAs,
-            selfNextHop: selfNextHops(peer),
-            keepOriginalNextHop: peer.keepOriginalNextHop,
-            rrClient: peer.rrClient,
-          },
-          ctx: peer.context ?? contextOf(peer),
-          cls: this.exportClasses.join(peer),
-        },
+        out: this.newOutput(peer, output),
       };
       if (keep) {
         src.counters = keep.counters;
@@ -719,6 +707,24 @@ export class RouteEngine {
 
   // ------------------------------------------------------------------ export
 
+  /** The export side of a session that came up. */
+  private newOutput(peer: EnginePeer, output: PeerOutput): NonNullable<Source['out']> {
+    const cls = this.exportClasses.join(peer);
+    return {
+      adjOut: new AdjRibOut(cls, this.exportIndex),
+      output,
+      target: {
+        ibgp: peer.ibgp,
+        localAs: peer.localAs,
+        selfNextHop: selfNextHops(peer),
+        keepOriginalNextHop: peer.keepOriginalNextHop,
+        rrClient: peer.rrClient,
+      },
+      ctx: peer.context ?? contextOf(peer),
+      cls,
+    };
+  }
+
   /** Exports `key` to every peer; peers of one export class share one verdict and one exported set. */
   private exportToAll(key: PrefixKey, best: BestRef | undefined): void {
     let cls: ExportClass | undefined;
@@ -733,13 +739,13 @@ export class RouteEngine {
         continue;
       }
       if (dest.out.cls !== cls) {
-        if (result > 0) this.store.release(result);
+        if (result > 0) cls!.release(result);
         cls = dest.out.cls;
         result = this.exportResult(dest, key, best);
       }
       this.applyExport(dest, slot, result);
     }
-    if (result > 0) this.store.release(result);
+    if (result > 0) cls!.release(result);
     if (slot >= 0) this.exportIndex.releaseIfUnused(slot);
   }
 
@@ -748,12 +754,12 @@ export class RouteEngine {
     const slot = this.exportIndex.acquire(key);
     this.applyExport(dest, slot, result);
     this.exportIndex.releaseIfUnused(slot);
-    if (result > 0) this.store.release(result);
+    if (result > 0) dest.out!.cls.release(result);
   }
 
   /**
    * What `best` becomes toward `dest` (the same for its whole export class): an exported
-   * attribute-set id (> 0, with one reference for the caller) or an EXPORT_* outcome.
+   * attribute-set id of the class (> 0, with one reference for the caller) or an EXPORT_* outcome.
    */
   private exportResult(dest: Source, key: PrefixKey, best: BestRef | undefined): number {
     if (!best) return EXPORT_NONE;
@@ -785,10 +791,11 @@ export class RouteEngine {
     }
   }
 
-  /** The exported attribute set of a route for `dest`'s export class, with one reference for the caller. */
+  /** The exported attribute set of a route for `dest`'s export class (its id there), with one reference for the caller. */
   private exportedAttrId(dest: Source, attrId: number, src: Source, family: Family): number {
     const out = dest.out!;
-    const cache = out.cls.exported;
+    const cls = out.cls;
+    const cache = cls.exported;
     if (out.cls.clusterId !== this.intent.rrClusterId) {
       cache.clear();
       out.cls.clusterId = this.intent.rrClusterId;
@@ -797,13 +804,13 @@ export class RouteEngine {
     const cacheKey = (attrId * 32768 + src.index) * 2 + (family === 6 ? 1 : 0);
     const cached = cache.get(cacheKey);
     // The cache holds no references: an entry whose set was freed meanwhile is rebuilt.
-    if (cached !== undefined && this.store.has(cached)) {
-      this.store.ref(cached);
+    if (cached !== undefined && cls.has(cached)) {
+      cls.ref(cached);
       return cached;
     }
-    if (cache.size > OUT_CACHE_LIMIT && cache.size > 2 * this.store.size) cache.clear();
+    if (cache.size > OUT_CACHE_LIMIT && cache.size > 2 * cls.size) cache.clear();
     const attrs = exportAttrs(this.store.get(attrId), family, src.routeSource, out.target, this.intent.rrClusterId);
-    const id = this.store.intern(attrs);
+    const id = cls.intern(attrs, family);
     cache.set(cacheKey, id);
     return id;
   }
@@ -852,7 +859,7 @@ export class RouteEngine {
     }
     for (const [family, byAttr] of batch.announce) {
       for (const [attrId, keys] of byAttr) {
-        encode('announcements', () => this.encoder.updates(this.store.get(attrId), family, packKeys(family, keys), out.ctx, addPath(family) ? pathIdsFor(keys.length) : undefined));
+        encode('announcements', () => this.encoder.updates(out.cls.get(attrId), family, packKeys(family, keys), out.ctx, addPath(family) ? pathIdsFor(keys.length) : undefined));
       }
     }
     shared?.set(out.cls, { batch, msgs });

@@ -10,7 +10,8 @@
  *   LOCAL_PREF, MED and the reflection attributes removed.
  */
 import type { Family } from '../model.js';
-import { DEFAULT_LOCAL_PREF, ORIGIN_IGP, prependAs, type RouteAttrs } from './attrs.js';
+import { encodedAttributes } from '../../proto/attributes.js';
+import { attrsKey, DEFAULT_LOCAL_PREF, ORIGIN_IGP, prependAs, type RouteAttrs } from './attrs.js';
 
 export interface ExportTarget {
   readonly ibgp: boolean;
@@ -111,17 +112,96 @@ export interface ExportClassPeer {
   };
 }
 
+interface ExportedSet {
+  readonly attrs: RouteAttrs;
+  readonly key: string;
+  refs: number;
+}
+
+/**
+ * A class's exported attribute sets, interned by their encoded bytes: the bytes are needed for
+ * the UPDATEs anyway (the codec caches them per set object), so finding a set costs no
+ * canonical key of its own, and two source sets that export identically (a MED stripped toward
+ * eBGP) still share one id, so unchanged routes are not sent again. Ids are never reused.
+ */
 export class ExportClass {
   /**
-   * (source attribute-set id, source index, family) → exported attribute-set id. It holds no
-   * references: the user checks that the set still exists (ids are never reused).
+   * (source attribute-set id, source index, family) → exported set id. It holds no references:
+   * the user checks that the set still exists.
    */
   readonly exported = new Map<number, number>();
   /** The cluster id the cached sets were made with (reflected routes carry it). */
   clusterId: string | undefined;
   members = 0;
+  private readonly sets = new Map<number, ExportedSet>();
+  private readonly byKey = new Map<string, number>();
+  private nextId = 1;
 
-  constructor(readonly key: string) {}
+  constructor(
+    readonly key: string,
+    /** The class's AS size on the wire (the encoding the sets are keyed by). */
+    readonly as4: boolean,
+  ) {}
+
+  /** The id of `attrs` (family `family`), taking one reference. */
+  intern(attrs: RouteAttrs, family: Family): number {
+    const key = exportedSetKey(attrs, family, this.as4);
+    const id = this.byKey.get(key);
+    if (id !== undefined) {
+      this.sets.get(id)!.refs++;
+      return id;
+    }
+    const nid = this.nextId++;
+    this.byKey.set(key, nid);
+    this.sets.set(nid, { attrs, key, refs: 1 });
+    return nid;
+  }
+
+  ref(id: number): void {
+    const e = this.sets.get(id);
+    if (e) e.refs++;
+  }
+
+  release(id: number): void {
+    const e = this.sets.get(id);
+    if (!e || --e.refs > 0) return;
+    this.sets.delete(id);
+    this.byKey.delete(e.key);
+  }
+
+  has(id: number): boolean {
+    return this.sets.has(id);
+  }
+
+  get(id: number): RouteAttrs {
+    const e = this.sets.get(id);
+    if (!e) throw new Error(`exported attribute set ${id} is not interned`);
+    return e.attrs;
+  }
+
+  /** Exported sets alive. */
+  get size(): number {
+    return this.sets.size;
+  }
+}
+
+function latin1(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
+}
+
+/**
+ * What makes two exported sets the same on the wire: their encoded attributes, plus the MP_REACH
+ * next hops of IPv6 routes (not among the attributes). A set the codec cannot encode is keyed by
+ * its fields, and its UPDATE fails (and is logged) where it would have anyway.
+ */
+function exportedSetKey(attrs: RouteAttrs, family: Family, as4: boolean): string {
+  const head = family === 4 ? '4|' : `6|${attrs.nextHop ?? ''}|${attrs.nextHopLinkLocal ?? ''}|`;
+  try {
+    const enc = encodedAttributes(attrs, as4);
+    return `${head}${latin1(enc.below)}|${latin1(enc.above)}`;
+  } catch {
+    return `${head}!${attrsKey(attrs)}`;
+  }
 }
 
 export function exportClassKey(p: ExportClassPeer): string {
@@ -139,7 +219,7 @@ export class ExportClasses {
   join(p: ExportClassPeer): ExportClass {
     const key = exportClassKey(p);
     let c = this.byKey.get(key);
-    if (!c) this.byKey.set(key, (c = new ExportClass(key)));
+    if (!c) this.byKey.set(key, (c = new ExportClass(key, p.context?.as4 ?? p.as4)));
     c.members++;
     return c;
   }
