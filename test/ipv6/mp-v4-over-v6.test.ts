@@ -3,6 +3,7 @@
  * IPv6 address with `addressFamilies: [IPv4, IPv6]`, so IPv4 unicast travels over an IPv6
  * transport. Petrel's IPv4 block must reach BIRD with the node's IPv4 address as next hop (the
  * session address is IPv6), and BIRD's IPv4 route must land in Petrel's IPv4 kernel table.
+ * Petrel runs with `--listen` given once per family.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MpLab, doc } from './mp-lab.js';
@@ -51,7 +52,8 @@ beforeAll(async () => {
     block4 = await lab.allocate(NODE.name, 4);
     block6 = await lab.allocate(NODE.name, 6);
     await lab.startBird(ROUTER.name, birdConfig());
-    await lab.startPetrel(NODE.name);
+    // --listen once per family (no bindMode in the datastore).
+    await lab.startPetrel(NODE.name, ['--listen', `${NODE.v4}:179`, '--listen', `[${NODE.v6}]:179`]);
   } catch (e) {
     await lab.down();
     throw e;
@@ -82,6 +84,10 @@ describe('IPv4 and IPv6 on one session over an IPv6 transport, with BIRD 2', () 
     expect(v4).toMatchObject({ gateway: ROUTER.v4, protocol: 'bird', dev: 'eth0' });
     const v6 = await lab.until("BIRD's v6 route in petrel's kernel", async () => (await lab.routes(NODE.name, 6)).find((r) => r.dst === ROUTER_ROUTES.v6));
     expect(v6).toMatchObject({ gateway: ROUTER.v6, protocol: 'bird' });
+  });
+
+  it('--listen given once per family: Petrel listens on exactly those two addresses', async () => {
+    expect(await lab.bgpListeners(NODE.name)).toEqual([`${NODE.v4}:179`, `[${NODE.v6}]:179`].sort());
   });
 
   it('bird.ctl shows the IPv6-named protocol with the IPv4 route; bird6.ctl with the IPv6 route', async () => {
