@@ -32,7 +32,7 @@ export interface PetrelOptions {
   datastore?: string;
   ctlSocket: string;
   ctlSocket6?: string;
-  sink: 'kernel' | 'mock';
+  sink: 'kernel' | 'mock' | 'none';
   /** One value, or several when --listen is repeated. */
   listen?: string | string[];
   logLevel?: string;
@@ -49,7 +49,7 @@ export function buildProgram(run: (o: PetrelOptions) => Promise<void>): Command 
     .option('--datastore <url>', 'file:<path> or etcd:http://host:2379 (default: $PETREL_DATASTORE, else file:/etc/petrel/cluster.yaml)')
     .option('--ctl-socket <path>', 'BIRD-compatible control socket', CALICO_DEFAULTS.ctlSocket)
     .option('--ctl-socket6 <path>', 'control socket for the IPv6 protocols (default: bird6.ctl beside --ctl-socket when the node has an IPv6 address)')
-    .addOption(new Option('--sink <kind>', 'where routes go: the kernel, or an in-memory table').choices(['kernel', 'mock']).default('kernel'))
+    .addOption(new Option('--sink <kind>', 'where routes go: the kernel, an in-memory table (mock), or nowhere (none: no kernel table is kept, like a BIRD config without a kernel protocol; for benchmarking the RIB)').choices(['kernel', 'mock', 'none']).default('kernel'))
     .option(
       '--listen <addr:port>',
       'BGP listen address and port; repeat it (or give a comma-separated list) to listen on several, e.g. one per family: --listen 10.0.0.1:179 --listen [fd00::1]:179 (default: the node\'s listenPort on every address, IPv4 and IPv6; under bindMode NodeIP on each node address)',
@@ -110,7 +110,7 @@ async function runDaemon(o: PetrelOptions): Promise<void> {
       throw new UsageError(`--listen: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
-  const sink = o.sink === 'mock' ? new MockSink() : new KernelSink({ log });
+  const sink = o.sink === 'none' ? null : o.sink === 'mock' ? new MockSink() : new KernelSink({ log });
   // RFC 2545: an IPv6 route whose only next hop is link-local goes out of the interface holding our address.
   const linkLocalDevice = await findDeviceHolding(first.ipv6Address);
   const rib = new RibEngine({ intent: first, sink, log, ipipDevice: o.ipipDevice, ...(linkLocalDevice ? { linkLocalDevice } : {}) });
@@ -118,7 +118,7 @@ async function runDaemon(o: PetrelOptions): Promise<void> {
   const reconcile = () => rib.reconcileSink().then(() => undefined, (e: unknown) => log.warn({ err: String(e) }, 'kernel reconcile failed'));
   const engine = new GracefulRestartEngine({ inner: new RibBridge(rib, log), rib, log });
   // Graceful restart: routes we left in the kernel stay until the peers have re-sent theirs.
-  const preserved = o.gracefulRestart ? await sink.dump().then((rs) => rs.length, () => 0) : 0;
+  const preserved = o.gracefulRestart && sink ? await sink.dump().then((rs) => rs.length, () => 0) : 0;
   if (preserved > 0) {
     log.info({ preserved }, 'graceful restart: kernel routes from the previous run kept');
     const deferral = Math.max(CALICO_DEFAULTS.gracefulRestartTime, ...first.peers.map((p) => p.gracefulRestartTime));

@@ -95,65 +95,272 @@ export function attrsKey(a: RouteAttrs): string {
   return s;
 }
 
-interface Entry {
-  readonly attrs: RouteAttrs;
-  readonly key: string;
-  refs: number;
+/** Fields attrsKey, hashAttrs and sameAttrs do not know, as text (empty for every set the codec makes today). */
+function extraFields(a: RouteAttrs): string {
+  // A field the codec adds later must never let two different sets compare equal.
+  let s = '';
+  for (const k in a) {
+    if (KNOWN.has(k)) continue;
+    const v = (a as unknown as Record<string, unknown>)[k];
+    if (v !== undefined) s += `|${k}=${JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x))}`;
+  }
+  return s;
+}
+
+const mix = (h: number, x: number): number => Math.imul(h ^ x, 0x01000193);
+
+function hashString(h: number, s: string | undefined): number {
+  if (s === undefined) return mix(h, 0x9e3779b9);
+  for (let i = 0; i < s.length; i++) h = mix(h, s.charCodeAt(i));
+  return mix(h, s.length);
+}
+
+function hashNumbers(h: number, xs: readonly number[] | undefined): number {
+  if (xs === undefined) return mix(h, 0x7f4a7c15);
+  for (let i = 0; i < xs.length; i++) h = mix(h, xs[i]! | 0);
+  return mix(h, xs.length + 1);
+}
+
+/** A 32-bit hash of the AS path alone (paths are shared between sets that have the same one). */
+function hashAsPath(path: readonly AsPathSegment[]): number {
+  let h = 0x811c9dc5 | 0;
+  for (const seg of path) h = hashNumbers(mix(h, seg.type), seg.asns);
+  return h;
 }
 
 /**
- * Interned attribute sets with reference counts. Ids are never reused, so a cache keyed by id
- * cannot confuse a freed set with a new one; `onFree` lets such caches drop their entries.
+ * A 32-bit hash of every field, computed from the values directly: no key string per set (a
+ * concatenated key cost ~100 bytes per set kept, and most of an intern to build and hash).
+ */
+export function hashAttrs(a: RouteAttrs, pathHash = hashAsPath(a.asPath)): number {
+  let h = mix(0x811c9dc5 | 0, a.origin);
+  h = mix(h, pathHash);
+  h = hashString(h, a.nextHop);
+  h = hashString(h, a.nextHopLinkLocal);
+  h = mix(h, a.med === undefined ? -1 : a.med);
+  h = mix(h, a.localPref === undefined ? -1 : a.localPref);
+  h = mix(h, a.atomicAggregate ? 1 : 0);
+  if (a.aggregator) h = hashString(mix(h, a.aggregator.asn), a.aggregator.address);
+  h = hashNumbers(h, a.communities);
+  if (a.extCommunities) for (const x of a.extCommunities) h = hashString(h, x.toString(16));
+  if (a.largeCommunities) for (const l of a.largeCommunities) h = mix(mix(mix(h, l[0]), l[1]), l[2]);
+  h = hashString(h, a.originatorId);
+  if (a.clusterList) for (const c of a.clusterList) h = hashString(h, c);
+  for (const u of a.unknown) {
+    h = mix(mix(h, u.code), u.flags);
+    for (let i = 0; i < u.value.length; i++) h = mix(h, u.value[i]!);
+  }
+  h = hashString(h, a.local);
+  return h;
+}
+
+function sameNumbers(x: readonly number[] | undefined, y: readonly number[] | undefined): boolean {
+  if (x === y) return true;
+  if (x === undefined || y === undefined || x.length !== y.length) return false;
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
+}
+
+function sameStrings(x: readonly string[] | undefined, y: readonly string[] | undefined): boolean {
+  if (x === y) return true;
+  if (x === undefined || y === undefined || x.length !== y.length) return false;
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
+}
+
+export function sameAsPath(x: readonly AsPathSegment[], y: readonly AsPathSegment[]): boolean {
+  if (x === y) return true;
+  if (x.length !== y.length) return false;
+  for (let i = 0; i < x.length; i++) if (x[i]!.type !== y[i]!.type || !sameNumbers(x[i]!.asns, y[i]!.asns)) return false;
+  return true;
+}
+
+/** Whether two sets are equal in every field (the equality attrsKey expresses, without the key). */
+export function sameAttrs(a: RouteAttrs, b: RouteAttrs): boolean {
+  if (a === b) return true;
+  if (a.origin !== b.origin || a.nextHop !== b.nextHop || a.med !== b.med || a.localPref !== b.localPref) return false;
+  if (a.nextHopLinkLocal !== b.nextHopLinkLocal || !a.atomicAggregate !== !b.atomicAggregate || a.local !== b.local) return false;
+  if (a.originatorId !== b.originatorId || !sameAsPath(a.asPath, b.asPath)) return false;
+  if (a.aggregator !== b.aggregator && (a.aggregator?.asn !== b.aggregator?.asn || a.aggregator?.address !== b.aggregator?.address)) return false;
+  if (!sameNumbers(a.communities, b.communities) || !sameStrings(a.clusterList, b.clusterList)) return false;
+  if (a.extCommunities !== b.extCommunities) {
+    const x = a.extCommunities;
+    const y = b.extCommunities;
+    if (x === undefined || y === undefined || x.length !== y.length) return false;
+    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  }
+  if (a.largeCommunities !== b.largeCommunities) {
+    const x = a.largeCommunities;
+    const y = b.largeCommunities;
+    if (x === undefined || y === undefined || x.length !== y.length) return false;
+    for (let i = 0; i < x.length; i++) if (x[i]![0] !== y[i]![0] || x[i]![1] !== y[i]![1] || x[i]![2] !== y[i]![2]) return false;
+  }
+  if (a.unknown.length !== b.unknown.length) return false;
+  for (let i = 0; i < a.unknown.length; i++) {
+    const u = a.unknown[i]!;
+    const v = b.unknown[i]!;
+    if (u.code !== v.code || u.flags !== v.flags || u.value.length !== v.value.length) return false;
+    for (let j = 0; j < u.value.length; j++) if (u.value[j] !== v.value[j]) return false;
+  }
+  return extraFields(a) === extraFields(b);
+}
+
+/** Slot bits of an id; the rest is the slot's generation (1..MAX_GEN), so ids stay positive int32s. */
+const SLOT_BITS = 22;
+const SLOTS = 2 ** SLOT_BITS;
+const MAX_GEN = 511;
+const EMPTY = -1;
+const NO_UNKNOWN: never[] = [];
+
+/**
+ * Interned attribute sets with reference counts, in typed arrays by slot: an id is a slot plus
+ * its generation, so ids are never reused (a slot is retired after MAX_GEN uses) and a cache
+ * keyed by id cannot confuse a freed set with a new one; `onFree` lets such caches drop their
+ * entries. Lookup is an open hash table of slots keyed by hashAttrs, compared with sameAttrs.
+ * Kept sets share their AS path arrays, next-hop strings and an empty unknown list with other
+ * sets, so a set from a full table costs about one small object plus ~20 bytes of arrays.
  */
 export class AttrStore {
-  private readonly byKey = new Map<string, number>();
-  private readonly byId = new Map<number, Entry>();
-  private nextId = 1;
+  private sets: (RouteAttrs | undefined)[] = [];
+  private refs = new Int32Array(1024);
+  private hashes = new Int32Array(1024);
+  private gens = new Uint16Array(1024);
+  private chain = new Int32Array(1024);
+  private buckets = new Int32Array(1024).fill(EMPTY);
+  private mask = 1023;
+  private free: number[] = [];
+  private nextSlot = 0;
+  private live = 0;
+  /** Shared components: AS paths by hash, next-hop strings. Bounded; cleared when large. */
+  private paths = new Map<number, AsPathSegment[]>();
+  private hops = new Map<string, string>();
   onFree: ((id: number) => void) | undefined;
 
-  /** Returns the id of `attrs`, taking one reference. */
+  /** Returns the id of `attrs`, taking one reference. The object may be kept: do not mutate it afterwards. */
   intern(attrs: RouteAttrs): number {
-    const key = attrsKey(attrs);
-    // The key was built by concatenation: a tree of ~20 string pieces (~550 bytes) that V8 hashes
-    // and compares slowly. Reading a character flattens it into one string (~80 bytes) first:
-    // Map lookups get about twice as fast and the kept key is small.
-    key.charCodeAt(0);
-    const id = this.byKey.get(key);
-    if (id !== undefined) {
-      this.byId.get(id)!.refs++;
-      return id;
+    const pathHash = hashAsPath(attrs.asPath);
+    const h = hashAttrs(attrs, pathHash);
+    for (let s = this.buckets[h & this.mask]!; s !== EMPTY; s = this.chain[s]!) {
+      if (this.hashes[s] === h && sameAttrs(this.sets[s]!, attrs)) {
+        this.refs[s]!++;
+        return this.gens[s]! * SLOTS + s;
+      }
     }
-    const nid = this.nextId++;
-    this.byKey.set(key, nid);
-    this.byId.set(nid, { attrs: { ...attrs }, key, refs: 1 });
-    return nid;
+    const slot = this.allocSlot();
+    this.sets[slot] = this.compact(attrs, pathHash);
+    this.refs[slot] = 1;
+    this.hashes[slot] = h;
+    const b = h & this.mask;
+    this.chain[slot] = this.buckets[b]!;
+    this.buckets[b] = slot;
+    this.live++;
+    if (this.live > this.buckets.length) this.rehash(this.buckets.length * 2);
+    return this.gens[slot]! * SLOTS + slot;
   }
 
   ref(id: number): void {
-    const e = this.byId.get(id);
-    if (e) e.refs++;
+    const s = this.slotOf(id);
+    if (s >= 0) this.refs[s]!++;
   }
 
   release(id: number): void {
-    const e = this.byId.get(id);
-    if (!e) return;
-    if (--e.refs > 0) return;
-    this.byId.delete(id);
-    this.byKey.delete(e.key);
+    const s = this.slotOf(id);
+    if (s < 0) return;
+    if (--this.refs[s]! > 0) return;
+    this.unlink(s);
+    this.sets[s] = undefined;
+    this.live--;
+    if (this.gens[s]! < MAX_GEN) this.free.push(s);
     this.onFree?.(id);
   }
 
   has(id: number): boolean {
-    return this.byId.has(id);
+    return this.slotOf(id) >= 0;
   }
 
   get(id: number): RouteAttrs {
-    const e = this.byId.get(id);
-    if (!e) throw new Error(`attribute set ${id} is not interned`);
-    return e.attrs;
+    const s = this.slotOf(id);
+    if (s < 0) throw new Error(`attribute set ${id} is not interned`);
+    return this.sets[s]!;
   }
 
   get size(): number {
-    return this.byId.size;
+    return this.live;
+  }
+
+  /** The slot of a live id, or -1. */
+  private slotOf(id: number): number {
+    const s = id % SLOTS;
+    if (s >= this.nextSlot || this.sets[s] === undefined || this.gens[s]! * SLOTS + s !== id) return -1;
+    return s;
+  }
+
+  private allocSlot(): number {
+    let s = this.free.pop();
+    if (s === undefined) {
+      if (this.nextSlot === SLOTS) throw new Error('too many attribute sets');
+      if (this.nextSlot === this.refs.length) this.grow();
+      s = this.nextSlot++;
+    }
+    this.gens[s]!++;
+    return s;
+  }
+
+  private grow(): void {
+    const n = this.refs.length * 2;
+    const refs = new Int32Array(n);
+    refs.set(this.refs);
+    this.refs = refs;
+    const hashes = new Int32Array(n);
+    hashes.set(this.hashes);
+    this.hashes = hashes;
+    const gens = new Uint16Array(n);
+    gens.set(this.gens);
+    this.gens = gens;
+    const chain = new Int32Array(n);
+    chain.set(this.chain);
+    this.chain = chain;
+  }
+
+  private rehash(n: number): void {
+    this.buckets = new Int32Array(n).fill(EMPTY);
+    this.mask = n - 1;
+    for (let s = 0; s < this.nextSlot; s++) {
+      if (this.sets[s] === undefined) continue;
+      const b = this.hashes[s]! & this.mask;
+      this.chain[s] = this.buckets[b]!;
+      this.buckets[b] = s;
+    }
+  }
+
+  private unlink(slot: number): void {
+    const b = this.hashes[slot]! & this.mask;
+    let prev = EMPTY;
+    for (let s = this.buckets[b]!; s !== EMPTY; prev = s, s = this.chain[s]!) {
+      if (s !== slot) continue;
+      if (prev === EMPTY) this.buckets[b] = this.chain[s]!;
+      else this.chain[prev] = this.chain[s]!;
+      return;
+    }
+  }
+
+  /** The kept copy: shared AS path, next hop and empty unknown list. */
+  private compact(a: RouteAttrs, pathHash: number): RouteAttrs {
+    if (this.paths.size > 65536) this.paths.clear();
+    if (this.hops.size > 65536) this.hops.clear();
+    let path = this.paths.get(pathHash);
+    if (path === undefined || !sameAsPath(path, a.asPath)) {
+      path = a.asPath.map((seg) => ({ type: seg.type, asns: [...seg.asns] }));
+      this.paths.set(pathHash, path);
+    }
+    let nextHop = a.nextHop;
+    if (nextHop !== undefined) {
+      const shared = this.hops.get(nextHop);
+      if (shared === undefined) this.hops.set(nextHop, nextHop);
+      else nextHop = shared;
+    }
+    const out: RouteAttrs = { ...a, asPath: path, unknown: a.unknown.length === 0 ? NO_UNKNOWN : a.unknown };
+    if (nextHop !== undefined) (out as { nextHop?: string }).nextHop = nextHop;
+    return out;
   }
 }

@@ -27,7 +27,8 @@ import type { EnginePeer, PeerOutput, PeerUpdateResult, RibUpdate, RouteCount, R
 
 export interface RouteEngineOptions {
   readonly intent: NodeIntent;
-  readonly sink: RouteSink;
+  /** Where kernel routes go; null keeps no kernel table at all (`--sink none`: the RIB alone, as a BIRD config without a kernel protocol). */
+  readonly sink: RouteSink | null;
   /** The codec's encoders by default; tests inject a recording one. */
   readonly encoder?: UpdateEncoder;
   readonly log?: Logger;
@@ -96,7 +97,7 @@ const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export class RouteEngine {
   private intent: NodeIntent;
-  private readonly sink: RouteSink;
+  private readonly sink: RouteSink | null;
   private readonly encoder: UpdateEncoder;
   private readonly log: Logger | undefined;
   private readonly yieldEvery: number;
@@ -120,6 +121,8 @@ export class RouteEngine {
   private readonly exportIndex = new ExportIndex();
 
   private chain: Promise<unknown> = Promise.resolve();
+  /** Tasks queued or running; an UPDATE is applied at once only when none is (call order is kept). */
+  private queued = 0;
   /** Work units left before the next yield to the event loop. */
   private budget = 0;
   /** The time stamped on best-route changes, read once per batch of decisions. */
@@ -242,15 +245,38 @@ export class RouteEngine {
     });
   }
 
-  /** A decoded UPDATE from `name`. */
+  /** A decoded UPDATE from `name`, queued behind every earlier call. */
   peerUpdate(name: string, update: RibUpdate): Promise<PeerUpdateResult> {
     return this.enqueue(async () => {
+      const r = this.updateNow(name, update);
+      // Back-to-back queued UPDATEs run as microtasks: let timers and sockets in between.
+      if (this.budget <= 0) await this.pause();
+      return r;
+    });
+  }
+
+  /**
+   * A decoded UPDATE from `name`, applied at once when nothing else is queued (the common case
+   * while a table arrives), else queued like peerUpdate. At once means no promise and no closure
+   * per UPDATE, and the socket is never read ahead of the RIB: one read's UPDATEs are the work
+   * between two turns of the event loop, so a peer faster than the RIB meets TCP flow control
+   * instead of a queue of decoded UPDATEs (which cost most of an ingest in GC). Returns the
+   * result, or a promise of it when queued.
+   */
+  applyUpdate(name: string, update: RibUpdate): PeerUpdateResult | Promise<PeerUpdateResult> {
+    if (this.queued > 0) return this.peerUpdate(name, update);
+    return this.updateNow(name, update);
+  }
+
+  private updateNow(name: string, update: RibUpdate): PeerUpdateResult {
+    {
       const src = this.byName.get(name);
       if (!src || !src.peer) {
         this.log?.warn({ peer: name }, 'UPDATE from a peer that is not up; ignored');
         return { maxPrefixExceeded: false, prefixes: 0 };
       }
-      await this.ingest(src, src.peer, update);
+      const dirty = this.ingest(src, src.peer, update);
+      this.decideAll(dirty, src.index);
       this.flushAllOutputs();
       this.scheduleSink();
       const outcome = maxPrefixOutcome(src.adjIn.pathCount, src.peer.maxPrefixes, src.peer.maxPrefixesAction);
@@ -259,7 +285,7 @@ export class RouteEngine {
         this.log?.warn({ peer: name, limit: src.peer.maxPrefixes, prefixes: src.adjIn.pathCount }, 'route limit exceeded');
       } else if (outcome === 'ok') src.maxPrefixWarned = false;
       return { maxPrefixExceeded: outcome === 'reset', prefixes: src.adjIn.pathCount };
-    });
+    }
   }
 
   /**
@@ -466,6 +492,7 @@ export class RouteEngine {
    */
   reconcileSink(): Promise<SinkResult> {
     return this.enqueue(async () => {
+      if (this.sink === null) return { applied: 0, failures: [] };
       await this.settledSink();
       const wanted = new Map<string, SinkRoute>();
       for (const key of [...this.loc.keys()]) {
@@ -492,7 +519,15 @@ export class RouteEngine {
   // ------------------------------------------------------------------ queue
 
   private enqueue<T>(task: () => Promise<T> | T): Promise<T> {
-    const run = this.chain.then(task, task);
+    this.queued++;
+    const counted = async (): Promise<T> => {
+      try {
+        return await task();
+      } finally {
+        this.queued--;
+      }
+    };
+    const run = this.chain.then(counted, counted);
     this.chain = run.catch((e: unknown) => {
       this.log?.error({ err: e }, 'route engine task failed');
     });
@@ -501,10 +536,11 @@ export class RouteEngine {
 
   // ------------------------------------------------------------------ import
 
-  private async ingest(src: Source, peer: EnginePeer, u: RibUpdate): Promise<void> {
-    if (u.endOfRib) return;
+  /** Applies an UPDATE to the peer's Adj-RIB-In; returns the prefixes to decide again. */
+  private ingest(src: Source, peer: EnginePeer, u: RibUpdate): PrefixKey[] {
     // A list, not a Set: a prefix listed twice is decided twice, and the second decision finds no change.
     const dirty: PrefixKey[] = [];
+    if (u.endOfRib) return dirty;
     const c = src.counters;
     /** Removes routes; `count` false when they were announcements that got filtered. */
     const withdraw = (family: Family, packed: Uint32Array, pathIds: Uint32Array | undefined, count = true) => {
@@ -578,7 +614,7 @@ export class RouteEngine {
         announce(f, u.mpReach.nlri, u.mpReach.pathIds, attrs);
       } else if (f) announce(f, u.mpReach.nlri, u.mpReach.pathIds, null);
     }
-    await this.recompute(dirty, src.index);
+    return dirty;
   }
 
   // ------------------------------------------------------------------ origination
@@ -637,6 +673,18 @@ export class RouteEngine {
         this.clock = this.now();
       }
     }
+  }
+
+  /**
+   * Decides `keys` without yielding: the work of one UPDATE, bounded by its size. Counts toward
+   * the budget, so a queued stream of UPDATEs still yields between them.
+   */
+  private decideAll(keys: readonly PrefixKey[], hint: number): void {
+    this.clock = this.now();
+    let units = 1;
+    for (const src of this.sources) if (src?.out) units++;
+    for (let i = 0; i < keys.length; i++) this.decide(keys[i]!, hint);
+    this.budget -= units * keys.length;
   }
 
   /**
@@ -926,6 +974,7 @@ export class RouteEngine {
    * that changes many times costs one kernel route, and one toSinkRoute for a new prefix.
    */
   private queueSink(key: PrefixKey, beforeAttr: number, policy: KernelPolicy): void {
+    if (this.sink === null) return;
     if (this.sinkPending.has(key) || this.sinkTaking?.has(key)) return;
     const before = this.sinkRouteOfAttr(key, beforeAttr, policy);
     this.sinkPending.set(key, before === null ? -1 : this.sinkBefore.push(before) - 1);
@@ -993,6 +1042,7 @@ export class RouteEngine {
   }
 
   private async applySink(add: SinkRoute[], remove: SinkRoute[]): Promise<void> {
+    if (this.sink === null) return;
     try {
       const result = await this.sink.apply({ add, remove });
       for (const r of add) this.kernelRejected.delete(r.prefix);

@@ -9,7 +9,7 @@ import type { CodecContext } from '../../proto/context.js';
 import type { IntentAwareEngine } from '../daemon.js';
 import type { Logger } from '../log.js';
 import type { NodeIntent } from '../model.js';
-import type { RouteEngine as Rib, EnginePeer } from '../rib/index.js';
+import type { RouteEngine as Rib, EnginePeer, PeerUpdateResult } from '../rib/index.js';
 import type { SessionUp } from './engine.js';
 
 /**
@@ -68,16 +68,25 @@ export class RibBridge implements IntentAwareEngine {
     const u = decodeUpdate(message, context);
     if (u.errors.length > 0) this.log.warn({ peer, errors: u.errors.map((e) => e.message), treatAsWithdraw: u.treatAsWithdraw }, 'UPDATE errors handled per RFC 7606');
     const session = this.up.get(peer);
-    this.rib.peerUpdate(peer, u).then(
-      (r) => {
-        // Only the session that sent the routes is reset, not a newer one that replaced it meanwhile.
-        if (r.maxPrefixExceeded && session && this.up.get(peer) === session) {
-          this.log.warn({ peer, prefixes: r.prefixes }, 'maximum number of prefixes reached: resetting the session');
-          session.reset(6, 1);
-        }
-      },
-      (e: unknown) => this.log.error({ peer, err: String(e) }, 'route engine update failed'),
-    );
+    const done = (r: PeerUpdateResult) => {
+      // Only the session that sent the routes is reset, not a newer one that replaced it meanwhile.
+      if (r.maxPrefixExceeded && session && this.up.get(peer) === session) {
+        this.log.warn({ peer, prefixes: r.prefixes }, 'maximum number of prefixes reached: resetting the session');
+        session.reset(6, 1);
+      }
+    };
+    const failed = (e: unknown) => this.log.error({ peer, err: String(e) }, 'route engine update failed');
+    // Applied at once when the engine is idle (no promise per UPDATE); a reset still happens after
+    // this message's handling, never inside the session's receive loop.
+    let r: PeerUpdateResult | Promise<PeerUpdateResult>;
+    try {
+      r = this.rib.applyUpdate(peer, u);
+    } catch (e) {
+      failed(e);
+      return;
+    }
+    if (r instanceof Promise) r.then(done, failed);
+    else if (r.maxPrefixExceeded) queueMicrotask(() => done(r as PeerUpdateResult));
   }
 
   /** A normal ROUTE-REFRESH request: everything we announced, again (BoRR/EoRR markers need nothing). */

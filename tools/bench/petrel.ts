@@ -55,7 +55,7 @@ export function petrelMeshResources(asn: number, pool: string, addressLen: numbe
 }
 
 /** Spawns Petrel for `node` in `ns` without waiting; the datastore file is written if absent; files live in `dir`. */
-export function spawnPetrel(ns: string, dir: string, node: string, listen: string, datastoreYaml: string, sink: 'kernel' | 'mock', datastoreFile = join(dir, 'datastore.yaml')): SpeakerProcess {
+export function spawnPetrel(ns: string, dir: string, node: string, listen: string, datastoreYaml: string, sink: 'kernel' | 'mock' | 'none', datastoreFile = join(dir, 'datastore.yaml')): SpeakerProcess {
   if (!petrelBuilt()) throw new NotReadyError(`daemon not ready: ${DAEMON_JS} missing (run npm run build once the daemon has landed)`);
   if (!existsSync(datastoreFile)) writeFileSync(datastoreFile, datastoreYaml);
   const ctl = join(dir, `${node}.ctl`);
@@ -69,7 +69,7 @@ export function spawnPetrel(ns: string, dir: string, node: string, listen: strin
 }
 
 /** Starts Petrel and waits for its control socket; a daemon that cannot start is "not ready". */
-export async function startPetrel(ns: string, dir: string, node: string, listen: string, datastoreYaml: string, sink: 'kernel' | 'mock', datastoreFile = join(dir, 'datastore.yaml')): Promise<SpeakerProcess> {
+export async function startPetrel(ns: string, dir: string, node: string, listen: string, datastoreYaml: string, sink: 'kernel' | 'mock' | 'none', datastoreFile = join(dir, 'datastore.yaml')): Promise<SpeakerProcess> {
   const sp = spawnPetrel(ns, dir, node, listen, datastoreYaml, sink, datastoreFile);
   try {
     await sp.waitReady(60_000);

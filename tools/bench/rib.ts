@@ -17,8 +17,12 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import type { NodeIntent, RouteSink, SinkResult } from '../../daemon/model.js';
+import type { CapabilitySummary, NodeIntent, PeerIntent, RouteSink, SinkResult } from '../../daemon/model.js';
 import { RouteEngine, type EnginePeer, type RibUpdate, type RouteAttrs } from '../../daemon/rib/index.js';
+import { RibBridge } from '../../daemon/session/rib-bridge.js';
+import { silentLogger } from '../../daemon/log.js';
+import { defaultCodecContext, MessageFramer } from '../../proto/index.js';
+import { encodeTable } from './table.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -142,19 +146,75 @@ async function run(name: string, perSet: number, exportTo: boolean): Promise<Row
   return { name, seconds, cpuSeconds, heapMB, maxLagMs: lag.max / 1e6, attributeSets: count.attributeSets, sentBytes };
 }
 
+const CAPS: CapabilitySummary = { multiprotocol: ['ipv4'], routeRefresh: true, enhancedRefresh: false, as4: true, llgr: false, extendedMessage: false };
+
+/**
+ * The wire path as a session drives it: the encoded UPDATE stream (the ingest cell's table, tools/bench/table.ts)
+ * in 64 KiB reads through the framer into RibBridge.update (decode + RIB), one macrotask per read as socket reads
+ * arrive. Ends when the peer's import counter shows all N and the engine has settled.
+ */
+async function runWire(name: string, perSet: number): Promise<Row> {
+  const table = encodeTable({ prefixes: N, perSet, nextHop: 0xc6336401, asPath: [65001] });
+  gc();
+  const used = () => {
+    const m = process.memoryUsage();
+    return m.heapUsed + m.arrayBuffers;
+  };
+  const heap0 = used();
+  // No kernel table, as the daemon's `--sink none` (the ingest cell's setting).
+  const engine = new RouteEngine({ intent, sink: null });
+  const bridge = new RibBridge(engine, silentLogger());
+  const p: PeerIntent = {
+    name: 'Global_198_51_100_1', kind: 'global', family: 4, peerIp: '198.51.100.1', peerPort: 179, peerAs: 65001, localAs: 64512, passive: false,
+    holdTime: 240, connectDelayTime: 2, connectRetryTime: 5, errorWaitTime: [5, 30], gracefulRestartTime: 120, keepOriginalNextHop: false,
+    maxPrefixesAction: 'warn', rrClient: false, families: [4],
+  };
+  const context = defaultCodecContext();
+  bridge.peerUp({
+    peer: p, neighborId: '198.51.100.1', peerAs: 65001, localAddress: '192.0.2.1', remoteAddress: '198.51.100.1', internal: false, families: [4],
+    context, localCaps: CAPS, peerCaps: CAPS, holdTime: 240, send: () => true, reset: () => undefined,
+  });
+  await engine.settled();
+  const lag = monitorEventLoopDelay({ resolution: 5 });
+  lag.enable();
+  const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  const framer = new MessageFramer();
+  const READ = 65536;
+  for (const chunk of table.chunks) {
+    for (let o = 0; o < chunk.length; o += READ) {
+      framer.push(chunk.subarray(o, Math.min(chunk.length, o + READ)));
+      for (let m = framer.next(); m; m = framer.next()) bridge.update(p.name, m, context);
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+  while (engine.counters(p.name).imported < N) await new Promise((r) => setImmediate(r));
+  await engine.settled();
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  lag.disable();
+  gc();
+  const heapMB = (used() - heap0) / 2 ** 20;
+  const count = engine.routeCount();
+  if (count.routes !== N) throw new Error(`${name}: expected ${N} routes, got ${count.routes}`);
+  return { name, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, heapMB, maxLagMs: lag.max / 1e6, attributeSets: count.attributeSets, sentBytes: 0 };
+}
+
 async function main(): Promise<void> {
-  const cases: Array<[string, number, boolean]> = [
-    ['1 attribute set, no other peer', PER_UPDATE, false],
-    ['4 prefixes per attribute set, no other peer', 4, false],
-    ['1 attribute set, exported to 1 iBGP peer', PER_UPDATE, true],
-    ['4 prefixes per attribute set, exported to 1 iBGP peer', 4, true],
+  const cases: Array<() => Promise<Row>> = [
+    () => run('1 attribute set, no other peer', PER_UPDATE, false),
+    () => run('4 prefixes per attribute set, no other peer', 4, false),
+    () => run('1 attribute set, exported to 1 iBGP peer', PER_UPDATE, true),
+    () => run('4 prefixes per attribute set, exported to 1 iBGP peer', 4, true),
+    () => runWire('wire: UPDATE bytes → RIB, 1 attribute set', 1e9),
+    () => runWire('wire: UPDATE bytes → RIB, 4 prefixes per attribute set', 4),
   ];
   const only = args.indexOf('--case');
   if (only >= 0) {
     // Child mode: one case, its row as JSON on stdout.
     const c = cases[Number(args[only + 1]) - 1];
-    if (!c) throw new Error('--case takes 1..4');
-    console.log(JSON.stringify(await run(...c)));
+    if (!c) throw new Error(`--case takes 1..${cases.length}`);
+    console.log(JSON.stringify(await c()));
     return;
   }
   // Each case in a fresh process, so one case's garbage and heap shape do not weigh on the next.

@@ -4,7 +4,13 @@
  * import counter shows all N. Peak RSS comes from /proc/<pid>/status VmHWM.
  * The same table into a null receiver gives the injector's own ceiling.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { CellPart } from '../harness.js';
+import { startPetrel, petrelHubResources } from '../petrel.js';
+import type { HubSpeakerConfig, SpeakerProcess } from '../speaker.js';
+import { flushBirdRoutes } from '../topology.js';
 import { AgentHandle } from '../agent-handle.js';
 import type { AgentSpec, InjectSpec } from '../agent.js';
 import { CtlClient } from '../ctl-client.js';
@@ -56,8 +62,25 @@ export async function measureInjectorAlone(ns: string, shape: TableShape, timeou
   }
 }
 
+/**
+ * BIRD's ingest config has no kernel protocol, so Petrel runs with `--sink none` (no kernel table
+ * at all) rather than the mock sink, which would keep a copy of every route BIRD does not.
+ */
+async function startSpeaker(lab: HubLab, kind: 'bird' | 'petrel', config: HubSpeakerConfig): Promise<{ speaker: SpeakerProcess; cleanup: () => void }> {
+  if (kind === 'bird') return { speaker: await lab.start(kind, config), cleanup: () => undefined };
+  await flushBirdRoutes(lab.ns.speakerNs);
+  const dir = mkdtempSync(join(tmpdir(), 'pt-bench-petrel-'));
+  try {
+    const speaker = await startPetrel(lab.ns.speakerNs, dir, config.nodeName, config.address, petrelHubResources(config), 'none');
+    return { speaker, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+}
+
 export async function ingestOnce(lab: HubLab, kind: 'bird' | 'petrel', shape: TableShape, timeoutMs: number): Promise<{ value: number; extra: Record<string, number> }> {
-  const speaker = await lab.start(kind, hubConfig([injectorNeighbor], false));
+  const { speaker, cleanup } = await startSpeaker(lab, kind, hubConfig([injectorNeighbor], false));
   let agent: AgentHandle | undefined;
   let ctl: CtlClient | undefined;
   try {
@@ -75,10 +98,23 @@ export async function ingestOnce(lab: HubLab, kind: 'bird' | 'petrel', shape: Ta
     ctl?.close();
     await agent?.stop();
     await speaker.stop();
+    cleanup();
   }
 }
 
+/**
+ * The table shapes of the cell. PETREL_BENCH_INGEST_SHAPES="prefixes:perSet,..." (e.g. "1000000:4")
+ * runs only those, for iterating on one shape; perSet 0 means one attribute set.
+ */
 export function ingestShapes(quick: boolean): TableShape[] {
+  const only = process.env.PETREL_BENCH_INGEST_SHAPES;
+  if (only) {
+    return only.split(',').map((s) => {
+      const [n, k] = s.split(':').map(Number);
+      const prefixes = n ?? 0;
+      return { prefixes, perSet: k ? k : prefixes };
+    });
+  }
   if (quick) return [{ prefixes: 10_000, perSet: 10_000 }, { prefixes: 10_000, perSet: 4 }];
   return [
     { prefixes: 100_000, perSet: 100_000 },
