@@ -25,7 +25,7 @@ export interface FabricNode {
 
 /** Every simulated session negotiates the same thing: IPv4 unicast, 4-byte AS, no ADD-PATH. */
 const CAPS: CapabilitySummary = { multiprotocol: ['ipv4'], routeRefresh: true, enhancedRefresh: false, as4: true, llgr: false, extendedMessage: false };
-const FAMILIES_4 = [4] as const;
+const FAMILIES_4: readonly [4] = [4];
 const CONTEXT: CodecContext = Object.freeze({
   as4: true,
   addPathRx: Object.freeze({ ipv4: false, ipv6: false }),
@@ -53,13 +53,24 @@ interface Inbox {
 
 /** The Established view one side has of its session: what it writes lands in the other side's inbox. */
 class SimSession implements SessionUp {
-  readonly families = FAMILIES_4;
-  readonly context = CONTEXT;
-  readonly localCaps = CAPS;
-  readonly peerCaps = CAPS;
-  readonly holdTime = 240;
   readonly internal: boolean;
   open = true;
+  // What every session shares lives on the prototype: a full mesh of 1,000 nodes has a million of these.
+  get families(): readonly [4] {
+    return FAMILIES_4;
+  }
+  get context(): CodecContext {
+    return CONTEXT;
+  }
+  get localCaps(): CapabilitySummary {
+    return CAPS;
+  }
+  get peerCaps(): CapabilitySummary {
+    return CAPS;
+  }
+  get holdTime(): number {
+    return 240;
+  }
 
   constructor(
     private readonly fabric: SimFabric,
@@ -88,7 +99,10 @@ class SimSession implements SessionUp {
 }
 
 export interface FabricProgress {
+  readonly phase: 'peer-up' | 'deliver';
   readonly elapsedMs: number;
+  /** peer-up: nodes whose sessions are all up. */
+  readonly nodesDone: number;
   readonly delivered: number;
   readonly queued: number;
 }
@@ -132,10 +146,16 @@ export class SimFabric {
    * Brings every recorded session up, node by node: each engine sends its table and End-of-RIB to
    * the inboxes, where it waits for run(). Semantically all sessions come up at once (t0).
    */
-  async upAll(deadline: number): Promise<void> {
+  async upAll(deadline: number, onProgress?: (p: FabricProgress) => void, progressEveryMs = 30_000): Promise<void> {
+    const start = monoMs();
+    let nextReport = start + progressEveryMs;
     for (let i = 0; i < this.nodes.length; i++) {
       const t = monoMs();
       if (t > deadline) throw new Error(`deadline passed while sessions were coming up (node ${i} of ${this.nodes.length})`);
+      if (onProgress && t >= nextReport) {
+        nextReport = t + progressEveryMs;
+        onProgress({ phase: 'peer-up', elapsedMs: t - start, nodesDone: i, delivered: 0, queued: this.updates });
+      }
       const node = this.nodes[i]!;
       for (const s of this.pending[i]!) node.seam.peerUp(s);
       this.pending[i] = [];
@@ -167,7 +187,7 @@ export class SimFabric {
       if (t > deadline) throw new Error(`not quiet by the deadline (${this.delivered} of ${this.updates} UPDATEs delivered)`);
       if (onProgress && t >= nextReport) {
         nextReport = t + progressEveryMs;
-        onProgress({ elapsedMs: t - start, delivered: this.delivered, queued: this.updates - this.delivered });
+        onProgress({ phase: 'deliver', elapsedMs: t - start, nodesDone: 0, delivered: this.delivered, queued: this.updates - this.delivered });
       }
       const seam = this.nodes[i]!.seam;
       for (let k = 0; k < names.length; k++) seam.update(names[k]!, messages[k]!, CONTEXT);

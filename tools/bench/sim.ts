@@ -36,6 +36,10 @@ export interface SimResult {
   readonly sessions: number;
   /** From the first peer-up to quiescence, on one thread doing every node's work. */
   readonly convergeMs: number;
+  /** CPU time (user + system) of the process over convergeMs: moves far less than wall time on a shared machine. */
+  readonly cpuMs: number;
+  /** The part of convergeMs where sessions came up (each engine building its peers and sending its table). */
+  readonly upMs: number;
   /** The busiest node's engine time within convergeMs (a cluster whose nodes run in parallel cannot beat it). */
   readonly busiestNodeMs: number;
   readonly medianNodeMs: number;
@@ -75,13 +79,17 @@ export async function simulate(n: number, topology: SimTopology, timeoutMs: numb
   const sessions = forEachSession(nodes, (a, b) => fabric.connect(a, b));
   const setupMs = monoMs() - t0;
   const start = monoMs();
+  const cpu0 = process.cpuUsage();
+  let upMs = 0;
   try {
-    await fabric.upAll(deadline);
+    await fabric.upAll(deadline, opts.onProgress);
+    upMs = monoMs() - start;
     await fabric.run(deadline, opts.onProgress);
   } catch (e) {
     throw new Error(`${topology} N=${n}: ${(e as Error).message} (bound ${(timeoutMs / 1000).toFixed(0)} s)`);
   }
   const convergeMs = monoMs() - start;
+  const cpu = process.cpuUsage(cpu0);
   if (fabric.resets > 0) throw new Error(`${topology} N=${n}: ${fabric.resets} sessions were reset by their engine`);
   for (const [i, x] of nodes.entries()) {
     const learned = x.sink.snapshot().filter((r) => r.prefix !== nodeBlock(i) && r.type !== 'blackhole').length;
@@ -96,6 +104,8 @@ export async function simulate(n: number, topology: SimTopology, timeoutMs: numb
     nodes: n,
     sessions,
     convergeMs,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    upMs,
     busiestNodeMs: busy[busy.length - 1] ?? 0,
     medianNodeMs: busy[busy.length >> 1] ?? 0,
     totalNodeMs: busy.reduce((a, b) => a + b, 0),
@@ -234,11 +244,15 @@ async function main(): Promise<number> {
       const timeoutMs = cli.timeoutS !== undefined ? cli.timeoutS * 1000 : defaultTimeoutMs(n);
       try {
         const r = await simulate(n, topology, timeoutMs, {
-          onProgress: (p) => console.log(`    ${topology} N=${n}: ${secs(p.elapsedMs)} in, ${fmt(p.delivered)} UPDATEs delivered, ${fmt(p.queued)} queued, heap ${(process.memoryUsage().heapUsed / 2 ** 30).toFixed(1)} GB`),
+          onProgress: (p) => {
+            const m = process.memoryUsage();
+            const what = p.phase === 'peer-up' ? `sessions of ${fmt(p.nodesDone)} nodes up` : `${fmt(p.delivered)} UPDATEs delivered, ${fmt(p.queued)} queued`;
+            console.log(`    ${topology} N=${n} ${p.phase}: ${secs(p.elapsedMs)} in, ${what}, heap ${(m.heapUsed / 2 ** 30).toFixed(1)} GB + ${(m.arrayBuffers / 2 ** 30).toFixed(1)} GB typed arrays`);
+          },
         });
         results.push(r);
         console.log(
-          `  ${topology} N=${n}: converged in ${secs(r.convergeMs)} (busiest node ${secs(r.busiestNodeMs)}, median ${secs(r.medianNodeMs)}, sum ${secs(r.totalNodeMs)}), ${fmt(r.sessions)} sessions, ${fmt(r.updates)} UPDATEs (${(r.bytes / 1e6).toFixed(1)} MB), ` +
+          `  ${topology} N=${n}: converged in ${secs(r.convergeMs)} (CPU ${secs(r.cpuMs)}, peer-ups ${secs(r.upMs)}, busiest node ${secs(r.busiestNodeMs)}, median ${secs(r.medianNodeMs)}, sum ${secs(r.totalNodeMs)}), ${fmt(r.sessions)} sessions, ${fmt(r.updates)} UPDATEs (${(r.bytes / 1e6).toFixed(1)} MB), ` +
             `${fmt(r.heapPerNodeKB)} KB heap + ${fmt(r.arrayBuffersPerNodeKB)} KB typed arrays per node, RSS ${fmt(r.rssMB)} MB (set-up ${secs(r.setupMs)}, load ${r.loadAvg[0].toFixed(1)}-${r.loadAvg[1].toFixed(1)})`,
         );
       } catch (e) {
