@@ -11,8 +11,10 @@
  * SIGTERM with --restart-on-sigterm) stops for a restart: sessions close without a NOTIFICATION,
  * so GR peers keep our routes and the kernel keeps theirs. A crash (kill -9) is the same restart.
  */
+import { realpathSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
 import { computeNodeIntent, openDatastore, resolveDatastoreUrl } from '../config/index.js';
 import { DaemonControlBackend } from './control-backend.js';
@@ -20,7 +22,7 @@ import { startControlServer } from './control/index.js';
 import { Daemon, type IntentSource } from './daemon.js';
 import { parseListenList, type ListenAddress } from './listener.js';
 import { createLogger, type Logger } from './log.js';
-import { CALICO_DEFAULTS, type NodeIntent } from './model.js';
+import { CALICO_DEFAULTS, type NodeIntent, type RouteSink, type SinkRoute } from './model.js';
 import { RouteEngine as RibEngine } from './rib/index.js';
 import { RibBridge } from './session/rib-bridge.js';
 import { GracefulRestartEngine } from './gr/index.js';
@@ -68,13 +70,24 @@ export function buildProgram(run: (o: PetrelOptions) => Promise<void>): Command 
 export function datastoreSource(url: string, node: string): IntentSource {
   const ds = openDatastore(url);
   const compute = (snapshot: Parameters<typeof computeNodeIntent>[0]) => computeNodeIntent(snapshot, node, process.env);
+  // The watch starts with a read of its own; when that gives the intent the daemon started with,
+  // applying it again would only redo the start-up work, so it is dropped.
+  let started: string | undefined;
+  let watched = false;
   return {
-    current: async () => compute(await ds.snapshot()),
+    current: async () => {
+      const intent = compute(await ds.snapshot());
+      if (!watched) started = JSON.stringify(intent);
+      return intent;
+    },
     watch: async (cb) =>
       ds.watch((ev) => {
+        const first = !watched;
+        watched = true;
         if (ev.type === 'error') return cb(ev.error);
         try {
-          cb(compute(ev.snapshot));
+          const intent = compute(ev.snapshot);
+          if (!first || JSON.stringify(intent) !== started) cb(intent);
         } catch (e) {
           cb(e instanceof Error ? e : new Error(String(e)));
         }
@@ -92,6 +105,10 @@ async function runDaemon(o: PetrelOptions): Promise<void> {
   const node = o.node ?? process.env.NODENAME ?? (await nodenameFile());
   if (!o.intentFile && !node) throw new UsageError(`no node name: pass --node <name>, set NODENAME or write it to ${NODENAME_FILE}`);
   const source = o.intentFile ? intentFileSource(o.intentFile) : datastoreSource(resolveDatastoreUrl(o.datastore), node as string);
+  // Graceful restart needs the proto bird routes a previous run left: read them (two `ip` runs)
+  // while the datastore is read, and let the reconcile below use the same dump.
+  const kernelDump = o.sink === 'kernel' && o.gracefulRestart ? new KernelSink().dump() : undefined;
+  kernelDump?.catch(() => {}); // consumed below; a start that fails first must not report it as unhandled
   // The log level may come from the datastore, so read the intent once before creating the logger.
   let first: NodeIntent;
   try {
@@ -113,21 +130,23 @@ async function runDaemon(o: PetrelOptions): Promise<void> {
   const sink = o.sink === 'none' ? null : o.sink === 'mock' ? new MockSink() : new KernelSink({ log });
   // RFC 2545: an IPv6 route whose only next hop is link-local goes out of the interface holding our address.
   const linkLocalDevice = await findDeviceHolding(first.ipv6Address);
-  const rib = new RibEngine({ intent: first, sink, log, ipipDevice: o.ipipDevice, ...(linkLocalDevice ? { linkLocalDevice } : {}) });
+  const rib = new RibEngine({ intent: first, sink: sink && kernelDump ? answeringFirstDumpWith(sink, kernelDump) : sink, log, ipipDevice: o.ipipDevice, ...(linkLocalDevice ? { linkLocalDevice } : {}) });
   // Routes a previous run left in the kernel (proto bird) that this intent does not want go now.
   const reconcile = () => rib.reconcileSink().then(() => undefined, (e: unknown) => log.warn({ err: String(e) }, 'kernel reconcile failed'));
   const engine = new GracefulRestartEngine({ inner: new RibBridge(rib, log), rib, log });
   // Graceful restart: routes we left in the kernel stay until the peers have re-sent theirs.
-  const preserved = o.gracefulRestart && sink ? await sink.dump().then((rs) => rs.length, () => 0) : 0;
+  const preserved = o.gracefulRestart && sink ? await (kernelDump ?? sink.dump()).then((rs) => rs.length, () => 0) : 0;
+  let reconciled: Promise<void> | undefined;
   if (preserved > 0) {
     log.info({ preserved }, 'graceful restart: kernel routes from the previous run kept');
     const deferral = Math.max(CALICO_DEFAULTS.gracefulRestartTime, ...first.peers.map((p) => p.gracefulRestartTime));
     engine.startRecovery({ peers: first.peers.map((p) => p.name), deferral, onRecovered: reconcile });
-  } else await reconcile();
+  } else reconciled = reconcile(); // queued first in the engine; listening need not wait for it
   const gracefulRestart = o.gracefulRestart ? () => ({ restarting: engine.recovering, forwardingPreserved: true }) : undefined;
   const daemon = await Daemon.start({ source: { ...source, current: onceThen(first, source) }, log, engine, ...(gracefulRestart ? { gracefulRestart } : {}), ...(listen ? { listen } : {}) }).catch((e: unknown) => {
     throw new StartError(e instanceof Error ? e.message : String(e));
   });
+  await reconciled;
   const stop = installSignals(daemon, log, o.restartOnSigterm === true);
   const backend = new DaemonControlBackend(daemon, rib, { configSource: o.intentFile ?? resolveDatastoreUrl(o.datastore), onDown: () => stop('down') });
   // As calico-node: bird.ctl shows the IPv4 protocols, bird6.ctl (beside it) the IPv6 ones when the node has an IPv6 address.
@@ -138,12 +157,31 @@ async function runDaemon(o: PetrelOptions): Promise<void> {
     try {
       const ctl = await startControlServer({ path: sock.path, backend, families: sock.families });
       daemon.onClose(() => ctl.close());
-      log.info({ path: sock.path, families: sock.families }, 'control socket ready');
+      log.info({ path: sock.path, families: sock.families, startupMs: Math.round(performance.now()) }, 'control socket ready');
     } catch (e) {
       await daemon.shutdown();
       throw new StartError(`control socket ${sock.path}: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
+}
+
+/**
+ * `sink` whose first dump() answers with `dumped` (taken at start), unless something was applied
+ * before: the start-up reconcile then reads the kernel no second time.
+ */
+function answeringFirstDumpWith(sink: RouteSink, dumped: Promise<SinkRoute[]>): RouteSink {
+  let first: Promise<SinkRoute[]> | undefined = dumped;
+  return {
+    apply: (changes) => {
+      first = undefined;
+      return sink.apply(changes);
+    },
+    dump: () => {
+      const d = first ?? sink.dump();
+      first = undefined;
+      return d;
+    },
+  };
 }
 
 /** Where calico-node records the node name it settled on. */
@@ -196,13 +234,16 @@ function installSignals(daemon: Daemon, log: Logger, restartOnSigterm: boolean):
 class UsageError extends Error {}
 class StartError extends Error {}
 
-const isMain = process.argv[1] !== undefined && (await import('node:fs')).realpathSync(process.argv[1]) === new URL(import.meta.url).pathname;
-if (isMain) {
+/** Runs the `petrel` command line (node-style argv); a usage error exits 2, a failed start 1. */
+export function main(argv: readonly string[] = process.argv): void {
   buildProgram(runDaemon)
-    .parseAsync(process.argv)
+    .parseAsync([...argv])
     .catch((err: unknown) => {
       const msg = err instanceof Error ? err.message : String(err);
       process.stderr.write(`petrel: ${msg}\n`);
       process.exit(err instanceof UsageError ? 2 : 1);
     });
 }
+
+const isMain = process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
+if (isMain) main();

@@ -2,7 +2,7 @@
 // Start-up time of the daemon: M daemons of one full-mesh cluster started at once on loopback
 // (127.0.1.x, a high port, `--sink mock`), timed from spawn until each control socket greets.
 // Prints per run: all-ready time, median per-daemon ready time, CPU ms and RSS per daemon.
-//   node scripts/startup-time.mjs [--daemon dist/petrel.mjs] [-M 10] [--runs 5] [--node-arg=--flag ...]
+//   node scripts/startup-time.mjs [--daemon dist/petrel.mjs | --snapshot-blob <blob>] [-M 10] [--runs 5] [--node-arg=--flag ...]
 // Needs no root: nothing leaves loopback and no kernel table is touched.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
@@ -23,6 +23,9 @@ const M = Number(opt('-M', '10'));
 const runs = Number(opt('--runs', '3'));
 const port = Number(opt('--port', String(17900 + (process.pid % 1000))));
 const nodeArgs = args.filter((a) => a.startsWith('--node-arg=')).map((a) => a.slice('--node-arg='.length));
+// --snapshot-blob <blob>: run a V8 start-up snapshot of the daemon instead of a script.
+const blob = opt('--snapshot-blob', undefined);
+const entry = blob ? ['--snapshot-blob', resolve(blob), '--'] : [daemon];
 
 const now = () => Number(process.hrtime.bigint()) / 1e6;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -69,7 +72,7 @@ async function once() {
   const kids = [];
   for (let i = 0; i < M; i++) {
     const ctl = join(dir, `n${i}.ctl`);
-    const child = spawn(process.execPath, [...nodeArgs, daemon, '--node', `n${i}`, '--listen', `${addr(i)}:${port}`, '--ctl-socket', ctl, '--sink', 'mock'], {
+    const child = spawn(process.execPath, [...nodeArgs, ...entry, '--node', `n${i}`, '--listen', `${addr(i)}:${port}`, '--ctl-socket', ctl, '--sink', 'mock'], {
       env: { ...process.env, PETREL_DATASTORE: `file:${ds}` },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
@@ -95,7 +98,7 @@ async function once() {
   return { allReady, medianReady: median(kids.map((k) => k.ready)), cpuMs: median(stats.map((s) => s.cpuMs)), rssMB: median(stats.map((s) => s.rss)) };
 }
 
-console.log(`daemon ${daemon} ${nodeArgs.join(' ')}, M=${M}, load ${loadavg()[0].toFixed(2)}`);
+console.log(`daemon ${blob ?? daemon} ${nodeArgs.join(' ')}, M=${M}, load ${loadavg()[0].toFixed(2)}`);
 const results = [];
 for (let r = 0; r < runs; r++) {
   const x = await once();
