@@ -170,19 +170,25 @@ function expandPeers(view: ClusterView, me: CalicoNode): Peering[] {
     }
   }
   // First peering to an ip+port wins (global before node-specific, forward before reverse); never peer with ourselves.
-  // A family a node is already reached with (on an earlier multiprotocol session) is not carried again.
+  // With a multiprotocol session (addressFamilies) on either side, a family a node is already
+  // reached with is not carried again (Calico's own per-family peerings keep the ip+port rule only).
   const seen = new Set<string>();
-  const covered = new Set<string>();
+  const covered = new Map<string, boolean>(); // node|family → reached on a multiprotocol session
   const kept: Peering[] = [];
   for (const pg of out) {
     const own = nodeAddress(me, pg.family);
     if (!own || pg.ip === own) continue;
     const key = `${pg.ip}|${pg.port ?? CALICO_DEFAULTS.listenPort}`;
     if (seen.has(key)) continue;
-    const families = pg.target ? pg.families.filter((f) => !covered.has(`${pg.target?.metadata.name}|${f}`)) : pg.families;
+    const multi = pg.source.spec.addressFamilies !== undefined;
+    const node = pg.target?.metadata.name;
+    const families = node === undefined ? pg.families : pg.families.filter((f) => {
+      const by = covered.get(`${node}|${f}`);
+      return by === undefined || (!by && !multi);
+    });
     if (families.length === 0) continue;
     seen.add(key);
-    if (pg.target) for (const f of families) covered.add(`${pg.target.metadata.name}|${f}`);
+    if (node !== undefined) for (const f of families) if (!covered.get(`${node}|${f}`)) covered.set(`${node}|${f}`, multi);
     kept.push(families.length === pg.families.length ? pg : { ...pg, families });
   }
   return kept;

@@ -94,6 +94,18 @@ describe('BGPPeer addressFamilies', () => {
     expect(summary(s, 'a').map((p) => [p.name, p.families])).toEqual([['Global_10_0_0_2', [4, 6]]]);
   });
 
+  it('a per-family peering after a multiprotocol one drops the family already carried; without addressFamilies Calico keeps both ports', () => {
+    const cfg = doc('BGPConfiguration', 'default', 'spec:\n  nodeToNodeMeshEnabled: false');
+    const v6First = doc('BGPPeer', 'a-v6', "spec:\n  node: a\n  peerIP: 'fd00::2'\n  asNumber: 64512");
+    const combined = doc('BGPPeer', 'b-combined', "spec:\n  node: a\n  peerSelector: all()\n  addressFamilies: [IPv4, IPv6]");
+    const s = load(cfg + v6First + combined + node('a', '10.0.0.1', 'fd00::1') + node('b', '10.0.0.2', 'fd00::2'));
+    // IPv6 already has its own session: the multiprotocol one carries IPv4 only.
+    expect(summary(s, 'a').map((p) => [p.name, p.families])).toEqual([['Node_fd00__2', [6]], ['Node_10_0_0_2', [4]]]);
+    const twoPorts = doc('BGPPeer', 'p1', "spec:\n  node: a\n  peerIP: '10.0.0.2:1790'\n  asNumber: 64512") + doc('BGPPeer', 'p2', "spec:\n  node: a\n  peerIP: 10.0.0.2\n  asNumber: 64512");
+    const t = load(cfg + twoPorts + node('a', '10.0.0.1') + node('b', '10.0.0.2'));
+    expect(summary(t, 'a').map((p) => p.name)).toEqual(['Node_10_0_0_2_port_1790', 'Node_10_0_0_2']);
+  });
+
   it('a peerIP that is a Calico node: the reverse peering on the target is the same one session', () => {
     const cfg = doc('BGPConfiguration', 'default', 'spec:\n  nodeToNodeMeshEnabled: false');
     const p = doc('BGPPeer', 'a-to-b', 'spec:\n  node: a\n  peerIP: 10.0.0.2\n  addressFamilies: [IPv4, IPv6]');
