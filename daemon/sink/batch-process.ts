@@ -58,6 +58,8 @@ export class IpBatchProcess {
   private partial = '';
   private timer: NodeJS.Timeout | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
+  /** Whether the process and its pipes currently keep Node running. */
+  private reffed = true;
   /** Processes started (for tests). */
   spawned = 0;
 
@@ -92,6 +94,7 @@ export class IpBatchProcess {
     const child = spawn(this.argv[0]!, this.argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
     this.spawned++;
     this.child = child;
+    this.reffed = true;
     this.written = 0;
     this.pendingText = [];
     this.partial = '';
@@ -151,10 +154,14 @@ export class IpBatchProcess {
     clearTimeout(this.idleTimer);
     this.timer = undefined;
     const working = this.jobs.length > 0;
-    // The pipes are sockets underneath; each is a handle that would keep Node running.
-    for (const h of [child, child.stdin, child.stdout, child.stderr] as unknown as { ref(): void; unref(): void }[]) {
-      if (working) h.ref();
-      else h.unref();
+    if (working !== this.reffed) {
+      this.reffed = working;
+      // The pipes are sockets underneath, each a handle that would keep Node running. (stderr
+      // closes as soon as the shell redirects it, and a closed socket's ref() waits for a connect.)
+      for (const h of [child, child.stdin, child.stdout] as unknown as { ref(): void; unref(): void }[]) {
+        if (working) h.ref();
+        else h.unref();
+      }
     }
     if (working) {
       this.timer = setTimeout(() => {

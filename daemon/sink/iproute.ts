@@ -6,7 +6,7 @@
  * while a line the kernel refuses only fails itself (`Command failed -:N`).
  */
 import type { SinkRoute } from '../model.js';
-import { familyOf, isIpv4, isIpv6, parsePrefix4, parsePrefix6 } from '../../proto/prefix.js';
+import { familyOf, isIpv6, maskOf, parsePrefix4, parsePrefix6 } from '../../proto/prefix.js';
 
 export interface LineOptions {
   /** Routing protocol name or number (bird = 12). */
@@ -17,34 +17,96 @@ export interface LineOptions {
 const DEV_RE = /^[A-Za-z0-9_][A-Za-z0-9_.:@+-]{0,14}$/;
 const WORD_RE = /^[A-Za-z0-9_][A-Za-z0-9_-]{0,31}$/;
 
-/** Why `r` cannot be written as a batch line, or undefined when it can. */
-export function invalidReason(r: SinkRoute, opts: LineOptions): string | undefined {
-  let family: 4 | 6;
+/**
+ * The value of the dotted quad in text[from, to), or -1 when it is not one. Runs once or twice per
+ * route, so it scans character codes instead of matching regexes. Leading zeros are refused: ip
+ * would read `010` as octal.
+ */
+function scanIpv4(text: string, from: number, to: number): number {
+  let value = 0;
+  let octet = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46 /* . */) {
+      if (digits === 0 || dots === 3) return -1;
+      value = value * 256 + octet;
+      octet = 0;
+      digits = 0;
+      dots++;
+    } else if (c >= 48 && c <= 57) {
+      if (digits > 0 && octet === 0) return -1;
+      octet = octet * 10 + (c - 48);
+      if (octet > 255) return -1;
+      digits++;
+    } else return -1;
+  }
+  if (dots !== 3 || digits === 0) return -1;
+  return value * 256 + octet;
+}
+
+/** 4 for `a.b.c.d/len` with host bits clear, 6 for a valid IPv6 prefix, or why it is neither. */
+function prefixFamily(prefix: string): 4 | 6 | string {
+  const slash = prefix.indexOf('/');
+  if (slash > 0 && prefix.length - slash <= 3 && prefix.indexOf(':') < 0) {
+    const addr = scanIpv4(prefix, 0, slash);
+    let len = 0;
+    for (let i = slash + 1; i < prefix.length; i++) {
+      const c = prefix.charCodeAt(i);
+      len = c >= 48 && c <= 57 ? len * 10 + (c - 48) : 99;
+    }
+    if (addr >= 0 && slash + 1 < prefix.length && len <= 32 && (addr & maskOf(len)) >>> 0 === addr) return 4;
+  }
+  // The slow path also explains what is wrong.
   try {
-    family = familyOf(r.prefix);
-    if (family === 4) parsePrefix4(r.prefix);
-    else parsePrefix6(r.prefix);
+    const family = familyOf(prefix);
+    if (family === 4) parsePrefix4(prefix);
+    else parsePrefix6(prefix);
+    return family;
   } catch (e) {
     return `bad prefix: ${(e as Error).message}`;
   }
+}
+
+const validWords = new Set<string>();
+
+/** Protocol and table names are few: each is checked once. */
+function isWord(text: string): boolean {
+  if (validWords.has(text)) return true;
+  if (!WORD_RE.test(text)) return false;
+  validWords.add(text);
+  return true;
+}
+
+/** Why `r` cannot be written as a batch line, or undefined when it can. */
+export function invalidReason(r: SinkRoute, opts: LineOptions): string | undefined {
+  const family = prefixFamily(r.prefix);
+  if (typeof family === 'string') return family;
   if (r.type !== 'blackhole' && r.type !== 'unicast') return `unsupported route type '${String(r.type)}'`;
   if (r.type === 'unicast') {
     if (r.via === undefined && r.dev === undefined) return 'a unicast route needs a gateway or a device';
-    if (r.via !== undefined && !(family === 4 ? isIpv4(r.via) : isIpv6(r.via))) return `bad gateway '${r.via}' for an IPv${family} route`;
+    if (r.via !== undefined && !(family === 4 ? scanIpv4(r.via, 0, r.via.length) >= 0 : isIpv6(r.via))) return `bad gateway '${r.via}' for an IPv${family} route`;
     if (r.dev !== undefined && !DEV_RE.test(r.dev)) return `bad device name '${r.dev}'`;
     if (r.onlink && r.via === undefined) return 'onlink needs a gateway';
   }
   if (r.metric !== undefined && !(Number.isInteger(r.metric) && r.metric >= 0 && r.metric <= 0xffffffff)) return `bad metric ${r.metric}`;
-  if (!WORD_RE.test(opts.protocol)) return `bad protocol '${opts.protocol}'`;
-  if (opts.table !== undefined && !WORD_RE.test(String(opts.table))) return `bad table '${opts.table}'`;
+  if (!isWord(opts.protocol)) return `bad protocol '${opts.protocol}'`;
+  if (opts.table !== undefined && !isWord(String(opts.table))) return `bad table '${opts.table}'`;
   return undefined;
 }
 
+const tails = new WeakMap<LineOptions, string>();
+
+/** ` proto P [table T] [metric M]`; the part from the options is built once per options object. */
 function tail(r: SinkRoute, opts: LineOptions): string {
-  let s = ` proto ${opts.protocol}`;
-  if (opts.table !== undefined) s += ` table ${opts.table}`;
-  if (r.metric !== undefined) s += ` metric ${r.metric}`;
-  return s;
+  let s = tails.get(opts);
+  if (s === undefined) {
+    s = ` proto ${opts.protocol}`;
+    if (opts.table !== undefined) s += ` table ${opts.table}`;
+    tails.set(opts, s);
+  }
+  return r.metric === undefined ? s : `${s} metric ${r.metric}`;
 }
 
 /** `route replace ...` for a validated route (replace keeps retries idempotent). */

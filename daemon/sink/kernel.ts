@@ -10,7 +10,7 @@
 import { spawn } from 'node:child_process';
 import type { Logger } from 'pino';
 import type { RouteSink, SinkResult, SinkRoute } from '../model.js';
-import { IpBatchProcess } from './batch-process.js';
+import { IpBatchProcess, type BatchAnswer } from './batch-process.js';
 import { deleteLine, invalidReason, isAlreadyGone, parseRouteDump, replaceLine, type LineOptions } from './iproute.js';
 
 export interface KernelSinkOptions {
@@ -27,6 +27,30 @@ export interface KernelSinkOptions {
   readonly timeoutMs?: number;
   /** Close the batch process after this long without work; 30 s. */
   readonly idleMs?: number;
+  /** Lines per submission to ip: the first goes out while the next is being written; 2000. */
+  readonly chunkLines?: number;
+  /**
+   * Batch processes fed side by side; 1. Each prefix always goes to the same one, so the changes
+   * of one prefix stay in order (a removal before the replacement that follows it).
+   */
+  readonly processes?: number;
+}
+
+/** Lines on their way to one batch process. */
+interface Lane {
+  readonly batch: IpBatchProcess;
+  lines: string[];
+  routes: SinkRoute[];
+  /** The first `removes` lines are deletions. */
+  removes: number;
+}
+
+/** A cheap, stable spread of prefixes over lanes. */
+function laneOf(prefix: string, lanes: number): number {
+  if (lanes === 1) return 0;
+  let h = 0;
+  for (let i = 0; i < prefix.length; i++) h = (h * 31 + prefix.charCodeAt(i)) | 0;
+  return (h >>> 0) % lanes;
 }
 
 interface RunResult {
@@ -42,7 +66,8 @@ export class KernelSink implements RouteSink {
   private readonly lineOpts: LineOptions;
   private readonly log: Logger | undefined;
   private readonly timeoutMs: number;
-  private readonly batch: IpBatchProcess;
+  private readonly lanes: Lane[];
+  private readonly chunkLines: number;
   /** Number of batches sent to `ip` (for tests of batching). */
   batches = 0;
 
@@ -52,51 +77,76 @@ export class KernelSink implements RouteSink {
     this.lineOpts = { protocol: opts.protocol ?? 'bird', ...(opts.table !== undefined ? { table: opts.table } : {}) };
     this.log = opts.log;
     this.timeoutMs = opts.timeoutMs ?? 60_000;
-    this.batch = new IpBatchProcess({ commandPrefix: this.prefix, ipCommand: this.ip, timeoutMs: this.timeoutMs, ...(opts.idleMs !== undefined ? { idleMs: opts.idleMs } : {}) });
+    this.chunkLines = Math.max(1, opts.chunkLines ?? 2000);
+    const batchOpts = { commandPrefix: this.prefix, ipCommand: this.ip, timeoutMs: this.timeoutMs, ...(opts.idleMs !== undefined ? { idleMs: opts.idleMs } : {}) };
+    this.lanes = Array.from({ length: Math.max(1, opts.processes ?? 1) }, () => ({ batch: new IpBatchProcess(batchOpts), lines: [], routes: [], removes: 0 }));
   }
 
   /** `ip` processes started for batches so far. */
   get processesStarted(): number {
-    return this.batch.spawned;
+    return this.lanes.reduce((n, l) => n + l.batch.spawned, 0);
   }
 
   /** Lets the batch process go (it also goes by itself when idle, and never keeps Node alive while idle). */
   close(): void {
-    this.batch.close();
+    for (const l of this.lanes) l.batch.close();
   }
 
   async apply(changes: { readonly add: readonly SinkRoute[]; readonly remove: readonly SinkRoute[] }): Promise<SinkResult> {
     const failures: { route: SinkRoute; reason: string }[] = [];
-    const lines: string[] = [];
-    const routeOfLine: { route: SinkRoute; remove: boolean }[] = [];
+    const sent: Promise<number>[] = [];
+    // Each chunk goes to ip as soon as it is written, so ip works while the next one is built.
+    const send = (lane: Lane) => {
+      if (lane.lines.length === 0) return;
+      sent.push(this.settle(lane.batch.run(lane.lines), lane.routes, lane.removes, failures));
+      lane.lines = [];
+      lane.routes = [];
+      lane.removes = 0;
+    };
     const push = (route: SinkRoute, remove: boolean) => {
       const bad = invalidReason(route, this.lineOpts);
       if (bad !== undefined) {
         failures.push({ route, reason: bad });
         return;
       }
-      lines.push(remove ? deleteLine(route, this.lineOpts) : replaceLine(route, this.lineOpts));
-      routeOfLine.push({ route, remove });
+      const lane = this.lanes[laneOf(route.prefix, this.lanes.length)]!;
+      if (remove) {
+        lane.lines.push(deleteLine(route, this.lineOpts));
+        lane.removes++;
+      } else lane.lines.push(replaceLine(route, this.lineOpts));
+      lane.routes.push(route);
+      if (lane.lines.length >= this.chunkLines) send(lane);
     };
     // Removals first: a prefix moving to another metric must not lose its new route.
     for (const r of changes.remove) push(r, true);
     for (const r of changes.add) push(r, false);
-    if (lines.length === 0) return { applied: 0, failures };
-
+    for (const lane of this.lanes) send(lane);
+    if (sent.length === 0) return { applied: 0, failures };
     this.batches++;
-    const answer = await this.batch.run(lines);
     let applied = 0;
-    // Lines ip never answered (it stopped) are reported failed: we cannot tell whether they took.
-    routeOfLine.forEach(({ route, remove }, i) => {
-      const reason = answer.errors.get(i + 1);
-      if (reason === undefined) {
-        if (answer.aborted !== undefined) failures.push({ route, reason: answer.aborted });
-        else applied++;
-      } else if (remove && isAlreadyGone(reason)) applied++;
-      else failures.push({ route, reason });
-    });
+    for (const n of await Promise.all(sent)) applied += n;
     if (failures.length > 0) this.log?.warn({ failures: failures.length, applied }, 'some kernel routes failed');
     return { applied, failures };
+  }
+
+  /**
+   * ip's answer to one chunk as failures (pushed to `failures`) and the number applied. The first
+   * `removes` lines of the chunk are deletions, where "already gone" is success.
+   */
+  private async settle(answer: Promise<BatchAnswer>, routes: readonly SinkRoute[], removes: number, failures: { route: SinkRoute; reason: string }[]): Promise<number> {
+    const { errors, aborted } = await answer;
+    if (errors.size === 0 && aborted === undefined) return routes.length;
+    let applied = 0;
+    routes.forEach((route, i) => {
+      const reason = errors.get(i + 1);
+      // A line ip never answered (it stopped) is a failure: we cannot tell whether it took.
+      if (reason === undefined) {
+        if (aborted !== undefined) failures.push({ route, reason: aborted });
+        else applied++;
+      } else if (i < removes && isAlreadyGone(reason)) applied++;
+      else failures.push({ route, reason });
+    });
+    return applied;
   }
 
   /** Our routes (proto bird) in the table, both families (read side by side). */

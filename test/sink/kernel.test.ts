@@ -120,6 +120,24 @@ describe('one long-lived ip -batch process', () => {
     sink.close();
   });
 
+  it('splits a batch over side-by-side processes in chunks, keeping each prefix\'s changes in order', async () => {
+    await flushBird();
+    const sink = new KernelSink({ commandPrefix: ['ip', 'netns', 'exec', ns], processes: 2, chunkLines: 50 });
+    const via = (i: number, metric?: number): SinkRoute => ({ prefix: `10.${200 + (i >> 8)}.${i & 255}.0/24`, type: 'unicast', via: '172.16.30.8', ...(metric !== undefined ? { metric } : {}) });
+    const first = await sink.apply({ add: Array.from({ length: 300 }, (_, i) => via(i, 5)), remove: [] });
+    expect(first).toEqual({ applied: 300, failures: [] });
+    // The reconcile shape: every prefix removed (old metric) and added again (new metric) in one apply.
+    const bad: SinkRoute = { prefix: '10.209.0.0/24', type: 'unicast', via: '10.99.99.99' };
+    const second = await sink.apply({ add: [...Array.from({ length: 300 }, (_, i) => via(i)), bad], remove: Array.from({ length: 300 }, (_, i) => via(i, 5)) });
+    expect(second.applied).toBe(600);
+    expect(second.failures.map((f) => f.route)).toEqual([bad]);
+    expect(sink.processesStarted).toBe(2);
+    const now = await sink.dump();
+    expect(now).toHaveLength(300);
+    expect(now.every((r) => r.metric === undefined)).toBe(true);
+    sink.close();
+  });
+
   it('keeps concurrent submissions apart', async () => {
     await flushBird();
     const batch = new IpBatchProcess({ commandPrefix: ['ip', 'netns', 'exec', ns] });
