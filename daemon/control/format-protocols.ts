@@ -73,7 +73,9 @@ export function defaultBgpChannel(p: BgpProtocolView, family?: 4 | 6): ChannelVi
   const v6 = family === undefined ? isIpv6(p.peerIp) : family === 6;
   const internal = (p.session ?? (p.peerAs === p.localAs ? 'internal' : 'external')) === 'internal';
   const multihop = p.multihop ?? internal;
-  const state = p.protoState === 'up' ? 'UP' : p.neighborGracefulRestartActive ? 'START' : 'DOWN';
+  // A family of a multiprotocol session the neighbour did not announce stays down, as in BIRD.
+  const refused = family !== undefined && p.protoState === 'up' && p.peerCaps !== undefined && !p.peerCaps.multiprotocol.includes(v6 ? 'ipv6' : 'ipv4');
+  const state = p.protoState === 'up' && !refused ? 'UP' : p.neighborGracefulRestartActive ? 'START' : 'DOWN';
   // Over the other family's transport the next hop is not the session address: only a given one is shown.
   const nextHop = family === undefined || v6 === isIpv6(p.peerIp) ? (p.nextHop ?? p.sourceAddress) : undefined;
   return {

@@ -146,6 +146,12 @@ describe('control sockets: a multiprotocol session per family', () => {
     const out = await reply('show protocols all Mesh_10_0_0_2', [4, 6], 'bird2', state());
     expect(out).toMatch(/Channel ipv4\n\s+State:\s+\S+\n\s+Table:\s+master4/);
     expect(out).toMatch(/Channel ipv6\n\s+State:\s+\S+\n\s+Table:\s+master6/);
+    // The neighbour announced IPv4 only: the IPv6 channel is down, the IPv4 one up.
+    const s = state();
+    s.peers[0] = { ...s.peers[0]!, peerCaps: { multiprotocol: ['ipv4'], routeRefresh: true, enhancedRefresh: false, as4: true, llgr: false, extendedMessage: false } };
+    const half = await reply('show protocols all Mesh_10_0_0_2', [4, 6], 'bird2', s);
+    expect(half).toMatch(/Channel ipv4\n\s+State:\s+UP/);
+    expect(half).toMatch(/Channel ipv6\n\s+State:\s+DOWN/);
     const single = await reply('show protocols all Mesh_10_0_0_3', [4, 6], 'bird2', state());
     expect(single).toContain('Channel ipv4');
     expect(single).not.toContain('Channel ipv6');
