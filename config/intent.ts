@@ -5,7 +5,7 @@
 import { CALICO_DEFAULTS, type Family, type NodeIntent, type PeerIntent, type PeerKind, type PoolIntent } from '../daemon/model.js';
 import { canonicalAddress, formatAddress, formatCidr, parseCidr, parseCidrLoose } from './cidr.js';
 import { blockOrdinalAddress } from './ipam/blocks.js';
-import type { AddressFamilyName, BGPConfiguration, BGPPeer, CalicoNode, ClusterSnapshot, IPPool, SecretRef } from './resources.js';
+import { meshAddressFamilies, peerAddressFamilies, type BGPConfiguration, type BGPPeer, type CalicoNode, type ClusterSnapshot, type IPPool, type SecretRef } from './resources.js';
 import { clusterRouterId } from './router-id.js';
 import { parseAsn, parseDuration } from './schema.js';
 import { selectorMatches } from './selector.js';
@@ -18,7 +18,7 @@ export class IntentError extends Error {
 const FAMILIES: readonly Family[] = [4, 6];
 
 /** A Petrel address-family list as families, ascending; undefined when unset (Calico: one session per family). */
-function familiesOf(list: readonly AddressFamilyName[] | undefined): Family[] | undefined {
+function familiesOf(list: readonly string[] | undefined): Family[] | undefined {
   if (list === undefined) return undefined;
   return FAMILIES.filter((f) => list.includes(f === 4 ? 'IPv4' : 'IPv6'));
 }
@@ -117,7 +117,7 @@ function expandPeers(view: ClusterView, me: CalicoNode): Peering[] {
       const family: Family = ip.includes(':') ? 6 : 4;
       const wantAs = p.spec.asNumber !== undefined ? parseAsn(p.spec.asNumber) : undefined;
       const target = view.s.nodes.find((n) => nodeAddress(n, family) === ip && (wantAs === undefined || view.asOf(n) === wantAs));
-      const wanted = familiesOf(p.spec.addressFamilies);
+      const wanted = familiesOf(peerAddressFamilies(p));
       // An outside router's addresses are unknown: only our own next hop of each family is needed.
       const families = wanted ? sharedFamilies(wanted, ...(target ? [me, target] : [me])) : [family];
       if (families.length === 0) return;
@@ -152,12 +152,12 @@ function expandPeers(view: ClusterView, me: CalicoNode): Peering[] {
       if (nodeAddress(me, family) === ip && asOk && portOk) families = [family];
     }
     // An IP peering with addressFamilies is reversed as the same one session (over the IP's family).
-    if (p.spec.peerIP && families.length === 1 && p.spec.addressFamilies !== undefined) {
+    if (p.spec.peerIP && families.length === 1 && peerAddressFamilies(p) !== undefined) {
       const family = families[0] as Family;
       for (const local of view.localNodes(p)) {
         if (local === me) continue;
         const ip = nodeAddress(local, family);
-        const carried = sharedFamilies(familiesOf(p.spec.addressFamilies) ?? [], me, local);
+        const carried = sharedFamilies(familiesOf(peerAddressFamilies(p)) ?? [], me, local);
         if (!ip || carried.length === 0) continue;
         out.push({ kind: 'node', family, ip, port: view.configuredPort(local), peerAs: view.asOf(local), target: local, ipMatchedNode: false, source: p, families: carried });
       }
@@ -180,7 +180,7 @@ function expandPeers(view: ClusterView, me: CalicoNode): Peering[] {
     if (!own || pg.ip === own) continue;
     const key = `${pg.ip}|${pg.port ?? CALICO_DEFAULTS.listenPort}`;
     if (seen.has(key)) continue;
-    const multi = pg.source.spec.addressFamilies !== undefined;
+    const multi = peerAddressFamilies(pg.source) !== undefined;
     const node = pg.target?.metadata.name;
     const families = node === undefined ? pg.families : pg.families.filter((f) => {
       const by = covered.get(`${node}|${f}`);
@@ -201,7 +201,7 @@ function expandPeers(view: ClusterView, me: CalicoNode): Peering[] {
  */
 function nodePeerings(p: BGPPeer, kind: PeerKind, me: CalicoNode, n: CalicoNode, view: ClusterView, among: readonly Family[] = FAMILIES): Peering[] {
   const base = { kind, port: view.configuredPort(n), peerAs: view.asOf(n), target: n, ipMatchedNode: false, source: p };
-  const wanted = familiesOf(p.spec.addressFamilies);
+  const wanted = familiesOf(peerAddressFamilies(p));
   if (wanted) {
     const family = pairTransport(me, n);
     const families = sharedFamilies(wanted, me, n);
@@ -233,7 +233,7 @@ function meshPeers(view: ClusterView, me: CalicoNode, localAs: number): PeerInte
   const out: PeerIntent[] = [];
   const password = secret(cfg?.nodeMeshPassword);
   const grTime = cfg?.nodeMeshMaxRestartTime !== undefined ? Math.round(parseDuration(cfg.nodeMeshMaxRestartTime)) : CALICO_DEFAULTS.gracefulRestartTime;
-  const combined = familiesOf(cfg?.nodeMeshAddressFamilies);
+  const combined = familiesOf(view.globalCfg ? meshAddressFamilies(view.globalCfg) : undefined);
   // Calico: one session per family; Petrel's nodeMeshAddressFamilies: one session per pair carrying them.
   const pairs: { n: CalicoNode; family: Family; families: readonly Family[] }[] = [];
   if (combined) {

@@ -64,6 +64,28 @@ export interface BGPConfigurationSpec {
 /** Petrel extra: an address family a session carries (IPv4 or IPv6 unicast). */
 export type AddressFamilyName = 'IPv4' | 'IPv6';
 
+/**
+ * Annotation forms of the address-family extras (`IPv4,IPv6`), for stores that refuse unknown
+ * spec fields (Calico's CRDs, calicoctl): on a BGPPeer, and on the default BGPConfiguration.
+ */
+export const ADDRESS_FAMILIES_ANNOTATION = 'petrel.io/address-families';
+export const MESH_ADDRESS_FAMILIES_ANNOTATION = 'petrel.io/node-mesh-address-families';
+
+function annotationList(r: { metadata: Metadata }, key: string): string[] | undefined {
+  const v = r.metadata.annotations?.[key];
+  return v === undefined ? undefined : v.split(',').map((x) => x.trim()).filter((x) => x !== '');
+}
+
+/** A BGPPeer's families: spec.addressFamilies, else its annotation, else undefined (per-family sessions). */
+export function peerAddressFamilies(p: BGPPeer): readonly string[] | undefined {
+  return p.spec.addressFamilies ?? annotationList(p, ADDRESS_FAMILIES_ANNOTATION);
+}
+
+/** The mesh's families: spec.nodeMeshAddressFamilies, else its annotation, else undefined. */
+export function meshAddressFamilies(c: BGPConfiguration): readonly string[] | undefined {
+  return c.spec.nodeMeshAddressFamilies ?? annotationList(c, MESH_ADDRESS_FAMILIES_ANNOTATION);
+}
+
 export interface BGPPeerSpec {
   node?: string;
   nodeSelector?: string;

@@ -4,7 +4,7 @@
  */
 import type { ConfigIssue } from './errors.js';
 import { overlaps, parseAddress, parseCidr, parseCidrLoose, type Cidr } from './cidr.js';
-import type { BGPConfiguration, BGPPeer, CalicoNode, IPPool, Resource } from './resources.js';
+import { ADDRESS_FAMILIES_ANNOTATION, MESH_ADDRESS_FAMILIES_ANNOTATION, type BGPConfiguration, type BGPPeer, type CalicoNode, type IPPool, type Resource } from './resources.js';
 import { parseSelector } from './selector.js';
 import { CALICO_DEFAULTS } from '../daemon/model.js';
 
@@ -119,6 +119,7 @@ function validatePeer(p: BGPPeer): ConfigIssue[] {
   checkSelector(p, 'spec.nodeSelector', s.nodeSelector, out);
   checkSelector(p, 'spec.peerSelector', s.peerSelector, out);
   checkFamilies(p, 'spec.addressFamilies', s.addressFamilies, out);
+  checkFamilyAnnotation(p, ADDRESS_FAMILIES_ANNOTATION, 'spec.addressFamilies', s.addressFamilies !== undefined, out);
   return out;
 }
 
@@ -143,6 +144,18 @@ function checkFamilies(r: Resource, field: string, list: readonly string[] | und
   if (dup !== undefined) out.push(issueFor(r, field, `${dup} is listed twice`));
 }
 
+/** The annotation form of an address-family list (`IPv4,IPv6`): known names, and not together with the spec field. */
+function checkFamilyAnnotation(r: BGPPeer | BGPConfiguration, key: string, specField: string, specSet: boolean, out: ConfigIssue[]): void {
+  const text = r.metadata.annotations?.[key];
+  if (text === undefined) return;
+  const field = `metadata.annotations.${key}`;
+  if (specSet) out.push(issueFor(r, field, `set either ${specField} or the ${key} annotation, not both`));
+  const list = text.split(',').map((x) => x.trim()).filter((x) => x !== '');
+  const bad = list.find((x) => x !== 'IPv4' && x !== 'IPv6');
+  if (bad !== undefined) out.push(issueFor(r, field, `"${bad}" is not an address family: use IPv4, IPv6 (comma-separated)`));
+  checkFamilies(r, field, list, out);
+}
+
 function validateBgpConfig(c: BGPConfiguration): ConfigIssue[] {
   const out: ConfigIssue[] = [];
   if (c.metadata.name !== 'default') {
@@ -155,6 +168,10 @@ function validateBgpConfig(c: BGPConfiguration): ConfigIssue[] {
   }
   c.spec.prefixAdvertisements?.forEach((e, i) => out.push(...validateCidrField(c, `spec.prefixAdvertisements.${i}.cidr`, e.cidr)));
   checkFamilies(c, 'spec.nodeMeshAddressFamilies', c.spec.nodeMeshAddressFamilies, out);
+  checkFamilyAnnotation(c, MESH_ADDRESS_FAMILIES_ANNOTATION, 'spec.nodeMeshAddressFamilies', c.spec.nodeMeshAddressFamilies !== undefined, out);
+  if (c.metadata.name !== 'default' && c.metadata.annotations?.[MESH_ADDRESS_FAMILIES_ANNOTATION] !== undefined) {
+    out.push(issueFor(c, `metadata.annotations.${MESH_ADDRESS_FAMILIES_ANNOTATION}`, 'Cannot set NodeMeshAddressFamilies on a non default BGP Configuration.'));
+  }
   return out;
 }
 

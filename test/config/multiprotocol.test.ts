@@ -135,6 +135,34 @@ describe('validation names the file, resource and field', () => {
   });
 });
 
+describe('annotation form (for stores that refuse unknown spec fields)', () => {
+  const annotated = (kind: string, name: string, key: string, value: string, spec: string) =>
+    `---\napiVersion: projectcalico.org/v3\nkind: ${kind}\nmetadata:\n  name: ${name}\n  annotations:\n    ${key}: '${value}'\nspec:\n${spec}\n`;
+  const dual = node('a', '10.0.0.1', 'fd00::1') + node('b', '10.0.0.2', 'fd00::2');
+
+  it('petrel.io/node-mesh-address-families on the default BGPConfiguration works as nodeMeshAddressFamilies', () => {
+    const s = load(annotated('BGPConfiguration', 'default', 'petrel.io/node-mesh-address-families', 'IPv4, IPv6', '  asNumber: 64512') + dual);
+    expect(summary(s, 'a').map((p) => [p.name, p.families])).toEqual([['Mesh_10_0_0_2', [4, 6]]]);
+  });
+
+  it('petrel.io/address-families on a BGPPeer works as addressFamilies', () => {
+    const s = load(annotated('BGPPeer', 'router', 'petrel.io/address-families', 'IPv4,IPv6', '  peerIP: 10.0.0.9\n  asNumber: 64512') + dual);
+    expect(summary(s, 'a').find((p) => p.name === 'Global_10_0_0_9')?.families).toEqual([4, 6]);
+  });
+
+  it('a bad family name, both forms at once, the mesh annotation on a node config: errors name the annotation', () => {
+    expect(issues(annotated('BGPPeer', 'p', 'petrel.io/address-families', 'IPv4,ipv6', '  peerIP: 10.0.0.9\n  asNumber: 1'))).toEqual([
+      'cluster.yaml:7: BGPPeer(p) field metadata.annotations.petrel.io/address-families: "ipv6" is not an address family: use IPv4, IPv6 (comma-separated)',
+    ]);
+    expect(issues(annotated('BGPPeer', 'p', 'petrel.io/address-families', 'IPv4', '  peerIP: 10.0.0.9\n  asNumber: 1\n  addressFamilies: [IPv4]'))).toEqual([
+      'cluster.yaml:7: BGPPeer(p) field metadata.annotations.petrel.io/address-families: set either spec.addressFamilies or the petrel.io/address-families annotation, not both',
+    ]);
+    expect(issues(annotated('BGPConfiguration', 'node.a', 'petrel.io/node-mesh-address-families', 'IPv4,IPv6', '  listenPort: 1790'))).toEqual([
+      'cluster.yaml:7: BGPConfiguration(node.a) field metadata.annotations.petrel.io/node-mesh-address-families: Cannot set NodeMeshAddressFamilies on a non default BGP Configuration.',
+    ]);
+  });
+});
+
 describe('bindMode NodeIP', () => {
   it('a dual-stack node listens on both node addresses, IPv4 first; a v6-only node on its IPv6 address', () => {
     const s = load(doc('BGPConfiguration', 'default', 'spec:\n  bindMode: NodeIP') + node('a', '10.0.0.1', 'fd00::1') + node('c', undefined, 'fd00::3'));
