@@ -9,6 +9,7 @@ import { writeHeader } from './header.js';
 import { ipv4Bytes, ipv6Bytes, readU16 } from './bytes.js';
 import {
   type AttrParseState,
+  type EncodedAttributes,
   type MpReach,
   type MpUnreach,
   type PathAttributes,
@@ -211,7 +212,23 @@ const scratch = new Uint8Array(MAX_EXTENDED_MESSAGE_LENGTH);
  * per attribute-set object (see encodedAttributes).
  */
 export function encodeUpdates(attrs: PathAttributes, afi: 1 | 2, prefixes: Uint32Array, ctx: CodecContext, pathIds?: Uint32Array): Uint8Array[] {
-  const enc = encodedAttributes(attrs, ctx.as4);
+  return encodeUpdatesWith(encodedAttributes(attrs, ctx.as4), attrs, afi, prefixes, ctx, pathIds);
+}
+
+/**
+ * encodeUpdates with the attribute bytes already at hand: `enc` must be what
+ * encodeAttributeParts(attrs, ctx.as4) returns, `nextHops` the set's IPv6 next hops (used for
+ * afi 2 only). For callers that keep each set's encoding themselves (one per exported set).
+ */
+export function encodeUpdatesWith(
+  enc: EncodedAttributes,
+  nextHops: Pick<PathAttributes, 'nextHop' | 'nextHopLinkLocal'>,
+  afi: 1 | 2,
+  prefixes: Uint32Array,
+  ctx: CodecContext,
+  pathIds?: Uint32Array,
+): Uint8Array[] {
+  const attrs = nextHops;
   const addPath = addPathTx(ctx, afi);
   const max = maxLength(ctx);
   const count = prefixes.length / prefixStride(afi);

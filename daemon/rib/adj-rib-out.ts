@@ -32,6 +32,8 @@ export interface OutBatch {
   readonly announce: Map<Family, Map<number, PrefixKey[]>>;
   readonly withdraw: Map<Family, PrefixKey[]>;
   readonly size: number;
+  /** The pending slots drained and their values then: another Adj-RIB-Out can check it had the same (drainIfSame). */
+  readonly drained: { readonly slots: readonly number[]; readonly values: readonly number[] };
 }
 
 /**
@@ -208,6 +210,8 @@ export class AdjRibOut {
     this.pending = [];
     const st = this.state;
     const index = this.index;
+    const values: number[] = new Array<number>(slots.length);
+    for (let i = 0; i < slots.length; i++) values[i] = st[slots[i]!]!;
     // IPv4, the common case, without a Map lookup per prefix for the family; families keep the
     // order in which they first appear, as attribute sets do.
     let byAttr4: Map<number, PrefixKey[]> | undefined;
@@ -257,7 +261,34 @@ export class AdjRibOut {
         lastList = list;
       } else lastId = 0;
     }
-    return { announce, withdraw, size };
+    return { announce, withdraw, size, drained: { slots, values } };
+  }
+
+  /**
+   * When this Adj-RIB-Out's pending changes are exactly those `batch` was drained from (same
+   * slots, same order, same values), takes them as drained and returns true: the peer gets the
+   * same UPDATEs as the one drained, with no batch built. Otherwise changes nothing.
+   */
+  drainIfSame(batch: OutBatch): boolean {
+    const { slots, values } = batch.drained;
+    const pending = this.pending;
+    const st = this.state;
+    if (pending.length !== slots.length) return false;
+    for (let i = 0; i < pending.length; i++) {
+      const slot = pending[i]!;
+      if (slot !== slots[i] || st[slot] !== values[i]) return false;
+    }
+    this.pending = [];
+    for (const slot of pending) {
+      const v = st[slot]!;
+      if (v >= 0) continue;
+      if (v === WITHDRAW_PENDING) {
+        st[slot] = NOTHING;
+        this.index.use(slot, -1);
+        this.index.releaseIfUnused(slot);
+      } else st[slot] = -v;
+    }
+    return true;
   }
 
   /** Drops everything (session gone), releasing references. */
@@ -289,32 +320,4 @@ export class AdjRibOut {
     st.set(this.state);
     this.state = st;
   }
-}
-
-function sameKeys(a: readonly PrefixKey[], b: readonly PrefixKey[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-/**
- * Whether two drained batches hold the same changes in the same order: peers of one export class
- * that got the same changes can then share one encoding (checking costs far less than encoding).
- */
-export function sameBatch(a: OutBatch, b: OutBatch): boolean {
-  if (a.size !== b.size || a.withdraw.size !== b.withdraw.size || a.announce.size !== b.announce.size) return false;
-  for (const [family, keys] of a.withdraw) {
-    const other = b.withdraw.get(family);
-    if (!other || !sameKeys(keys, other)) return false;
-  }
-  for (const [family, byAttr] of a.announce) {
-    const other = b.announce.get(family);
-    if (!other || other.size !== byAttr.size) return false;
-    const it = other.entries();
-    for (const [id, keys] of byAttr) {
-      const o = it.next();
-      if (o.done || o.value[0] !== id || !sameKeys(keys, o.value[1])) return false;
-    }
-  }
-  return true;
 }

@@ -8,14 +8,14 @@
  * candidates changed (and for every prefix only when the export or kernel rules changed).
  */
 import type { Logger } from 'pino';
-import { encodeEndOfRib, encodeUpdates, encodeWithdrawals, type CodecContext } from '../../proto/index.js';
+import { encodeEndOfRib, encodeUpdates, encodeUpdatesWith, encodeWithdrawals, type CodecContext } from '../../proto/index.js';
 import { emptyRouteCounters, type Family, type NodeIntent, type RouteCounters, type RouteSink, type SinkResult, type SinkRoute } from '../model.js';
 import { diffOrigination, originate } from '../origin.js';
 import { compileExportPolicy, exportVerdict, type ExportPolicy } from '../policy/export.js';
 import { importVerdict, maxPrefixOutcome, normaliseImported } from '../policy/import.js';
 import { compileKernelPolicy, sameSinkRoute, sinkRouteSatisfies, toSinkRoute, type KernelPolicy } from '../policy/kernel.js';
 import { AdjRibIn } from './adj-rib-in.js';
-import { AdjRibOut, ExportIndex, sameBatch, type OutBatch } from './adj-rib-out.js';
+import { AdjRibOut, ExportIndex, type OutBatch } from './adj-rib-out.js';
 import { AttrStore, localAttrs, type LocalKind, type RouteAttrs } from './attrs.js';
 import { addressRank, routerIdNumber, selectBest, type Candidate } from './decision.js';
 import { bgpMayAdvertise, exportAttrs, ExportClasses, type ExportClass, type ExportTarget, type RouteSource } from './export-attrs.js';
@@ -886,12 +886,12 @@ export class RouteEngine {
   private flushOutput(dest: Source, shared?: Map<ExportClass, { batch: OutBatch; msgs: Uint8Array[] }>): void {
     const out = dest.out!;
     if (out.adjOut.pendingCount === 0) return;
-    const batch = out.adjOut.drain();
     const prev = shared?.get(out.cls);
-    if (prev && sameBatch(prev.batch, batch)) {
+    if (prev && out.adjOut.drainIfSame(prev.batch)) {
       if (prev.msgs.length > 0) out.output.send(prev.msgs);
       return;
     }
+    const batch = out.adjOut.drain();
     const msgs: Uint8Array[] = [];
     const addPath = (f: Family) => (f === 4 ? out.ctx.addPathTx.ipv4 : out.ctx.addPathTx.ipv6);
     // An encoding failure loses that group only (logged), never the whole batch or the task.
@@ -907,7 +907,14 @@ export class RouteEngine {
     }
     for (const [family, byAttr] of batch.announce) {
       for (const [attrId, keys] of byAttr) {
-        encode('announcements', () => this.encoder.updates(out.cls.get(attrId), family, packKeys(family, keys), out.ctx, addPath(family) ? pathIdsFor(keys.length) : undefined));
+        const set = out.cls.get(attrId);
+        const packed = packKeys(family, keys);
+        const ids = addPath(family) ? pathIdsFor(keys.length) : undefined;
+        encode('announcements', () =>
+          set.enc && this.encoder.updatesEncoded
+            ? this.encoder.updatesEncoded(set.enc, set.attrs, family, packed, out.ctx, ids)
+            : this.encoder.updates(set.attrs, family, packed, out.ctx, ids),
+        );
       }
     }
     shared?.set(out.cls, { batch, msgs });
@@ -1069,6 +1076,7 @@ export class RouteEngine {
 /** The codec's batch encoders behind the engine's family-based interface. */
 export const codecEncoder: UpdateEncoder = {
   updates: (attrs, family, prefixes, ctx, pathIds) => encodeUpdates(attrs, family === 4 ? 1 : 2, prefixes, ctx, pathIds),
+  updatesEncoded: (enc, attrs, family, prefixes, ctx, pathIds) => encodeUpdatesWith(enc, attrs, family === 4 ? 1 : 2, prefixes, ctx, pathIds),
   withdrawals: (family, prefixes, ctx, pathIds) => encodeWithdrawals(family === 4 ? 1 : 2, prefixes, ctx, pathIds),
   endOfRib: (family) => encodeEndOfRib(family === 4 ? 1 : 2, 1),
 };

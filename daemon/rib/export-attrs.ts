@@ -10,8 +10,9 @@
  *   LOCAL_PREF, MED and the reflection attributes removed.
  */
 import type { Family } from '../model.js';
-import { encodedAttributes } from '../../proto/attributes.js';
-import { attrsKey, DEFAULT_LOCAL_PREF, ORIGIN_IGP, prependAs, type RouteAttrs } from './attrs.js';
+import { encodeAttributeParts, type EncodedAttributes } from '../../proto/attributes.js';
+import { encodeCommonAttributes } from '../../proto/attributes-common.js';
+import { DEFAULT_LOCAL_PREF, ORIGIN_IGP, prependAs, type RouteAttrs } from './attrs.js';
 
 export interface ExportTarget {
   readonly ibgp: boolean;
@@ -112,17 +113,20 @@ export interface ExportClassPeer {
   };
 }
 
-interface ExportedSet {
+/** An exported attribute set and its encoding (undefined when the codec cannot encode it). */
+export interface ExportedSet {
   readonly attrs: RouteAttrs;
-  readonly key: string;
+  readonly enc: EncodedAttributes | undefined;
+  readonly family: Family;
+  readonly hash: number;
   refs: number;
 }
 
 /**
  * A class's exported attribute sets, interned by their encoded bytes: the bytes are needed for
- * the UPDATEs anyway (the codec caches them per set object), so finding a set costs no
- * canonical key of its own, and two source sets that export identically (a MED stripped toward
- * eBGP) still share one id, so unchanged routes are not sent again. Ids are never reused.
+ * the UPDATEs anyway and are kept with the set, so finding a set costs a hash of a few dozen
+ * bytes and no canonical key, and two source sets that export identically (a MED stripped
+ * toward eBGP) still share one id, so unchanged routes are not sent again. Ids are never reused.
  */
 export class ExportClass {
   /**
@@ -134,26 +138,42 @@ export class ExportClass {
   clusterId: string | undefined;
   members = 0;
   private readonly sets = new Map<number, ExportedSet>();
-  private readonly byKey = new Map<string, number>();
+  /** Hash of the encoding → ids with that hash. */
+  private readonly byHash = new Map<number, number[]>();
   private nextId = 1;
 
   constructor(
     readonly key: string,
-    /** The class's AS size on the wire (the encoding the sets are keyed by). */
+    /** The class's AS size on the wire (the encoding the sets are kept in). */
     readonly as4: boolean,
   ) {}
 
   /** The id of `attrs` (family `family`), taking one reference. */
   intern(attrs: RouteAttrs, family: Family): number {
-    const key = exportedSetKey(attrs, family, this.as4);
-    const id = this.byKey.get(key);
-    if (id !== undefined) {
-      this.sets.get(id)!.refs++;
-      return id;
+    let enc: EncodedAttributes | undefined;
+    try {
+      enc = encodeCommonAttributes(attrs, this.as4) ?? encodeAttributeParts(attrs, this.as4);
+    } catch {
+      // Kept apart (never shared): its UPDATE fails, and is logged, where it would have anyway.
+      enc = undefined;
+    }
+    const hash = enc ? hashEncoding(enc, family, attrs) : -1;
+    const ids = enc ? this.byHash.get(hash) : undefined;
+    if (ids && enc) {
+      for (const id of ids) {
+        const e = this.sets.get(id)!;
+        if (e.family === family && e.enc && sameEncoding(e.enc, enc) && (family === 4 || sameNextHops(e.attrs, attrs))) {
+          e.refs++;
+          return id;
+        }
+      }
     }
     const nid = this.nextId++;
-    this.byKey.set(key, nid);
-    this.sets.set(nid, { attrs, key, refs: 1 });
+    this.sets.set(nid, { attrs, enc, family, hash, refs: 1 });
+    if (enc) {
+      if (ids) ids.push(nid);
+      else this.byHash.set(hash, [nid]);
+    }
     return nid;
   }
 
@@ -166,17 +186,22 @@ export class ExportClass {
     const e = this.sets.get(id);
     if (!e || --e.refs > 0) return;
     this.sets.delete(id);
-    this.byKey.delete(e.key);
+    if (!e.enc) return;
+    const ids = this.byHash.get(e.hash);
+    if (!ids) return;
+    const i = ids.indexOf(id);
+    if (i >= 0) ids.splice(i, 1);
+    if (ids.length === 0) this.byHash.delete(e.hash);
   }
 
   has(id: number): boolean {
     return this.sets.has(id);
   }
 
-  get(id: number): RouteAttrs {
+  get(id: number): ExportedSet {
     const e = this.sets.get(id);
     if (!e) throw new Error(`exported attribute set ${id} is not interned`);
-    return e.attrs;
+    return e;
   }
 
   /** Exported sets alive. */
@@ -185,23 +210,37 @@ export class ExportClass {
   }
 }
 
-function latin1(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
+function hashBytes(h: number, b: Uint8Array): number {
+  for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
+  return h;
 }
 
-/**
- * What makes two exported sets the same on the wire: their encoded attributes, plus the MP_REACH
- * next hops of IPv6 routes (not among the attributes). A set the codec cannot encode is keyed by
- * its fields, and its UPDATE fails (and is logged) where it would have anyway.
- */
-function exportedSetKey(attrs: RouteAttrs, family: Family, as4: boolean): string {
-  const head = family === 4 ? '4|' : `6|${attrs.nextHop ?? ''}|${attrs.nextHopLinkLocal ?? ''}|`;
-  try {
-    const enc = encodedAttributes(attrs, as4);
-    return `${head}${latin1(enc.below)}|${latin1(enc.above)}`;
-  } catch {
-    return `${head}!${attrsKey(attrs)}`;
-  }
+function hashString(h: number, s: string | undefined): number {
+  if (s === undefined) return h;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h;
+}
+
+/** FNV-1a over the encoding, the family and (IPv6, carried in MP_REACH) the next hops. */
+function hashEncoding(enc: EncodedAttributes, family: Family, attrs: RouteAttrs): number {
+  let h = hashBytes(0x811c9dc5 ^ family, enc.below);
+  h = hashBytes(Math.imul(h ^ 0xff, 0x01000193), enc.above);
+  if (family === 6) h = hashString(hashString(h, attrs.nextHop), attrs.nextHopLinkLocal);
+  return h;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function sameEncoding(a: EncodedAttributes, b: EncodedAttributes): boolean {
+  return sameBytes(a.below, b.below) && sameBytes(a.above, b.above);
+}
+
+function sameNextHops(a: RouteAttrs, b: RouteAttrs): boolean {
+  return a.nextHop === b.nextHop && a.nextHopLinkLocal === b.nextHopLinkLocal;
 }
 
 export function exportClassKey(p: ExportClassPeer): string {

@@ -1,7 +1,7 @@
 /**
  * The shapes the RouteEngine exchanges with sessions and the control socket.
  */
-import type { CodecContext } from '../../proto/index.js';
+import type { CodecContext, EncodedAttributes } from '../../proto/index.js';
 import type { Family, SinkRoute } from '../model.js';
 import type { LocalKind, RouteAttrs } from './attrs.js';
 
@@ -44,6 +44,11 @@ export interface PeerOutput {
 export interface UpdateEncoder {
   /** Announcements of `prefixes` (packed, see rib/keys.ts packKeys) with one attribute set; many NLRI per message. */
   updates(attrs: RouteAttrs, family: Family, prefixes: Uint32Array, ctx: CodecContext, pathIds?: Uint32Array): Uint8Array[];
+  /**
+   * updates() for a set whose attribute bytes are at hand (`enc` = the codec's
+   * encodeAttributeParts(attrs, ctx.as4)); optional, the engine falls back to updates().
+   */
+  updatesEncoded?(enc: EncodedAttributes, attrs: RouteAttrs, family: Family, prefixes: Uint32Array, ctx: CodecContext, pathIds?: Uint32Array): Uint8Array[];
   withdrawals(family: Family, prefixes: Uint32Array, ctx: CodecContext, pathIds?: Uint32Array): Uint8Array[];
   endOfRib(family: Family): Uint8Array;
 }

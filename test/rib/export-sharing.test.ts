@@ -1,0 +1,158 @@
+import { describe, expect, it } from 'vitest';
+import { AdjRibOut, ExportIndex } from '../../daemon/rib/adj-rib-out.js';
+import { ExportClasses } from '../../daemon/rib/export-attrs.js';
+import { RouteEngine } from '../../daemon/rib/index.js';
+import { cidrToKey } from '../../daemon/rib/keys.js';
+import { MockSink } from '../../daemon/sink/mock.js';
+import { decodeUpdate, defaultCodecContext } from '../../proto/index.js';
+import { announce, attrs, intent, peer, pool, withdraw } from './helpers.js';
+
+/** An output that keeps the messages it was handed, as handed. */
+class Wire {
+  readonly msgs: Uint8Array[] = [];
+  send(msgs: Uint8Array[]): void {
+    this.msgs.push(...msgs);
+  }
+  take(): Uint8Array[] {
+    return this.msgs.splice(0);
+  }
+}
+
+const ebgpSource = peer('Global_198_51_100_1', { ibgp: false, peerAs: 65001, peerIp: '198.51.100.1', neighborId: '198.51.100.1', localAddress: '172.16.30.1' });
+const mesh = (n: number) => peer(`Mesh_172_16_30_${n}`, { peerIp: `172.16.30.${n}`, neighborId: `172.16.30.${n}` });
+
+async function setup() {
+  const engine = new RouteEngine({ intent: intent({ pools: [pool('10.0.0.0/8')], ownBlocks: [] }), sink: new MockSink(), now: () => 1_700_000_000 });
+  const wires = [new Wire(), new Wire(), new Wire()];
+  for (let i = 0; i < wires.length; i++) await engine.peerUp(mesh(2 + i), wires[i]!);
+  const fromSource = new Wire();
+  await engine.peerUp(ebgpSource, fromSource);
+  const ext = new Wire();
+  await engine.peerUp(peer('Global_192_0_2_9', { ibgp: false, peerAs: 65009, peerIp: '192.0.2.9', neighborId: '192.0.2.9', localAddress: '192.0.2.1' }), ext);
+  for (const w of [...wires, fromSource, ext]) w.take();
+  return { engine, wires, fromSource, ext };
+}
+
+const decode = (m: Uint8Array) => decodeUpdate(m, defaultCodecContext());
+
+describe('export classes: one rewrite and one encoding for the peers that export alike', () => {
+  it('sends every iBGP mesh peer the same UPDATE objects, and an eBGP peer its own rewrite', async () => {
+    const { engine, wires, fromSource, ext } = await setup();
+    await engine.peerUpdate(ebgpSource.name, announce(['10.1.0.0/24', '10.1.1.0/24'], attrs({ asPath: [{ type: 2, asns: [65001] }], nextHop: '198.51.100.1', med: 7, localPref: undefined })));
+    await engine.peerUpdate(ebgpSource.name, announce(['10.1.2.0/24'], attrs({ asPath: [{ type: 2, asns: [65001] }], nextHop: '198.51.100.1', med: 8, localPref: undefined })));
+    const sent = wires.map((w) => w.take());
+    expect(sent[0]).toHaveLength(2);
+    // Shared, not merely equal: encoded once for the whole class.
+    for (const s of sent.slice(1)) expect(s.every((m, i) => m === sent[0]![i])).toBe(true);
+    const first = decode(sent[0]![0]!);
+    expect(first.attrs).toMatchObject({ asPath: [{ type: 2, asns: [65001] }], nextHop: '198.51.100.1', med: 7, localPref: 100 });
+    expect(fromSource.take()).toHaveLength(0);
+    const e = ext.take().map(decode);
+    expect(e[0]!.attrs).toMatchObject({ asPath: [{ type: 2, asns: [64512, 65001] }], nextHop: '192.0.2.1' });
+    expect(e[0]!.attrs!.med).toBeUndefined();
+    expect(engine.counters('Mesh_172_16_30_3').exported).toBe(3);
+  });
+
+  it('withdraws from every peer, and a change back is sent again', async () => {
+    const { engine, wires, ext } = await setup();
+    const a = attrs({ asPath: [{ type: 2, asns: [65001] }], nextHop: '198.51.100.1', localPref: undefined });
+    await engine.peerUpdate(ebgpSource.name, announce(['10.1.0.0/24'], a));
+    for (const w of [...wires, ext]) w.take();
+    await engine.peerUpdate(ebgpSource.name, withdraw(['10.1.0.0/24']));
+    for (const w of [...wires, ext]) {
+      const m = w.take().map(decode);
+      expect(m).toHaveLength(1);
+      expect(Array.from(m[0]!.withdrawn)).toEqual([0x0a010000, 24]);
+    }
+    expect(engine.counters('Mesh_172_16_30_2').exported).toBe(0);
+    await engine.peerUpdate(ebgpSource.name, announce(['10.1.0.0/24'], a));
+    for (const w of wires) expect(w.take().map(decode)[0]!.nlri.length).toBe(2);
+  });
+
+  it('a peer that came up later gets its own full table, not the others\' batch', async () => {
+    const { engine, wires } = await setup();
+    await engine.peerUpdate(ebgpSource.name, announce(['10.1.0.0/24', '10.1.1.0/24'], attrs({ asPath: [{ type: 2, asns: [65001] }], nextHop: '198.51.100.1', localPref: undefined })));
+    for (const w of wires) w.take();
+    const late = new Wire();
+    await engine.peerUp(mesh(9), late);
+    const m = late.take().map(decode);
+    expect(m[0]!.nlri.length).toBe(4);
+    expect(m.at(-1)!.nlri.length + m.at(-1)!.withdrawn.length).toBe(0); // End-of-RIB
+  });
+});
+
+describe('AdjRibOut on the shared export index', () => {
+  function rib() {
+    const refs = new Map<number, number>();
+    const counter = { ref: (id: number) => refs.set(id, (refs.get(id) ?? 0) + 1), release: (id: number) => refs.set(id, (refs.get(id) ?? 0) - 1) };
+    const index = new ExportIndex();
+    return { refs, index, a: new AdjRibOut(counter, index), b: new AdjRibOut(counter, index) };
+  }
+  const k = (c: string) => cidrToKey(c);
+
+  it('coalesces changes per prefix until drained, keeps references balanced and frees slots', () => {
+    const { refs, index, a, b } = rib();
+    expect(a.announce(k('10.0.0.0/24'), 5)).toBe(true);
+    expect(a.announce(k('10.0.0.0/24'), 5)).toBe(false);
+    expect(a.announce(k('10.0.0.0/24'), 6)).toBe(true);
+    expect(a.pendingCount).toBe(1);
+    expect(b.announce(k('10.0.0.0/24'), 6)).toBe(true);
+    const batch = a.drain();
+    expect([...batch.announce.get(4)!.entries()]).toEqual([[6, [k('10.0.0.0/24')]]]);
+    expect(b.drainIfSame(batch)).toBe(true);
+    expect(refs.get(5)).toBe(0);
+    expect(refs.get(6)).toBe(2);
+    expect(a.get(k('10.0.0.0/24'))).toBe(6);
+    expect(a.withdraw(k('10.0.0.0/24'))).toBe(true);
+    expect(a.withdraw(k('10.0.0.0/24'))).toBe(false);
+    expect([...a.drain().withdraw.get(4)!]).toEqual([k('10.0.0.0/24')]);
+    expect(index.size).toBe(1); // b still holds it
+    b.clear();
+    expect(index.size).toBe(0);
+    expect(refs.get(6)).toBe(0);
+    expect(a.size + b.size).toBe(0);
+  });
+
+  it('drainIfSame refuses a different set of changes and leaves them pending', () => {
+    const { a, b } = rib();
+    a.announce(k('10.0.0.0/24'), 5);
+    b.announce(k('10.0.0.0/24'), 6);
+    const batch = a.drain();
+    expect(b.drainIfSame(batch)).toBe(false);
+    expect(b.pendingCount).toBe(1);
+    expect([...b.drain().announce.get(4)!.keys()]).toEqual([6]);
+  });
+
+  it('resends everything announced after a route refresh', () => {
+    const { a } = rib();
+    a.announce(k('10.0.0.0/24'), 5);
+    a.announce(k('10.0.1.0/24'), 5);
+    a.drain();
+    a.resendAll();
+    expect(a.drain().announce.get(4)!.get(5)).toEqual([k('10.0.0.0/24'), k('10.0.1.0/24')]);
+  });
+});
+
+describe('ExportClasses', () => {
+  it('puts peers with the same export rules and encoding in one class, others apart', () => {
+    const classes = new ExportClasses();
+    const x = classes.join(mesh(2));
+    expect(classes.join(mesh(3))).toBe(x);
+    expect(classes.join(peer('Global_192_0_2_9', { ibgp: false, peerAs: 65009 }))).not.toBe(x);
+    expect(classes.join(peer('Mesh_rr', { rrClient: true }))).not.toBe(x);
+    classes.leave(x);
+    classes.leave(x);
+    expect(classes.size).toBe(2);
+  });
+
+  it('interns identical exported sets once, by their bytes', () => {
+    const cls = new ExportClasses().join(mesh(2));
+    const one = cls.intern(attrs({ med: 1 }), 4);
+    expect(cls.intern(attrs({ med: 1 }), 4)).toBe(one);
+    expect(cls.intern(attrs({ med: 2 }), 4)).not.toBe(one);
+    cls.release(one);
+    expect(cls.has(one)).toBe(true);
+    cls.release(one);
+    expect(cls.has(one)).toBe(false);
+  });
+});
