@@ -29,7 +29,7 @@ export interface BatchProcessOptions {
   readonly ipCommand?: string;
   /** A submission not answered within this long kills the process (its submissions abort). */
   readonly timeoutMs?: number;
-  /** Close the process after this long without work; 30 s. */
+  /** Close the process after this long without work; 120 s. */
   readonly idleMs?: number;
 }
 
@@ -67,7 +67,7 @@ export class IpBatchProcess {
     const ip = opts.ipCommand ?? 'ip';
     this.argv = [...(opts.commandPrefix ?? []), 'sh', '-c', 'exec "$@" 2>&1', 'sh', ip, '-o', '-force', '-batch', '-'];
     this.timeoutMs = opts.timeoutMs ?? 60_000;
-    this.idleMs = opts.idleMs ?? 30_000;
+    this.idleMs = opts.idleMs ?? 120_000;
   }
 
   /** Runs `lines` (each one batch command without its newline) and reports what failed. */
@@ -82,6 +82,13 @@ export class IpBatchProcess {
       this.busy();
       child.stdin.write(`${lines.join('\n')}\n${SENTINEL_LINE}\n`);
     });
+  }
+
+  /** Starts the process now if it is not running, so the next batch does not wait for a spawn. */
+  warm(): void {
+    if (this.child) return;
+    this.start();
+    this.busy();
   }
 
   /** Ends the process (stdin EOF); submissions still running are reported as aborted when it exits. */

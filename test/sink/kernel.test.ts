@@ -138,6 +138,17 @@ describe('one long-lived ip -batch process', () => {
     sink.close();
   });
 
+  it('warm() starts the process ahead of the first batch, which then uses it', async () => {
+    await flushBird();
+    const sink = sinkFor();
+    sink.warm();
+    expect(sink.processesStarted).toBe(1);
+    expect(await sink.apply({ add: [{ prefix: '10.250.9.0/24', type: 'blackhole' }], remove: [] })).toEqual({ applied: 1, failures: [] });
+    sink.warm();
+    expect(sink.processesStarted).toBe(1);
+    sink.close();
+  });
+
   it('keeps concurrent submissions apart', async () => {
     await flushBird();
     const batch = new IpBatchProcess({ commandPrefix: ['ip', 'netns', 'exec', ns] });

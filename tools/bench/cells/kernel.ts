@@ -17,17 +17,20 @@ import { formatPrefix4 } from '../../../proto/prefix.js';
 /**
  * Waits until the main table of the speaker's namespace holds `baseline + n` prefixes, polling
  * /proc/<pid>/net/fib_triestat every 2 ms (cheap at any table size), then confirms with one full
- * `ip route show proto bird` count.
+ * `ip route show proto bird` count. Also says when the first of them appeared: the time to the
+ * first route is the speaker's latency, the rest its programming rate.
  */
-export async function pollKernel(pid: number, ns: string, baseline: number, n: number, timeoutMs: number): Promise<{ at: number }> {
+export async function pollKernel(pid: number, ns: string, baseline: number, n: number, timeoutMs: number): Promise<{ at: number; firstAt: number }> {
   const deadline = monoMs() + timeoutMs;
+  let firstAt: number | undefined;
   for (;;) {
     const have = mainTablePrefixes(pid) - baseline;
     const now = monoMs();
+    if (have > 0) firstAt ??= now;
     if (have >= n) {
       const count = await countKernelRoutes(ns, ['proto', 'bird']);
       if (count < n) throw new Error(`main table grew by ${have} but only ${count} proto bird routes are there`);
-      return { at: now };
+      return { at: now, firstAt: firstAt ?? now };
     }
     if (now > deadline) throw new Error(`kernel holds ${have} of ${n} routes after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 2));
@@ -64,7 +67,7 @@ async function kernelOnce(lab: HubLab, kind: 'bird' | 'petrel', shape: TableShap
     agent = AgentHandle.start(lab.ns.agentNs, { timeoutMs, peers: [injectSpec('inj', shape, HUB.speaker)] });
     const est = await agent.wait('established', 'inj', timeoutMs);
     const done = await pollKernel(speaker.pid, lab.ns.speakerNs, baseline, shape.prefixes, timeoutMs);
-    return { value: done.at - est.t, extra: { peakRssMB: speaker.memory().peakKb / 1024 } };
+    return { value: done.at - est.t, extra: { firstRouteMs: done.firstAt - est.t, peakRssMB: speaker.memory().peakKb / 1024 } };
   } finally {
     await agent?.stop();
     await speaker.stop();
