@@ -199,11 +199,11 @@ const secs = (ms: number) => (ms >= 10_000 ? `${(ms / 1000).toFixed(0)} s` : `${
 function markdown(results: readonly SimResult[]): string {
   const rows = results.map(
     (r) =>
-      `| ${r.topology} | ${fmt(r.nodes)} | ${fmt(r.sessions)} | ${secs(r.convergeMs)} | ${secs(r.busiestNodeMs)} | ${fmt(r.updates)} | ${(r.bytes / 1e6).toFixed(1)} MB | ${fmt(r.heapPerNodeKB)} KB | ${fmt(r.arrayBuffersPerNodeKB)} KB | ${secs(r.setupMs)} |`,
+      `| ${r.topology} | ${fmt(r.nodes)} | ${fmt(r.sessions)} | ${secs(r.convergeMs)} | ${secs(r.cpuMs)} | ${secs(r.upMs)} | ${secs(r.busiestNodeMs)} | ${fmt(r.updates)} | ${(r.bytes / 1e6).toFixed(1)} MB | ${fmt(r.heapPerNodeKB)} KB | ${fmt(r.arrayBuffersPerNodeKB)} KB | ${secs(r.setupMs)} |`,
   );
   return [
-    '| topology | N | sessions | converged | busiest node | UPDATEs | bytes | heap per node | typed arrays per node | set-up (intents) |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| topology | N | sessions | converged | CPU | of which peer-ups | busiest node | UPDATEs | bytes | heap per node | typed arrays per node | set-up (intents) |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows,
   ].join('\n');
 }
