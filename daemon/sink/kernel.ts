@@ -100,6 +100,11 @@ export class KernelSink implements RouteSink {
     for (const l of this.lanes) l.batch.close();
   }
 
+  /**
+   * Writes the changes to ip and resolves with ip's answer. Calls made without waiting for the
+   * previous one run in call order (each apply has queued all its lines before it returns), so a
+   * caller may keep a second batch in flight while the first is being programmed.
+   */
   async apply(changes: { readonly add: readonly SinkRoute[]; readonly remove: readonly SinkRoute[] }): Promise<SinkResult> {
     const failures: { route: SinkRoute; reason: string }[] = [];
     const sent: Promise<number>[] = [];

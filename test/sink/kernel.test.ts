@@ -149,6 +149,25 @@ describe('one long-lived ip -batch process', () => {
     sink.close();
   });
 
+  it('runs applies called without waiting in call order, each with its own result', async () => {
+    await flushBird();
+    const sink = new KernelSink({ commandPrefix: ['ip', 'netns', 'exec', ns], processes: 2, chunkLines: 7 });
+    const r = (i: number, metric?: number): SinkRoute => ({ prefix: `10.230.${i}.0/24`, type: 'unicast', via: '172.16.30.8', ...(metric !== undefined ? { metric } : {}) });
+    const ids = Array.from({ length: 40 }, (_, i) => i);
+    const bad: SinkRoute = { prefix: '10.231.0.0/24', type: 'unicast', via: '10.99.99.99' };
+    const [a, b] = await Promise.all([
+      sink.apply({ add: [...ids.map((i) => r(i, 5)), bad], remove: [] }),
+      sink.apply({ add: ids.map((i) => r(i)), remove: ids.map((i) => r(i, 5)) }),
+    ]);
+    expect(a.failures.map((f) => f.route)).toEqual([bad]);
+    expect(a.applied).toBe(40);
+    expect(b).toEqual({ applied: 80, failures: [] });
+    const now = await sink.dump();
+    expect(now).toHaveLength(40);
+    expect(now.every((x) => x.metric === undefined)).toBe(true);
+    sink.close();
+  });
+
   it('keeps concurrent submissions apart', async () => {
     await flushBird();
     const batch = new IpBatchProcess({ commandPrefix: ['ip', 'netns', 'exec', ns] });
