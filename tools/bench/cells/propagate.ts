@@ -2,8 +2,18 @@
  * Cell 2, propagate: one eBGP peer sends N prefixes; the speaker re-advertises them to 10 iBGP
  * receivers (counting agents). The figure is the time from the injector's Established to the last
  * receiver holding all N. Receivers run in their own agent process, the injector in another.
+ *
+ * BIRD's config here has no kernel protocol, so Petrel runs with `--sink none` (no kernel table),
+ * as in the ingest cell, rather than the mock sink, which would keep a copy of every route BIRD
+ * does not.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { CellPart } from '../harness.js';
+import { petrelHubResources, startPetrel } from '../petrel.js';
+import type { SpeakerProcess } from '../speaker.js';
+import { flushBirdRoutes } from '../topology.js';
 import { AgentHandle } from '../agent-handle.js';
 import type { ReceiveSpec } from '../agent.js';
 import { HUB } from '../topology.js';
@@ -21,9 +31,24 @@ function receivers(count: number): BenchNeighbor[] {
   return Array.from({ length: count }, (_, i) => ({ name: globalName(HUB.peer(i)), address: HUB.peer(i), asn: SPEAKER_AS, exportAll: true }));
 }
 
+/** BIRD from the lab; Petrel with no kernel table (BIRD's config has no kernel protocol). */
+async function startSpeaker(lab: HubLab, kind: 'bird' | 'petrel', rx: readonly BenchNeighbor[]): Promise<{ speaker: SpeakerProcess; cleanup: () => void }> {
+  const config = hubConfig([injectorNeighbor, ...rx], false);
+  if (kind === 'bird') return { speaker: await lab.start(kind, config, [TABLE_POOL]), cleanup: () => undefined };
+  await flushBirdRoutes(lab.ns.speakerNs);
+  const dir = mkdtempSync(join(tmpdir(), 'pt-bench-petrel-'));
+  try {
+    const speaker = await startPetrel(lab.ns.speakerNs, dir, config.nodeName, config.address, petrelHubResources(config, [TABLE_POOL]), 'none');
+    return { speaker, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+}
+
 async function propagateOnce(lab: HubLab, kind: 'bird' | 'petrel', shape: TableShape, timeoutMs: number): Promise<{ value: number; extra: Record<string, number> }> {
   const rx = receivers(RECEIVERS);
-  const speaker = await lab.start(kind, hubConfig([injectorNeighbor, ...rx], false), [TABLE_POOL]);
+  const { speaker, cleanup } = await startSpeaker(lab, kind, rx);
   let recvAgent: AgentHandle | undefined;
   let injAgent: AgentHandle | undefined;
   try {
@@ -45,6 +70,7 @@ async function propagateOnce(lab: HubLab, kind: 'bird' | 'petrel', shape: TableS
     await injAgent?.stop();
     await recvAgent?.stop();
     await speaker.stop();
+    cleanup();
   }
 }
 
