@@ -543,9 +543,6 @@ export class PeerSession {
         this.flushWrites(att);
       });
     }
-    const limit = this.deps.maxUnsentBytes ?? DEFAULT_MAX_UNSENT_BYTES;
-    const unsent = socket.writableLength + att.outBytes;
-    if (!att.overflowed && unsent > limit) this.overflow(att, unsent, limit);
     return true;
   }
 
@@ -559,6 +556,9 @@ export class PeerSession {
     const socket = att.socket;
     if (!socket || socket.destroyed || !socket.writable) return;
     socket.write(queue.length === 1 ? queue[0]! : Buffer.concat(queue, bytes));
+    // Checked once per write, not per message: the queue itself never holds more than COALESCE_BYTES.
+    const limit = this.deps.maxUnsentBytes ?? DEFAULT_MAX_UNSENT_BYTES;
+    if (!att.overflowed && socket.writableLength > limit) this.overflow(att, socket.writableLength, limit);
     if (att.updateQueued) {
       att.updateQueued = false;
       // RFC 4271 §4.4: an UPDATE sent counts as a KEEPALIVE; restart the timer once per write.
