@@ -31,6 +31,9 @@ export function stripV4Mapped(a: string): string {
   return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
 }
 
+/** How long a listen address may be missing (IPv6 DAD takes about a second) before start-up fails. */
+const ADDRESS_WAIT_MS = 10_000;
+
 export class BgpListener {
   private readonly server: net.Server;
 
@@ -42,8 +45,26 @@ export class BgpListener {
     this.server = net.createServer({ noDelay: true }, (socket) => this.onConnection(socket));
   }
 
-  /** Binds and listens; resolves with the bound address (port 0 picks a free one). */
-  listen(): Promise<ListenAddress> {
+  /**
+   * Binds and listens; resolves with the bound address (port 0 picks a free one). An address the
+   * host does not have yet (EADDRNOTAVAIL: an IPv6 node address still in duplicate address
+   * detection, or added a moment after the daemon starts) is retried for `addressWaitMs` before
+   * giving up.
+   */
+  async listen(addressWaitMs = ADDRESS_WAIT_MS): Promise<ListenAddress> {
+    const deadline = Date.now() + addressWaitMs;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.bindOnce();
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EADDRNOTAVAIL' || Date.now() >= deadline) throw e;
+        if (attempt === 0) this.log.warn({ host: this.address.host, port: this.address.port, waitMs: addressWaitMs }, 'listen address not on this host yet; retrying');
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+  }
+
+  private bindOnce(): Promise<ListenAddress> {
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen({ host: this.address.host, port: this.address.port, exclusive: true }, () => {

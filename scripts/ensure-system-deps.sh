@@ -8,6 +8,7 @@ declare -A need=(
   [bird]=bird2
   [birdc]=bird2
   [ip]=iproute2
+  [ss]=iproute2
   [ping]=iputils-ping
   [etcd]=etcd-server
   [gobgpd]=gobgpd
