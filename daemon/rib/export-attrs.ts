@@ -142,6 +142,53 @@ export interface ExportClassPeer {
   };
 }
 
+/**
+ * A direct-mapped cache from a numeric key to an id (0 is never stored), in typed arrays: a
+ * table with a new attribute set every few prefixes misses it once per set, and a Map with
+ * tens of thousands of large-number keys cost several microseconds per insert. A colliding key
+ * simply replaces the older entry. It has the part of Map's interface the engine uses.
+ */
+export class ExportMemo {
+  private keys = new Float64Array(1024).fill(NaN);
+  private ids = new Int32Array(1024);
+  private filled = 0;
+
+  /** Entries held. */
+  get size(): number {
+    return this.filled;
+  }
+
+  private slot(key: number): number {
+    const lo = key | 0;
+    const hi = (key / 4294967296) | 0;
+    return (Math.imul(lo ^ Math.imul(hi, 0x85ebca6b), 0x9e3779b1) >>> 0) & (this.ids.length - 1);
+  }
+
+  get(key: number): number | undefined {
+    const i = this.slot(key);
+    return this.keys[i] === key ? this.ids[i] : undefined;
+  }
+
+  set(key: number, id: number): void {
+    if (this.filled * 2 >= this.ids.length) this.resize(this.ids.length * 2);
+    const i = this.slot(key);
+    if (this.keys[i] !== this.keys[i]) this.filled++;
+    this.keys[i] = key;
+    this.ids[i] = id;
+  }
+
+  clear(): void {
+    this.resize(1024);
+  }
+
+  /** Starts over at `capacity` (a cache: dropping entries only costs recomputing them). */
+  private resize(capacity: number): void {
+    this.keys = new Float64Array(capacity).fill(NaN);
+    this.ids = new Int32Array(capacity);
+    this.filled = 0;
+  }
+}
+
 /** An exported attribute set and its encoding (undefined when the codec cannot encode it). */
 export interface ExportedSet {
   readonly attrs: RouteAttrs;
@@ -162,7 +209,7 @@ export class ExportClass {
    * (source attribute-set id, source index, family) → exported set id. It holds no references:
    * the user checks that the set still exists.
    */
-  readonly exported = new Map<number, number>();
+  readonly exported = new ExportMemo();
   /** The cluster id the cached sets were made with (reflected routes carry it). */
   clusterId: string | undefined;
   members = 0;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AdjRibOut, ExportIndex } from '../../daemon/rib/adj-rib-out.js';
-import { ExportClasses } from '../../daemon/rib/export-attrs.js';
+import { ExportClasses, ExportMemo } from '../../daemon/rib/export-attrs.js';
 import { RouteEngine } from '../../daemon/rib/index.js';
 import { cidrToKey } from '../../daemon/rib/keys.js';
 import { MockSink } from '../../daemon/sink/mock.js';
@@ -154,5 +154,28 @@ describe('ExportClasses', () => {
     expect(cls.has(one)).toBe(true);
     cls.release(one);
     expect(cls.has(one)).toBe(false);
+  });
+});
+
+describe('ExportMemo', () => {
+  it('remembers ids by large numeric keys, keeps working past many inserts, and clears', () => {
+    const m = new ExportMemo();
+    const key = (i: number) => (i * 1_000_003 * 32768 + 5) * 2;
+    for (let i = 1; i <= 5000; i++) m.set(key(i), i);
+    // A direct-mapped cache may have dropped older entries, but never answers a wrong id.
+    let hits = 0;
+    for (let i = 1; i <= 5000; i++) {
+      const v = m.get(key(i));
+      if (v !== undefined) {
+        expect(v).toBe(i);
+        hits++;
+      }
+    }
+    expect(hits).toBeGreaterThan(1000);
+    expect(m.get(key(5000))).toBe(5000);
+    expect(m.get(key(9999))).toBeUndefined();
+    m.clear();
+    expect(m.size).toBe(0);
+    expect(m.get(key(5000))).toBeUndefined();
   });
 });
