@@ -48,6 +48,16 @@ export class LocRib {
     this.candidates = copy(this.candidates, (k) => new Uint32Array(k));
   }
 
+  /** The slot of `key`, created empty (no candidates, no best) when absent. */
+  acquire(key: PrefixKey): number {
+    return this.slotOf(key);
+  }
+
+  /** Every (key, slot), in insertion order. */
+  entries(): Iterable<[PrefixKey, number]> {
+    return this.slots.entries();
+  }
+
   private slotOf(key: PrefixKey): number {
     let s = this.slots.get(key);
     if (s !== undefined) return s;
@@ -60,6 +70,62 @@ export class LocRib {
     this.candidates[s] = 0;
     this.slots.set(key, s);
     return s;
+  }
+
+  /** The slot of IPv4 (addr, len), created empty (no candidates, no best) when absent. */
+  acquire4(addr: number, len: number): number {
+    let s = this.slots.get4(addr, len);
+    if (s !== undefined) return s;
+    s = this.free.pop();
+    if (s === undefined) {
+      if (this.nextSlot === this.bestSource.length) this.grow();
+      s = this.nextSlot++;
+    }
+    this.bestSource[s] = -1;
+    this.candidates[s] = 0;
+    this.slots.set4(addr, len, s);
+    return s;
+  }
+
+  /** The slot of IPv4 (addr, len), or -1. */
+  slot4(addr: number, len: number): number {
+    return this.slots.get4(addr, len) ?? -1;
+  }
+
+  /** One more candidate at `slot`; returns the new count. */
+  oneMoreCandidate(slot: number): number {
+    return ++this.candidates[slot]!;
+  }
+
+  /** addCandidates for a slot in hand (`key` is its prefix): frees it when nothing is left. */
+  addCandidatesAt(slot: number, key: PrefixKey, delta: number): number {
+    const n = this.candidates[slot]! + delta;
+    this.candidates[slot] = n;
+    if (n === 0 && this.bestSource[slot] === -1) {
+      this.slots.delete(key);
+      this.free.push(slot);
+    }
+    return n;
+  }
+
+  /** setBestOf for a slot in hand. */
+  setBestAt(slot: number, source: number, pathId: number, attrId: number, nowSeconds: number): void {
+    if (this.bestSource[slot] === -1) this.bestTotal++;
+    this.bestSource[slot] = source;
+    this.bestPathId[slot] = pathId;
+    this.bestAttr[slot] = attrId;
+    this.since[slot] = nowSeconds;
+  }
+
+  /** clearBest for a slot in hand (`key` is its prefix). */
+  clearBestAt(slot: number, key: PrefixKey): void {
+    if (this.bestSource[slot] === -1) return;
+    this.bestSource[slot] = -1;
+    this.bestTotal--;
+    if (this.candidates[slot] === 0) {
+      this.slots.delete(key);
+      this.free.push(slot);
+    }
   }
 
   /** Adjusts the candidate count of `key` by delta; returns the new count. Frees empty slots. */

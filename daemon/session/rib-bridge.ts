@@ -11,6 +11,8 @@ import type { Logger } from '../log.js';
 import type { NodeIntent } from '../model.js';
 import type { RouteEngine as Rib, EnginePeer, PeerUpdateResult } from '../rib/index.js';
 import type { SessionUp } from './engine.js';
+import { UpdateIntake } from '../rib/intake.js';
+import { isBgpError } from '../../proto/errors.js';
 
 /**
  * What the route engine needs to know about an Established session. The node's addresses give
@@ -50,12 +52,30 @@ export class RibBridge implements IntentAwareEngine {
   private ipv6Address: string | undefined;
   private ipv4Address: string | undefined;
 
+  /** UPDATEs wait here as bytes while the engine is busy or this turn's budget is spent (daemon/rib/intake.ts). */
+  private readonly intake: UpdateIntake;
+
   constructor(
     readonly rib: Rib,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.intake = new UpdateIntake({
+      apply: (peer, message, context) => this.apply(peer, message, context),
+      check: (_peer, message, context) => void decodeUpdate(message, context),
+      failed: (peer, e) => this.failedLater(peer, e),
+      get idle() {
+        return rib.idle;
+      },
+      get work() {
+        return rib.work;
+      },
+      whenIdle: () => rib.whenIdle(),
+    });
+    rib.beforeTask = () => this.intake.flush();
+  }
 
   peerUp(up: SessionUp): void {
+    this.intake.drop(up.peer.name);
     this.up.set(up.peer.name, up);
     const peer = enginePeerOf(up, this.ipv6Address, this.ipv4Address);
     // Stop writing a batch once the session refuses data (it is being dropped).
@@ -65,6 +85,19 @@ export class RibBridge implements IntentAwareEngine {
 
   /** Throws the codec's session-reset BgpError (the session answers with its NOTIFICATION). */
   update(peer: string, message: Uint8Array, context: CodecContext): void {
+    this.intake.receive(peer, message, context);
+  }
+
+  /** A waiting UPDATE turned out malformed: reset its session as the session would have (no NOTIFICATION data). */
+  private failedLater(peer: string, e: unknown): void {
+    const session = this.up.get(peer);
+    if (isBgpError(e) && e.handling === 'session-reset') {
+      this.log.warn({ peer, code: e.code, subcode: e.subcode, err: e.message }, 'malformed UPDATE: resetting the session');
+      session?.reset(e.code, e.subcode);
+    } else this.log.error({ peer, err: String(e) }, 'route engine update failed');
+  }
+
+  private apply(peer: string, message: Uint8Array, context: CodecContext): void {
     const u = decodeUpdate(message, context);
     if (u.errors.length > 0) this.log.warn({ peer, errors: u.errors.map((e) => e.message), treatAsWithdraw: u.treatAsWithdraw }, 'UPDATE errors handled per RFC 7606');
     const session = this.up.get(peer);
@@ -96,6 +129,7 @@ export class RibBridge implements IntentAwareEngine {
   }
 
   peerDown(peer: string): void {
+    this.intake.drop(peer);
     this.up.delete(peer);
     this.rib.peerDown(peer).catch((e: unknown) => this.log.error({ peer, err: String(e) }, 'route engine peer-down failed'));
   }

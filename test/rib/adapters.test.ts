@@ -5,7 +5,7 @@ import { silentLogger } from '../../daemon/log.js';
 import { MockSink } from '../../daemon/sink/mock.js';
 import type { PeerIntent } from '../../daemon/model.js';
 import type { SessionUp } from '../../daemon/session/engine.js';
-import { decodeUpdate, defaultCodecContext, encodeUpdates, type PathAttributes } from '../../proto/index.js';
+import { decodeUpdate, defaultCodecContext, encodeUpdates, encodeWithdrawals, type PathAttributes } from '../../proto/index.js';
 import { cidrToKey, packKeys } from '../../daemon/rib/keys.js';
 import { announce, attrs, Capture, intent, peer, RecordingEncoder } from './helpers.js';
 
@@ -47,6 +47,29 @@ describe('RibBridge (the sessions seam)', () => {
     seam.peerDown('Mesh_B');
     await routes.settled();
     expect(sink.snapshot()).toEqual([{ prefix: '10.244.1.0/26', type: 'blackhole' }]);
+  });
+
+  it('lets UPDATEs past a turn\'s budget wait as bytes, applies them in order, and before any other engine call', async () => {
+    const routes = new RouteEngine({ intent: intent({ ownBlocks: [] }), sink: new MockSink(), encoder: new RecordingEncoder() });
+    const seam = new RibBridge(routes, silentLogger());
+    const toC: Uint8Array[] = [];
+    seam.peerUp(sessionUp(peerIntent('Global_B', { peerAs: 65001, kind: 'global' }), [], []));
+    seam.peerUp(sessionUp(peerIntent('Mesh_C', { peerIp: '172.16.30.9' }), toC, []));
+    await routes.settled();
+    const ctx = defaultCodecContext();
+    const N = 6000;
+    const a = attrs({ nextHop: '172.16.30.8', asPath: [{ type: 2, asns: [65001] }], localPref: undefined }) as PathAttributes;
+    // One prefix per UPDATE, then the same prefixes withdrawn in another order: only call order gives the right table.
+    for (let i = 0; i < N; i++) for (const m of bytesOf([`10.244.${i >> 6}.${(i & 63) << 2}/30`], { ...a, med: i })) seam.update('Global_B', m, ctx);
+    expect(routes.counters('Global_B').imported).toBeLessThan(N);
+    // refresh is queued in the engine: everything received before it is in the RIB when it runs.
+    await routes.refresh('Mesh_C');
+    expect(routes.counters('Global_B').imported).toBe(N);
+    expect(routes.routeCount()).toMatchObject({ routes: N, attributeSets: N });
+    for (let i = 0; i < N; i += 2) for (const m of encodeWithdrawals(1, packKeys(4, [cidrToKey(`10.244.${i >> 6}.${(i & 63) << 2}/30`)]), ctx)) seam.update('Global_B', m, ctx);
+    await routes.settled();
+    expect(routes.counters('Global_B').imported).toBe(N / 2);
+    expect([...routes.listRoutes({ primaryOnly: true })].every((r) => Number(r.prefix.split('.')[3]!.split('/')[0]) % 8 === 4)).toBe(true);
   });
 
   it('throws a malformed UPDATE back to the session, and resets a peer over its prefix limit with Cease 6/1', async () => {

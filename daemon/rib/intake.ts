@@ -1,0 +1,181 @@
+/**
+ * UPDATE messages on their way from the sessions into the route engine.
+ *
+ * A message is applied at once (decoded and put in the RIB inside the socket read that brought it)
+ * while the engine is idle and this turn of the event loop has not yet spent its budget of work
+ * (the engine's units: a decision plus one per peer it is exported to, so a peer's table costs
+ * more turns when it goes to a hundred peers than to none). Past the budget, or while the engine works through a queued task, messages wait here as the
+ * bytes received (a full table is a few MiB on the wire, where decoded UPDATEs and a promise
+ * each cost hundreds of MB and most of the ingest in GC) and are applied one budget per turn,
+ * so timers, keepalives and the control socket get a turn between budgets. The sessions read
+ * faster than that; what bounds the wait is the size of what peers send.
+ *
+ * A message that waits behind an engine task is decoded once on arrival too (the result dropped),
+ * so a malformed one is still thrown back to its session from the read that brought it; one that
+ * waits only for the next turn is checked when applied, and a malformed one then resets its
+ * session through `failed` (same NOTIFICATION code and subcode, no data).
+ *
+ * Order is kept: a message that arrives while others wait queues behind them, and any other call
+ * into the engine (peer up/down, a stale purge after End-of-RIB, new intent, the kernel reconcile)
+ * first applies everything that waits (flush, from the engine's beforeTask hook), so every call
+ * sees the routes that arrived before it, as when each UPDATE was queued in the engine itself.
+ */
+import type { CodecContext } from '../../proto/context.js';
+
+export interface IntakeTarget {
+  /** Decodes and applies one UPDATE; may throw (a session-reset error for the session to answer). */
+  apply(peer: string, message: Uint8Array, context: CodecContext): void;
+  /**
+   * Validates a message that is about to wait behind an engine task (decoding it and dropping the
+   * result): a malformed one throws to its session at once, as when it is applied at once.
+   */
+  check(peer: string, message: Uint8Array, context: CodecContext): void;
+  /** A waiting message failed when applied later: its session must be reset (or the bug logged). */
+  failed(peer: string, error: unknown): void;
+  /** Units of RIB work done so far (monotonic): what a message cost is read around apply. */
+  readonly work: number;
+  /** True while the engine has no queued task. */
+  readonly idle: boolean;
+  /** Resolves once the engine has no queued task. */
+  whenIdle(): Promise<void>;
+}
+
+/** Work per turn of the event loop: ~8,000 prefixes decided and exported to one peer, a few ms. */
+export const DEFAULT_WORK_PER_TURN = 16_384;
+/** The work counted for a message on top of what the engine reports (decoding, an ignored UPDATE). */
+const MESSAGE_COST = 4;
+
+export class UpdateIntake {
+  private peers: string[] = [];
+  private messages: Uint8Array[] = [];
+  private contexts: CodecContext[] = [];
+  private head = 0;
+  private turnWork = 0;
+  private turnResetScheduled = false;
+  private draining = false;
+  private flushing = false;
+
+  constructor(
+    private readonly target: IntakeTarget,
+    private readonly workPerTurn = DEFAULT_WORK_PER_TURN,
+  ) {}
+
+  /** Messages waiting. */
+  get backlog(): number {
+    return this.messages.length - this.head;
+  }
+
+  /** One received UPDATE. Throws what apply throws when the message is applied at once. */
+  receive(peer: string, message: Uint8Array, context: CodecContext): void {
+    if (this.backlog === 0 && this.target.idle && this.turnWork < this.workPerTurn) {
+      const before = this.target.work;
+      try {
+        this.target.apply(peer, message, context);
+      } finally {
+        this.spend(this.target.work - before + MESSAGE_COST);
+      }
+      return;
+    }
+    // Waiting behind a task (a session that just came up): validate now, so a malformed UPDATE is
+    // answered from the read that brought it. Waiting for the next turn: validated when applied.
+    if (!this.target.idle) this.target.check(peer, message, context);
+    this.peers.push(peer);
+    this.messages.push(message);
+    this.contexts.push(context);
+    this.scheduleDrain();
+  }
+
+  /** Applies every waiting message now (in order; into the engine's queue if it is busy). */
+  flush(): void {
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      while (this.backlog > 0) this.applyNext();
+      this.compact();
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  /** Forgets the waiting messages of `peer` (its session ended: they must not reach a later one). */
+  drop(peer: string): void {
+    if (this.backlog === 0) return;
+    const peers: string[] = [];
+    const messages: Uint8Array[] = [];
+    const contexts: CodecContext[] = [];
+    for (let i = this.head; i < this.messages.length; i++) {
+      if (this.peers[i] === peer) continue;
+      peers.push(this.peers[i]!);
+      messages.push(this.messages[i]!);
+      contexts.push(this.contexts[i]!);
+    }
+    this.peers = peers;
+    this.messages = messages;
+    this.contexts = contexts;
+    this.head = 0;
+  }
+
+  private applyNext(): void {
+    const i = this.head++;
+    const peer = this.peers[i]!;
+    const message = this.messages[i]!;
+    const context = this.contexts[i]!;
+    this.messages[i] = EMPTY;
+    const before = this.target.work;
+    try {
+      this.target.apply(peer, message, context);
+    } catch (e) {
+      // The session is being reset: what it sent after the bad message must not be applied.
+      this.drop(peer);
+      this.target.failed(peer, e);
+    }
+    this.spend(this.target.work - before + MESSAGE_COST);
+  }
+
+  private spend(units: number): void {
+    this.turnWork += units;
+    if (this.turnResetScheduled) return;
+    this.turnResetScheduled = true;
+    setImmediate(() => {
+      this.turnWork = 0;
+      this.turnResetScheduled = false;
+    });
+  }
+
+  private scheduleDrain(): void {
+    if (this.draining) return;
+    this.draining = true;
+    setImmediate(() => void this.drain());
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.backlog > 0) {
+        if (!this.target.idle) await this.target.whenIdle();
+        const start = this.turnWork;
+        while (this.backlog > 0 && this.target.idle && this.turnWork - start < this.workPerTurn) this.applyNext();
+        this.compact();
+        if (this.backlog > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private compact(): void {
+    if (this.head === 0) return;
+    if (this.head === this.messages.length) {
+      this.peers = [];
+      this.messages = [];
+      this.contexts = [];
+      this.head = 0;
+    } else if (this.head > 4096 && this.head * 2 > this.messages.length) {
+      this.peers = this.peers.slice(this.head);
+      this.messages = this.messages.slice(this.head);
+      this.contexts = this.contexts.slice(this.head);
+      this.head = 0;
+    }
+  }
+}
+
+const EMPTY = new Uint8Array(0);

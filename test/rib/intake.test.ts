@@ -1,0 +1,129 @@
+import { describe, expect, it } from 'vitest';
+import { UpdateIntake, type IntakeTarget } from '../../daemon/rib/intake.js';
+import { defaultCodecContext } from '../../proto/index.js';
+
+const ctx = defaultCodecContext();
+const msg = (tag: number, size = 100) => new Uint8Array(size).fill(tag);
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+class Target implements IntakeTarget {
+  applied: [string, number][] = [];
+  failures: [string, unknown][] = [];
+  idle = true;
+  private waiters: (() => void)[] = [];
+  throwOn = -1;
+  /** One unit of work per byte, so budgets read as bytes here. */
+  work = 0;
+  apply(peer: string, message: Uint8Array): void {
+    this.work += message.length;
+    if (message[0] === this.throwOn) throw new Error(`bad ${this.throwOn}`);
+    this.applied.push([peer, message[0]!]);
+  }
+  checked: number[] = [];
+  check(_peer: string, message: Uint8Array): void {
+    if (message[0] === this.throwOn) throw new Error(`malformed ${this.throwOn}`);
+    this.checked.push(message[0]!);
+  }
+  failed(peer: string, error: unknown): void {
+    this.failures.push([peer, error]);
+  }
+  whenIdle(): Promise<void> {
+    return this.idle ? Promise.resolve() : new Promise((r) => this.waiters.push(r));
+  }
+  setIdle(): void {
+    this.idle = true;
+    for (const w of this.waiters.splice(0)) w();
+  }
+}
+
+async function until(cond: () => boolean, turns = 1000): Promise<void> {
+  for (let i = 0; i < turns && !cond(); i++) await turn();
+  expect(cond()).toBe(true);
+}
+
+describe('UpdateIntake', () => {
+  it('applies at once while the engine is idle and the turn budget lasts; then queues and drains one budget per turn, in order', async () => {
+    const t = new Target();
+    const intake = new UpdateIntake(t, 250);
+    for (let i = 1; i <= 10; i++) intake.receive('A', msg(i), ctx);
+    // 100 units each (plus 4 per message): three fit the 250-unit budget of this turn (the third starts under it).
+    expect(t.applied.map((a) => a[1])).toEqual([1, 2, 3]);
+    expect(intake.backlog).toBe(7);
+    await turn();
+    expect(t.applied.length).toBeLessThan(10);
+    await until(() => intake.backlog === 0);
+    expect(t.applied.map((a) => a[1])).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  });
+
+  it('waits while the engine is busy, and a message arriving meanwhile queues behind the waiting ones', async () => {
+    const t = new Target();
+    const intake = new UpdateIntake(t, 1e6);
+    t.idle = false;
+    intake.receive('A', msg(1), ctx);
+    intake.receive('B', msg(2), ctx);
+    await turn();
+    await turn();
+    expect(t.applied).toEqual([]);
+    t.setIdle();
+    intake.receive('A', msg(3), ctx);
+    await until(() => intake.backlog === 0);
+    expect(t.applied).toEqual([['A', 1], ['B', 2], ['A', 3]]);
+  });
+
+  it('flush applies everything waiting at once, in order (before another engine call)', () => {
+    const t = new Target();
+    const intake = new UpdateIntake(t, 100);
+    intake.receive('A', msg(1), ctx);
+    intake.receive('B', msg(2), ctx);
+    intake.receive('A', msg(3), ctx);
+    expect(intake.backlog).toBe(2);
+    intake.flush();
+    expect(intake.backlog).toBe(0);
+    expect(t.applied).toEqual([['A', 1], ['B', 2], ['A', 3]]);
+  });
+
+  it('drops the waiting messages of a peer whose session ended', async () => {
+    const t = new Target();
+    const intake = new UpdateIntake(t, 100);
+    intake.receive('A', msg(1), ctx);
+    intake.receive('A', msg(2), ctx);
+    intake.receive('B', msg(3), ctx);
+    intake.receive('A', msg(4), ctx);
+    intake.drop('A');
+    await until(() => intake.backlog === 0);
+    expect(t.applied).toEqual([['A', 1], ['B', 3]]);
+  });
+
+  it('throws to the session for a malformed message applied at once, or checked on its way to wait behind an engine task', async () => {
+    const t = new Target();
+    const intake = new UpdateIntake(t, 1000);
+    t.throwOn = 1;
+    expect(() => intake.receive('A', msg(1), ctx)).toThrow(/bad 1/);
+    t.idle = false;
+    intake.receive('A', msg(2), ctx);
+    t.throwOn = 3;
+    expect(() => intake.receive('A', msg(3), ctx)).toThrow(/malformed 3/);
+    expect(intake.backlog).toBe(1);
+    intake.receive('A', msg(4), ctx);
+    expect(t.checked).toEqual([2, 4]);
+    t.setIdle();
+    await until(() => intake.backlog === 0);
+    expect(t.applied).toEqual([['A', 2], ['A', 4]]);
+  });
+
+  it('reports a waiting message that fails when applied, and drops the rest of that peer', async () => {
+    const t = new Target();
+    const intake = new UpdateIntake(t, 100);
+    intake.receive('A', msg(1), ctx);
+    intake.receive('A', msg(2), ctx);
+    intake.receive('B', msg(3), ctx);
+    intake.receive('A', msg(4), ctx);
+    // Applying fails where checking did not (the engine's state, or a bug).
+    t.throwOn = 2;
+    t.check = () => undefined;
+    await until(() => intake.backlog === 0);
+    expect(t.applied).toEqual([['A', 1], ['B', 3]]);
+    expect(t.failures).toHaveLength(1);
+    expect(t.failures[0]![0]).toBe('A');
+  });
+});
