@@ -1,6 +1,6 @@
 /**
  * iproute2's batch language for kernel routes, generated only from typed, validated values, and
- * its replies parsed back. Pure functions: the process handling is in kernel.ts.
+ * its replies parsed back. Pure functions: the processes are run by batch-process.ts and kernel.ts.
  *
  * Why validate first: a line `ip -batch` cannot parse aborts the whole batch even with -force,
  * while a line the kernel refuses only fails itself (`Command failed -:N`).
