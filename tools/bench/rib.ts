@@ -6,7 +6,7 @@
  * each once with no other peer and once exporting everything to an iBGP peer through the real
  * encoder. Reports wall time, prefixes/s, heap growth and the worst event-loop delay.
  *
- *   node dist/tools/bench/rib.js [--quick] [--case 1..4] [--write-docs]
+ *   node dist/tools/bench/rib.js [--quick] [--case 1..6] [--write-docs]
  * --quick uses 100,000 prefixes; --write-docs replaces the `## RIB` section of docs/benchmarks.md.
  */
 import { spawnSync } from 'node:child_process';
@@ -235,12 +235,14 @@ async function main(): Promise<void> {
     "by the prefix count. CPU time is the process's user + system time over the same span: on a shared machine it moves much",
     'less than the wall time. The event-loop',
     'delay is the worst one seen while ingesting (the engine yields every 2,048 decisions, weighted by export fan-out).',
+    'The two "wire" cases feed the ingest cell\'s encoded table (1,000 NLRI per UPDATE, or 4 with a new set each) as bytes',
+    'through the sessions\' seam (RibBridge: the intake, decoding, the RIB), with no kernel table (`--sink none`).',
     '',
     'Command (after `npm run build`):',
     '',
     '    node dist/tools/bench/rib.js           # or: npm run bench -- rib',
     '',
-    'Options: `--quick` (100,000 prefixes), `--case 1..4` (one case, JSON row), `--write-docs` (this section).',
+    'Options: `--quick` (100,000 prefixes), `--case 1..6` (one case, JSON row), `--write-docs` (this section).',
     '',
     `Machine: ${machine}. Measured ${new Date().toISOString().slice(0, 10)}, each case in a fresh process, load average ${loadavg()[0]!.toFixed(1)} at the end`,
     '(the two cores were shared with other test suites), so wall times are pessimistic.',

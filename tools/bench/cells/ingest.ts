@@ -1,7 +1,8 @@
 /**
  * Cell 1, ingest: one eBGP peer sends N distinct IPv4 prefixes (many NLRI per UPDATE) then
  * End-of-RIB; the figure is the time from Established (seen by the injector) until the speaker's
- * import counter shows all N. Peak RSS comes from /proc/<pid>/status VmHWM.
+ * import counter shows all N. Peak RSS comes from /proc/<pid>/status VmHWM. BIRD's config has no
+ * kernel protocol, so Petrel runs with `--sink none` (no kernel table kept): the RIB against the RIB.
  * The same table into a null receiver gives the injector's own ceiling.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
