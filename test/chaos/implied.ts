@@ -78,7 +78,7 @@ export async function daemonPid(ns: string): Promise<number> {
   const pids = (await run('ip', ['netns', 'pids', ns])).split('\n').filter(Boolean).map(Number);
   for (const pid of pids) {
     const cmd = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-    if (cmd.includes('daemon/main.js')) return pid;
+    if (cmd.includes('petrel.mjs') || cmd.includes('daemon/main.js')) return pid;
   }
   throw new Error(`no petrel process in ${ns}`);
 }
