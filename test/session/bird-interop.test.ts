@@ -1,7 +1,9 @@
 /**
- * Interop with a real BIRD 2 in network namespaces: petrel in one namespace (10.0.9.1), BIRD in
- * another (10.0.9.2), a veth between them. The namespaces are created here and removed in
- * afterAll, whatever happened.
+ * Interop with a real BIRD 2 in network namespaces, over IPv4 and over IPv6 transport (as Calico
+ * runs bird and bird6): petrel in one namespace (10.0.9.1, fd00:9::1), BIRD in another
+ * (10.0.9.2, fd00:9::2), a veth between them. Each family's cases run a BIRD bgp protocol with
+ * that family's channel against petrel's session to the BGPPeer of that family. The namespaces are
+ * created here and removed in afterAll, whatever happened.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -14,9 +16,25 @@ import { ensureBuilt, established, MAIN, PetrelProcess } from '../daemon/petrel-
 const tag = `${process.pid % 100000}`;
 const NS_P = `pt-sess-${tag}-p`;
 const NS_B = `pt-sess-${tag}-b`;
-const PETREL_IP = '10.0.9.1';
-const BIRD_IP = '10.0.9.2';
-const STRANGER_IP = '10.0.9.3';
+
+/** One transport family: the addresses on each side, BIRD's channel, petrel's name for the peer. */
+interface Transport {
+  readonly family: 4 | 6;
+  readonly petrel: string;
+  readonly bird: string;
+  /** A second address in BIRD's namespace that no config mentions. */
+  readonly stranger: string;
+  readonly len: number;
+  readonly channel: 'ipv4' | 'ipv6';
+  readonly peer: string;
+}
+
+const V4: Transport = { family: 4, petrel: '10.0.9.1', bird: '10.0.9.2', stranger: '10.0.9.3', len: 24, channel: 'ipv4', peer: 'Global_10_0_9_2' };
+const V6: Transport = { family: 6, petrel: 'fd00:9::1', bird: 'fd00:9::2', stranger: 'fd00:9::3', len: 64, channel: 'ipv6', peer: 'Global_fd00_9__2' };
+// Both daemons take their router id from their IPv4 address, whatever the session's transport.
+const PETREL_ID = V4.petrel;
+const BIRD_ID = V4.bird;
+
 let dir: string;
 let bird: ChildProcess | undefined;
 let birdLog = '';
@@ -27,8 +45,11 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'pt-sess-bird-'));
   await addNamespace(NS_P);
   await addNamespace(NS_B);
-  await addVethPair([NS_P, 'eth0', `${PETREL_IP}/24`], [NS_B, 'eth0', `${BIRD_IP}/24`]);
-  await nsExec(NS_B, 'ip', ['addr', 'add', `${STRANGER_IP}/24`, 'dev', 'eth0']);
+  await addVethPair([NS_P, 'eth0', `${V4.petrel}/${V4.len}`], [NS_B, 'eth0', `${V4.bird}/${V4.len}`]);
+  await nsExec(NS_B, 'ip', ['addr', 'add', `${V4.stranger}/${V4.len}`, 'dev', 'eth0']);
+  // nodad: usable at once, no duplicate address detection to wait out.
+  await nsExec(NS_P, 'ip', ['addr', 'add', `${V6.petrel}/${V6.len}`, 'dev', 'eth0', 'nodad']);
+  for (const a of [V6.bird, V6.stranger]) await nsExec(NS_B, 'ip', ['addr', 'add', `${a}/${V6.len}`, 'dev', 'eth0', 'nodad']);
 }, 60_000);
 
 afterEach(async () => {
@@ -44,19 +65,19 @@ afterAll(async () => {
 
 const birdSock = () => join(dir, 'bird.ctl');
 
-function birdConf(o: { localAs?: number; neighborAs?: number; passive?: boolean } = {}): string {
+function birdConf(t: Transport, o: { localAs?: number; neighborAs?: number; passive?: boolean } = {}): string {
   return `log stderr all;
-router id ${BIRD_IP};
+router id ${BIRD_ID};
 protocol device { }
 protocol bgp petrel {
-  local ${BIRD_IP} as ${o.localAs ?? 64512};
-  neighbor ${PETREL_IP} as ${o.neighborAs ?? 64512};
+  local ${t.bird} as ${o.localAs ?? 64512};
+  neighbor ${t.petrel} as ${o.neighborAs ?? 64512};
   direct;
   ${o.passive ? 'passive on;' : ''}
   connect delay time 1;
   connect retry time 2;
   error wait time 1, 2;
-  ipv4 { import all; export none; };
+  ${t.channel} { import all; export none; };
 }
 `;
 }
@@ -86,7 +107,8 @@ async function stopBird(): Promise<void> {
 const birdc = (cmd: string) => run('birdc', ['-s', birdSock(), ...cmd.split(' ')]);
 const birdProto = async () => birdc('show protocols all petrel');
 
-function petrelConf(o: { localAs?: number; peerAs?: number; passive?: boolean } = {}): string {
+/** A dual-stack node (as Calico's, with both addresses) and one BGPPeer at BIRD's address of family `t`. */
+function petrelConf(t: Transport, o: { localAs?: number; peerAs?: number; passive?: boolean } = {}): string {
   return `apiVersion: projectcalico.org/v3
 kind: BGPConfiguration
 metadata: { name: default }
@@ -95,12 +117,12 @@ spec: { nodeToNodeMeshEnabled: false, asNumber: ${o.localAs ?? 64512}, logSeveri
 apiVersion: projectcalico.org/v3
 kind: Node
 metadata: { name: petrel-node }
-spec: { bgp: { ipv4Address: ${PETREL_IP}/24 } }
+spec: { bgp: { ipv4Address: ${V4.petrel}/${V4.len}, ipv6Address: '${V6.petrel}/${V6.len}' } }
 ---
 apiVersion: projectcalico.org/v3
 kind: BGPPeer
 metadata: { name: bird }
-spec: { peerIP: ${BIRD_IP}, asNumber: ${o.peerAs ?? 64512}${o.passive ? ', passive: true' : ''} }
+spec: { peerIP: '${t.bird}', asNumber: ${o.peerAs ?? 64512}${o.passive ? ', passive: true' : ''} }
 `;
 }
 
@@ -120,79 +142,84 @@ async function startPetrel(conf: string): Promise<PetrelProcess> {
   return p;
 }
 
-const PEER = 'Global_10_0_9_2';
+const birdEstablished = () =>
+  waitFor('BIRD Established', async () => {
+    const o = await birdProto();
+    return o.includes('Established') ? o : undefined;
+  }, 10_000);
 
-describe('interop with BIRD 2', () => {
+describe.each([V4, V6])('interop with BIRD 2 over IPv$family', (t) => {
   it('reaches Established with petrel dialling, and BIRD sees the capabilities petrel advertised', async () => {
-    await startBird(birdConf({ passive: true }));
-    const p = await startPetrel(petrelConf());
-    await p.waitLog('petrel established', established(PEER));
-    const out = await waitFor('BIRD Established', async () => {
-      const o = await birdProto();
-      return o.includes('Established') ? o : undefined;
-    }, 10_000);
+    await startBird(birdConf(t, { passive: true }));
+    const p = await startPetrel(petrelConf(t));
+    await p.waitLog('petrel established', established(t.peer));
+    const out = await birdEstablished();
     const neighborCaps = out.split('Neighbor capabilities')[1]?.split('Session:')[0] ?? '';
-    for (const cap of ['Multiprotocol', 'AF announced: ipv4', 'Route refresh', 'Graceful restart', 'Restart time: 120', '4-octet AS numbers', 'ADD-PATH', 'RX: ipv4', 'TX: ipv4', 'Enhanced refresh', 'Long-lived graceful restart', 'Hostname:']) {
+    const ch = t.channel;
+    for (const cap of ['Multiprotocol', `AF announced: ${ch}`, 'Route refresh', 'Graceful restart', 'Restart time: 120', '4-octet AS numbers', 'ADD-PATH', `RX: ${ch}`, `TX: ${ch}`, 'Enhanced refresh', 'Long-lived graceful restart', 'Hostname:']) {
       expect(neighborCaps).toContain(cap);
     }
-    expect(out).toContain(`Neighbor ID:      ${PETREL_IP}`);
+    expect(out).toContain(`Neighbor ID:      ${PETREL_ID}`);
+    expect(out).toContain(`Neighbor address: ${t.petrel}`);
+    expect(out).toContain(`Channel ${ch}`);
     // Petrel was the one that dialled: its log shows the outgoing connection reaching Established.
-    expect(p.logs.some((l) => l.msg === 'state change' && l.to === 'Established' && l.conn === 'outgoing')).toBe(true);
+    expect(p.logs.some((l) => l.msg === 'state change' && l.peer === t.peer && l.to === 'Established' && l.conn === 'outgoing')).toBe(true);
   });
 
   it('reaches Established with BIRD dialling a passive petrel', async () => {
-    const p = await startPetrel(petrelConf({ passive: true }));
-    await startBird(birdConf());
-    await p.waitLog('petrel established', established(PEER));
-    expect(p.logs.some((l) => l.msg === 'state change' && l.to === 'Established' && l.conn === 'incoming')).toBe(true);
-    await waitFor('BIRD Established', async () => (await birdProto()).includes('Established'), 10_000);
+    const p = await startPetrel(petrelConf(t, { passive: true }));
+    await startBird(birdConf(t));
+    await p.waitLog('petrel established', established(t.peer));
+    expect(p.logs.some((l) => l.msg === 'state change' && l.peer === t.peer && l.to === 'Established' && l.conn === 'incoming')).toBe(true);
+    const out = await birdEstablished();
+    expect(out).toContain(`Neighbor address: ${t.petrel}`);
   });
 
   it('a wrong AS in petrel\'s config makes BIRD report Bad peer AS', async () => {
-    await startBird(birdConf({ passive: true }));
-    const p = await startPetrel(petrelConf({ localAs: 65001 }));
+    await startBird(birdConf(t, { passive: true }));
+    const p = await startPetrel(petrelConf(t, { localAs: 65001 }));
     await waitFor('BIRD reports Bad peer AS', async () => (await birdProto()).includes('Last error:       BGP Error: Bad peer AS'), 15_000);
-    const n = await p.waitLog('petrel hears it', (l) => l.msg === 'NOTIFICATION received' && l.peer === PEER);
+    const n = await p.waitLog('petrel hears it', (l) => l.msg === 'NOTIFICATION received' && l.peer === t.peer);
     expect([n.code, n.subcode, n.text]).toEqual([2, 2, 'Bad peer AS']);
   });
 
   it('a wrong AS in BIRD\'s config makes petrel send 2/2 and report it', async () => {
-    await startBird(birdConf({ localAs: 65002, passive: true }));
-    const p = await startPetrel(petrelConf());
-    const sent = await p.waitLog('petrel sends 2/2', (l) => l.msg === 'NOTIFICATION sent' && l.peer === PEER);
+    await startBird(birdConf(t, { localAs: 65002, passive: true }));
+    const p = await startPetrel(petrelConf(t));
+    const sent = await p.waitLog('petrel sends 2/2', (l) => l.msg === 'NOTIFICATION sent' && l.peer === t.peer);
     expect([sent.code, sent.subcode]).toEqual([2, 2]);
-    const refused = await p.waitLog('petrel reports it', (l) => l.msg === 'OPEN refused' && l.peer === PEER);
+    const refused = await p.waitLog('petrel reports it', (l) => l.msg === 'OPEN refused' && l.peer === t.peer);
     expect(refused.detail).toBe('AS 65002');
     await waitFor('BIRD received it', async () => (await birdProto()).includes('Received: Bad peer AS'), 10_000);
   });
 
   it('restarting BIRD brings the session back within the connect-retry time', async () => {
-    await startBird(birdConf({ passive: true }));
-    const p = await startPetrel(petrelConf());
-    await p.waitLog('petrel established', established(PEER));
+    await startBird(birdConf(t, { passive: true }));
+    const p = await startPetrel(petrelConf(t));
+    await p.waitLog('petrel established', established(t.peer));
     const mark = p.logs.length;
     await stopBird();
-    const n = await p.waitLog('Cease from BIRD', (l) => l.msg === 'NOTIFICATION received', 10_000, mark);
+    const n = await p.waitLog('Cease from BIRD', (l) => l.msg === 'NOTIFICATION received' && l.peer === t.peer, 10_000, mark);
     expect([n.code, n.subcode]).toEqual([6, 2]);
-    await startBird(birdConf({ passive: true }));
+    await startBird(birdConf(t, { passive: true }));
     const restartedAt = Date.now();
-    await p.waitLog('back up', established(PEER), 10_000, mark);
+    await p.waitLog('back up', established(t.peer), 10_000, mark);
     expect(Date.now() - restartedAt).toBeLessThan(5000); // connect retry time (Calico: 5 s)
   });
 
   it('refuses a connection from an unconfigured address while the session stays up', async () => {
-    await startBird(birdConf({ passive: true }));
-    const p = await startPetrel(petrelConf());
-    await p.waitLog('petrel established', established(PEER));
-    await waitFor('BIRD Established', async () => (await birdProto()).includes('Established'), 10_000);
+    await startBird(birdConf(t, { passive: true }));
+    const p = await startPetrel(petrelConf(t));
+    await p.waitLog('petrel established', established(t.peer));
+    await birdEstablished();
     const before = (await birdc('show protocols petrel')).split('\n').find((l) => l.includes('petrel'));
-    // A stranger in BIRD's namespace dials petrel from 10.0.9.3 and prints what it receives.
-    const script = `const s=require('net').connect({host:'${PETREL_IP}',port:179,localAddress:'${STRANGER_IP}'});let b=Buffer.alloc(0);s.on('data',d=>b=Buffer.concat([b,d]));s.on('error',()=>{});s.on('close',()=>{console.log(b.toString('hex'));});`;
+    // A stranger in BIRD's namespace dials petrel from an address of the same family and prints what it receives.
+    const script = `const s=require('net').connect({host:'${t.petrel}',port:179,localAddress:'${t.stranger}'});let b=Buffer.alloc(0);s.on('data',d=>b=Buffer.concat([b,d]));s.on('error',()=>{});s.on('close',()=>{console.log(b.toString('hex'));});`;
     const got = (await nsExec(NS_B, process.execPath, ['-e', script], { timeoutMs: 10_000 })).trim();
-    // NOTIFICATION Cease / Connection rejected (6/5), then the close.
+    // 16 bytes of marker, then NOTIFICATION Cease / Connection rejected (6/5), then the close.
     expect(got.slice(32)).toBe('0015030605');
     const refusal = await p.waitLog('refusal logged', (l) => l.msg === 'connection from an unconfigured address refused');
-    expect(refusal.source).toBe(STRANGER_IP);
+    expect(refusal.source).toBe(t.stranger);
     const after = (await birdc('show protocols petrel')).split('\n').find((l) => l.includes('petrel'));
     expect(after).toBe(before);
     expect(after).toContain('Established');
