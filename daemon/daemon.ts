@@ -41,6 +41,8 @@ export interface DaemonOptions {
   readonly hostname?: string;
   /** Graceful restart flags for our OPENs (see LocalSpeaker.gracefulRestart). */
   readonly gracefulRestart?: LocalSpeaker['gracefulRestart'];
+  /** Seconds since the process started: the peers configured at start count their connect delay from then, as BIRD's do. */
+  readonly uptimeSeconds?: () => number;
 }
 
 export class Daemon {
@@ -60,7 +62,7 @@ export class Daemon {
   ) {
     this.intent = intent;
     const engine = opts.engine ?? NULL_ENGINE;
-    this.peers = new PeerManager({ local: localSpeaker(intent, opts.hostname, opts.gracefulRestart), engine, log: opts.log });
+    this.peers = new PeerManager({ local: localSpeaker(intent, opts.hostname, opts.gracefulRestart), engine, log: opts.log, ...(opts.uptimeSeconds ? { uptimeSeconds: opts.uptimeSeconds } : {}) });
     // Without a bind address, '::' accepts IPv4 (as mapped addresses) and IPv6 peers alike;
     // bindMode NodeIP listens on each node address (IPv4 and IPv6), all sharing one accept path.
     const port = intent.listenPort ?? CALICO_DEFAULTS.listenPort;

@@ -143,7 +143,7 @@ async function runDaemon(o: PetrelOptions): Promise<void> {
     engine.startRecovery({ peers: first.peers.map((p) => p.name), deferral, onRecovered: reconcile });
   } else reconciled = reconcile(); // queued first in the engine; listening need not wait for it
   const gracefulRestart = o.gracefulRestart ? () => ({ restarting: engine.recovering, forwardingPreserved: true }) : undefined;
-  const daemon = await Daemon.start({ source: { ...source, current: onceThen(first, source) }, log, engine, ...(gracefulRestart ? { gracefulRestart } : {}), ...(listen ? { listen } : {}) }).catch((e: unknown) => {
+  const daemon = await Daemon.start({ source: { ...source, current: onceThen(first, source) }, log, engine, uptimeSeconds: () => process.uptime(), ...(gracefulRestart ? { gracefulRestart } : {}), ...(listen ? { listen } : {}) }).catch((e: unknown) => {
     throw new StartError(e instanceof Error ? e.message : String(e));
   });
   await reconciled;

@@ -72,11 +72,14 @@ export interface PeerManagerDeps {
   readonly random?: Random;
   /** Outgoing connections (tests); net.connect by default. */
   readonly connect?: PeerSessionDeps['connect'];
+  /** Seconds since the daemon started; the peers of the first apply count their connect delay from then. */
+  readonly uptimeSeconds?: () => number;
 }
 
 export class PeerManager {
   private readonly sessions = new Map<string, PeerSession>();
   private stopped = false;
+  private firstApply = true;
 
   constructor(private readonly deps: PeerManagerDeps) {}
 
@@ -96,7 +99,9 @@ export class PeerManager {
       this.startSession(p);
     }
     for (const p of diff.updated) this.sessions.get(p.name)?.updateIntent(p);
-    for (const p of diff.added) this.startSession(p);
+    const spent = this.firstApply ? this.deps.uptimeSeconds?.() : undefined;
+    this.firstApply = false;
+    for (const p of diff.added) this.startSession(p, spent);
     if (diff.added.length + diff.removed.length + diff.reset.length + diff.updated.length > 0) {
       this.deps.log.info(
         { added: names(diff.added), removed: names(diff.removed), reset: names(diff.reset), updated: names(diff.updated), unchanged: diff.unchanged.length },
@@ -165,13 +170,14 @@ export class PeerManager {
     for (const s of this.sessions.values()) s.abandon();
   }
 
-  private startSession(p: PeerIntent): void {
+  private startSession(p: PeerIntent, connectDelaySpent?: number): void {
     const s = new PeerSession(p, {
       local: this.deps.local,
       engine: this.deps.engine,
       log: this.deps.log,
       ...(this.deps.random ? { random: this.deps.random } : {}),
       ...(this.deps.connect ? { connect: this.deps.connect } : {}),
+      ...(connectDelaySpent !== undefined ? { connectDelaySpent } : {}),
     });
     this.sessions.set(p.name, s);
     if (!this.stopped) s.start();

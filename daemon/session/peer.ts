@@ -36,6 +36,12 @@ export interface PeerSessionDeps {
    * session is dropped with Cease 6/8 (Out of resources), so a stuck peer cannot exhaust memory.
    */
   readonly maxUnsentBytes?: number;
+  /**
+   * Seconds of the first connect delay already spent when the peer starts. BIRD's connect delay
+   * runs from protocol start, which is process start; the daemon passes its own start-up time for
+   * the peers it starts with, so Node's start-up is not waited for twice.
+   */
+  readonly connectDelaySpent?: number;
 }
 
 /** 32 MiB: thousands of full UPDATEs, far more than a live peer ever leaves unread. */
@@ -132,7 +138,7 @@ export class PeerSession {
     // Node's sockets cannot set TCP_MD5SIG or IP_MINTTL yet: say so rather than pretend.
     if (this.intent.password !== undefined) this.log.warn('TCP-MD5 password configured but not supported yet: the session runs without it');
     if (this.intent.ttlSecurity !== undefined) this.log.warn('ttlSecurity configured but not supported yet');
-    this.waitThenStart('connectDelay');
+    this.waitThenStart('connectDelay', this.deps.connectDelaySpent ?? 0);
   }
 
   /**
@@ -355,9 +361,9 @@ export class PeerSession {
   }
 
   /** After the connect delay (or error wait) an active peer dials; a passive one just waits for the peer. */
-  private waitThenStart(kind: WaitKind): void {
+  private waitThenStart(kind: WaitKind, spentSeconds = 0): void {
     if (!this.running) return;
-    const seconds = kind === 'errorWait' ? this.errorWait.next() : this.intent.connectDelayTime;
+    const seconds = kind === 'errorWait' ? this.errorWait.next() : Math.max(0, this.intent.connectDelayTime - spentSeconds);
     if (this.intent.passive && kind === 'connectDelay') {
       this.waiting = undefined;
       return;
