@@ -251,7 +251,15 @@ export class RouteEngine {
   /** A decoded UPDATE from `name`, queued behind every earlier call. */
   peerUpdate(name: string, update: RibUpdate): Promise<PeerUpdateResult> {
     return this.enqueue(async () => {
-      const r = this.updateNow(name, update);
+      const src = this.byName.get(name);
+      if (!src || !src.peer) {
+        this.log?.warn({ peer: name }, 'UPDATE from a peer that is not up; ignored');
+        return { maxPrefixExceeded: false, prefixes: 0 };
+      }
+      // Decisions after the Adj-RIB-In, yielding every few thousand units (a big UPDATE sent to many peers).
+      const dirty = this.ingest(src, src.peer, update, false);
+      await this.recompute(dirty, src.index);
+      const r = this.afterUpdate(src, name);
       // Back-to-back queued UPDATEs run as microtasks: let timers and sockets in between.
       if (this.budget <= 0) await this.pause();
       return r;
@@ -267,8 +275,21 @@ export class RouteEngine {
    * result, or a promise of it when queued.
    */
   applyUpdate(name: string, update: RibUpdate): PeerUpdateResult | Promise<PeerUpdateResult> {
-    if (this.queued > 0) return this.peerUpdate(name, update);
+    // An UPDATE worth more than one yield's work (a full one exported to many peers) is queued,
+    // where its decisions yield part way.
+    if (this.queued > 0 || this.updateWork(name, update) > this.yieldEvery) return this.peerUpdate(name, update);
     return this.updateNow(name, update);
+  }
+
+  /** About how many units of work an UPDATE from `name` is: its prefixes times (1 + the peers they may be exported to). */
+  private updateWork(name: string, u: RibUpdate): number {
+    const src = this.byName.get(name);
+    let units = 1;
+    for (const s of this.sources) if (s?.out && s !== src) units++;
+    let prefixes = (u.withdrawn.length + u.nlri.length) / 2;
+    if (u.mpReach) prefixes += u.mpReach.nlri.length / (u.mpReach.afi === 2 ? 5 : 2);
+    if (u.mpUnreach) prefixes += u.mpUnreach.withdrawn.length / (u.mpUnreach.afi === 2 ? 5 : 2);
+    return prefixes * units;
   }
 
   /** Called before any task is queued: the intake applies the UPDATEs that arrived before this call. */
@@ -296,17 +317,23 @@ export class RouteEngine {
         this.log?.warn({ peer: name }, 'UPDATE from a peer that is not up; ignored');
         return { maxPrefixExceeded: false, prefixes: 0 };
       }
-      const dirty = this.ingest(src, src.peer, update);
+      const dirty = this.ingest(src, src.peer, update, true);
       this.decideAll(dirty, src.index);
-      this.flushAllOutputs();
-      this.scheduleSink();
-      const outcome = maxPrefixOutcome(src.adjIn.pathCount, src.peer.maxPrefixes, src.peer.maxPrefixesAction);
-      if (outcome === 'warn' && !src.maxPrefixWarned) {
-        src.maxPrefixWarned = true;
-        this.log?.warn({ peer: name, limit: src.peer.maxPrefixes, prefixes: src.adjIn.pathCount }, 'route limit exceeded');
-      } else if (outcome === 'ok') src.maxPrefixWarned = false;
-      return { maxPrefixExceeded: outcome === 'reset', prefixes: src.adjIn.pathCount };
+      return this.afterUpdate(src, name);
     }
+  }
+
+  /** After an UPDATE: exports sent, the kernel scheduled, the prefix limit checked. */
+  private afterUpdate(src: Source, name: string): PeerUpdateResult {
+    this.flushAllOutputs();
+    this.scheduleSink();
+    const peer = src.peer!;
+    const outcome = maxPrefixOutcome(src.adjIn.pathCount, peer.maxPrefixes, peer.maxPrefixesAction);
+    if (outcome === 'warn' && !src.maxPrefixWarned) {
+      src.maxPrefixWarned = true;
+      this.log?.warn({ peer: name, limit: peer.maxPrefixes, prefixes: src.adjIn.pathCount }, 'route limit exceeded');
+    } else if (outcome === 'ok') src.maxPrefixWarned = false;
+    return { maxPrefixExceeded: outcome === 'reset', prefixes: src.adjIn.pathCount };
   }
 
   /**
@@ -560,8 +587,11 @@ export class RouteEngine {
 
   // ------------------------------------------------------------------ import
 
-  /** Applies an UPDATE to the peer's Adj-RIB-In; returns the prefixes to decide again. */
-  private ingest(src: Source, peer: EnginePeer, u: RibUpdate): PrefixKey[] {
+  /**
+   * Applies an UPDATE to the peer's Adj-RIB-In; returns the prefixes to decide again. `inline`:
+   * plain IPv4 announcements are decided as they are stored (announce4), not returned.
+   */
+  private ingest(src: Source, peer: EnginePeer, u: RibUpdate, inline: boolean): PrefixKey[] {
     // A list, not a Set: a prefix listed twice is decided twice, and the second decision finds no change.
     const dirty: PrefixKey[] = [];
     if (u.endOfRib) return dirty;
@@ -612,7 +642,7 @@ export class RouteEngine {
         return;
       }
       const id = this.store.intern(imported);
-      if (family === 4 && pathIds === undefined && src.stale === undefined && src.adjIn.simple) {
+      if (inline && family === 4 && pathIds === undefined && src.stale === undefined && src.adjIn.simple) {
         this.announce4(src, packed, id);
         this.store.release(id);
         return;
