@@ -147,6 +147,8 @@ async function runDaemon(o: PetrelOptions): Promise<void> {
     throw new StartError(e instanceof Error ? e.message : String(e));
   });
   await reconciled;
+  // The ip batch process starts now, once listening, so the first learned routes do not wait for its spawn.
+  if (sink instanceof KernelSink) sink.warm();
   const stop = installSignals(daemon, log, o.restartOnSigterm === true);
   const backend = new DaemonControlBackend(daemon, rib, { configSource: o.intentFile ?? resolveDatastoreUrl(o.datastore), onDown: () => stop('down') });
   // As calico-node: bird.ctl shows the IPv4 protocols, bird6.ctl (beside it) the IPv6 ones when the node has an IPv6 address.
