@@ -739,7 +739,8 @@ export class RouteEngine {
    * the budget, so a queued stream of UPDATEs still yields between them.
    */
   private decideAll(keys: readonly PrefixKey[], hint: number): void {
-    this.clock = this.now();
+    if (keys.length === 0) return;
+    this.clock = this.turnClock();
     let units = 1;
     for (const src of this.sources) if (src?.out) units++;
     for (let i = 0; i < keys.length; i++) this.decide(keys[i]!, hint);
