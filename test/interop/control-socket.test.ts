@@ -8,9 +8,11 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, lstatSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { addNamespace, run } from '../../tools/lab/netns.js';
 import { MAIN, MeshLab, NsProcess, type PetrelNode } from './mesh-fixture.js';
+import { labForFile } from '../support/lab-lifecycle.js';
+import { parseNodeStatus as statusRows, type StatusRow } from '../support/node-status-table.js';
 
 const lab = new MeshLab('c', 2);
 let n1: PetrelNode;
@@ -23,32 +25,6 @@ const meshName = (n: PetrelNode) => `Mesh_${n.ip.replaceAll('.', '_')}`;
 const meshName6 = (n: PetrelNode) => `Mesh_${n.ip6.replaceAll(':', '_')}`;
 const GLOBAL = 'Global_10_77_2_1';
 const GLOBAL6 = 'Global_fd77_2__1';
-
-interface StatusRow {
-  readonly peerAddress: string;
-  readonly peerType: string;
-  readonly state: string;
-  readonly since: string;
-  readonly info: string;
-}
-
-/** Rows of calicoctl's `IPv4 BGP status` (or `IPv6 BGP status`) box table (a wrapped INFO cell continues on the next line). */
-function statusRows(text: string, family: 4 | 6 = 4): StatusRow[] {
-  const section = family === 4 ? (text.split('IPv4 BGP status')[1]?.split('IPv6 BGP status')[0] ?? '') : (text.split('IPv6 BGP status')[1] ?? '');
-  const rows: StatusRow[] = [];
-  for (const line of section.split('\n')) {
-    if (!line.startsWith('|')) continue;
-    const cells = line.split('|').slice(1, -1).map((c) => c.trim());
-    if (cells[0] === 'PEER ADDRESS') continue;
-    const prev = rows.at(-1);
-    if (cells[0] === '' && prev) {
-      rows[rows.length - 1] = { ...prev, info: `${prev.info} ${cells[4] ?? ''}`.trim() };
-      continue;
-    }
-    rows.push({ peerAddress: cells[0] ?? '', peerType: cells[1] ?? '', state: cells[2] ?? '', since: cells[3] ?? '', info: cells[4] ?? '' });
-  }
-  return rows;
-}
 
 /** birdc's output (stdout and stderr) and exit code, failing or not. */
 function birdcResult(sock: string, ...cmd: string[]): Promise<{ code: number | null; out: string }> {
@@ -73,9 +49,8 @@ const logCount = (n: PetrelNode, peer: string, msg: string) =>
 
 const nodeStatus = () => lab.petrelctl(['--ctl-socket', n1.ctl, 'node', 'status', '--ctl-socket6', n1.ctl6], n1.ns);
 
-beforeAll(async () => {
-  try {
-    await lab.up();
+labForFile(lab, {
+  ready: async () => {
     [n1, n2, n3] = lab.nodes as [PetrelNode, PetrelNode, PetrelNode];
     await lab.until('node1 to have its three sessions of each family up and both mesh routes of each family', async () => {
       const text = await nodeStatus();
@@ -83,12 +58,9 @@ beforeAll(async () => {
       return up && (await lab.birdRoutes(n1.ns)).length === 3 && (await lab.birdRoutes(lab.bastion.ns)).length === 3 &&
         (await lab.birdRoutes6(n1.ns)).length === 3 && (await lab.birdRoutes6(lab.bastion.ns)).length === 3;
     }, 40_000);
-  } catch (e) {
-    await lab.down();
-    throw e;
-  }
-}, 90_000);
-afterAll(() => lab.down(), 60_000);
+  },
+  upTimeoutMs: 90_000,
+});
 
 describe('birdc against a running petrel', () => {
   it('show status: version, router id, times, up and running', async () => {

@@ -17,69 +17,31 @@
  * Namespaces are `pt-e2e-<pid><tag>-*`; `down()` removes them and kills what we started, whatever
  * state the test left.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { addBridge, addNamespace, attachToBridge, deleteNamespace, listNamespaces, nsExec, NetnsError, routes, run, waitFor } from '../../tools/lab/netns.js';
+import { addBridge, addNamespace, attachToBridge, nsExec } from '../../tools/lab/netns.js';
 import { openDatastore } from '../../config/index.js';
 import { blockName } from '../../config/ipam/assign.js';
 import { blockAffinityName } from '../../config/resources.js';
 import { KernelSink } from '../../daemon/sink/kernel.js';
 import type { SinkRoute } from '../../daemon/model.js';
+import { MAIN, PETRELCTL } from '../support/dist-paths.js';
+import { NsProcess } from '../support/ns-process.js';
+import { untilAnswering } from '../support/control-socket-ready.js';
+import { deleteNamespacesOf } from '../support/lab-namespaces.js';
+import { birdKernelRoutes, type KernelRoute } from '../support/kernel-routes.js';
+import { pingReceived } from '../support/ping.js';
+import { untilOrDiagnose } from '../support/lab-lifecycle.js';
+import { calicoDocuments } from '../support/calico-yaml.js';
 
-export const MAIN = resolve(import.meta.dirname, '../../dist/daemon/main.js');
-export const PETRELCTL = resolve(import.meta.dirname, '../../dist/tools/petrelctl.js');
+// Other labs (test/ipv6, test/rr) take these from here.
+export { MAIN, PETRELCTL, NsProcess, type KernelRoute };
 /** Preload for `--sink mock` runs: writes the MockSink's table as JSON after every change. */
 const MOCK_DUMP_HOOK = pathToFileURL(resolve(import.meta.dirname, 'mock-dump-hook.mjs')).href;
-
-export interface KernelRoute {
-  readonly dst: string;
-  readonly type?: string;
-  readonly gateway?: string;
-  readonly dev?: string;
-  readonly protocol?: string;
-  readonly flags?: readonly string[];
-}
-
-/** A process we started inside a namespace, with its output kept for failure messages. */
-export class NsProcess {
-  out = '';
-  exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  private readonly child: ChildProcess;
-
-  constructor(readonly what: string, ns: string, argv: readonly string[], env: NodeJS.ProcessEnv = {}) {
-    // `ip netns exec` execs the command: the child's PID is the daemon's own.
-    this.child = spawn('ip', ['netns', 'exec', ns, ...argv], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    const keep = (d: Buffer) => {
-      this.out += d.toString();
-      if (this.out.length > 400_000) this.out = this.out.slice(-200_000);
-    };
-    this.child.stdout?.on('data', keep);
-    this.child.stderr?.on('data', keep);
-    this.child.on('exit', (code, signal) => (this.exit = { code, signal }));
-  }
-
-  tail(lines = 15): string {
-    return `--- ${this.what} (${this.exit ? `exited ${JSON.stringify(this.exit)}` : 'running'}):\n${this.out.trimEnd().split('\n').slice(-lines).join('\n')}`;
-  }
-
-  signal(sig: NodeJS.Signals): void {
-    if (!this.exit) this.child.kill(sig);
-  }
-
-  waitExit(timeoutMs = 10_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-    return waitFor(`${this.what} to exit`, () => this.exit, timeoutMs, 25);
-  }
-
-  async kill(): Promise<void> {
-    if (this.exit) return;
-    this.child.kill('SIGKILL');
-    await this.waitExit().catch(() => undefined);
-  }
-}
 
 export interface PetrelNode {
   readonly name: string;
@@ -201,17 +163,14 @@ export class MeshLab {
   }
 
   /** Waits until a petrel's control socket answers (it opens after the BGP listener). */
-  async waitReady(proc: NsProcess, ctl: string, timeoutMs = 20_000): Promise<void> {
-    await waitFor(`${proc.what} to answer on ${ctl}`, async () => {
-      if (proc.exit) throw new Error(proc.tail());
-      return run('birdc', ['-s', ctl, 'show', 'status']).then(() => true);
-    }, timeoutMs);
+  waitReady(proc: NsProcess, ctl: string, timeoutMs = 20_000): Promise<void> {
+    return untilAnswering(proc, ctl, timeoutMs);
   }
 
   async down(): Promise<void> {
     const procs = [...this.nodes.map((n) => n.proc), this.bastion?.proc, ...this.extra].filter((p): p is NsProcess => p !== undefined);
     await Promise.all(procs.map((p) => p.kill()));
-    for (const ns of (await listNamespaces()).filter((x) => x.startsWith(`${this.prefix}-`))) await deleteNamespace(ns).catch(() => undefined);
+    await deleteNamespacesOf(this.prefix);
     if (this.dir) await rm(this.dir, { recursive: true, force: true });
   }
 
@@ -228,7 +187,7 @@ export class MeshLab {
       `kind: BGPPeer\nmetadata: { name: bastion }\nspec: { peerIP: ${this.bastion.ip}, asNumber: 64512 }`,
       `kind: BGPPeer\nmetadata: { name: bastion-v6 }\nspec: { peerIP: '${this.bastion.ip6}', asNumber: 64512 }`,
     ];
-    return docs.map((d) => `apiVersion: projectcalico.org/v3\n${d}\n`).join('---\n');
+    return calicoDocuments(docs);
   }
 
   /** petrelctl against this lab's datastore (and, with --ctl-socket in args, a daemon's socket). */
@@ -291,10 +250,7 @@ export class MeshLab {
     await writeFile(conf, this.birdConfig());
     const proc = new NsProcess('bird (bastion)', this.bastion.ns, ['bird', '-f', '-c', conf, '-s', this.bastion.ctl]);
     this.bastion.proc = proc;
-    await waitFor('the bastion BIRD to answer', async () => {
-      if (proc.exit) throw new Error(proc.tail());
-      return run('birdc', ['-s', this.bastion.ctl, 'show', 'status']).then(() => true);
-    }, 15_000);
+    await untilAnswering(proc, this.bastion.ctl, 15_000, 'the bastion BIRD to answer');
   }
 
   async stopBastion(): Promise<void> {
@@ -327,14 +283,13 @@ export class MeshLab {
   }
 
   /** The proto-bird routes of a namespace, as `ip -json route show` prints them (IPv4). */
-  async birdRoutes(ns: string): Promise<KernelRoute[]> {
-    return ((await routes(ns)) as unknown as KernelRoute[]).filter((r) => r.protocol === 'bird');
+  birdRoutes(ns: string): Promise<KernelRoute[]> {
+    return birdKernelRoutes(ns, 4);
   }
 
   /** The proto-bird routes of a namespace's IPv6 table (`ip -json -6 route show`). */
-  async birdRoutes6(ns: string): Promise<KernelRoute[]> {
-    const out = await nsExec(ns, 'ip', ['-json', '-6', 'route', 'show']);
-    return (out.trim() ? (JSON.parse(out) as KernelRoute[]) : []).filter((r) => r.protocol === 'bird');
+  birdRoutes6(ns: string): Promise<KernelRoute[]> {
+    return birdKernelRoutes(ns, 6);
   }
 
   /** A node's table as its kernel sink reads it back (the sink's own parser). */
@@ -352,15 +307,8 @@ export class MeshLab {
   }
 
   /** Packets received by `ping -c 3 -W 1` from a namespace (ping -6 for an IPv6 address). */
-  async ping(fromNs: string, to: string): Promise<number> {
-    try {
-      const family = to.includes(':') ? ['-6'] : [];
-      const out = await nsExec(fromNs, 'ping', [...family, '-c', '3', '-W', '1', '-i', '0.2', to], { timeoutMs: 10_000 });
-      return Number(/(\d+) received/.exec(out)?.[1] ?? 0);
-    } catch (e) {
-      if (e instanceof NetnsError) return Number(/(\d+) received/.exec(e.stderr)?.[1] ?? 0);
-      throw e;
-    }
+  ping(fromNs: string, to: string): Promise<number> {
+    return pingReceived(fromNs, to);
   }
 
   /** The end of every process's output, for failure messages. */
@@ -369,12 +317,8 @@ export class MeshLab {
   }
 
   /** waitFor that appends the processes' output when it times out. */
-  async until<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 30_000): Promise<T> {
-    try {
-      return await waitFor(what, probe, timeoutMs, 100);
-    } catch (e) {
-      throw new Error(`${(e as Error).message}\n${this.diagnostics()}`);
-    }
+  until<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 30_000): Promise<T> {
+    return untilOrDiagnose(what, probe, timeoutMs, () => this.diagnostics());
   }
 }
 

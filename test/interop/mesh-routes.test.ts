@@ -7,10 +7,12 @@
  * block removed from the datastore and a node stopped with SIGTERM vanish from every other table;
  * a node restarted with the mock sink computes the same table its kernel sink programmed.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { SinkRoute } from '../../daemon/model.js';
 import { nsExec, routes, run } from '../../tools/lab/netns.js';
-import { MeshLab, sortRoutes, type KernelRoute, type PetrelNode } from './mesh-fixture.js';
+import { MeshLab, sortRoutes, type PetrelNode } from './mesh-fixture.js';
+import type { KernelRoute } from '../support/kernel-routes.js';
+import { labForFile } from '../support/lab-lifecycle.js';
 
 const lab = new MeshLab('r', 1);
 const others = (n: PetrelNode) => lab.nodes.filter((o) => o !== n);
@@ -41,19 +43,14 @@ function wantedTable(n: PetrelNode, peers: readonly PetrelNode[]): SinkRoute[] {
   ]);
 }
 
-beforeAll(async () => {
-  try {
-    await lab.up();
-    await lab.until('every node and the bastion to learn every block of both families', async () => {
+labForFile(lab, {
+  ready: () =>
+    lab.until('every node and the bastion to learn every block of both families', async () => {
       for (const n of lab.nodes) if ((await lab.birdRoutes(n.ns)).length < 3 || (await lab.birdRoutes6(n.ns)).length < 3) return false;
       return (await lab.birdRoutes(lab.bastion.ns)).length === 3 && (await lab.birdRoutes6(lab.bastion.ns)).length === 3;
-    }, 40_000);
-  } catch (e) {
-    await lab.down();
-    throw e;
-  }
-}, 90_000);
-afterAll(() => lab.down(), 60_000);
+    }, 40_000),
+  upTimeoutMs: 90_000,
+});
 
 describe('three petrel nodes and a BIRD bastion', () => {
   it('each node got its own /26 from the IPv4 pool and its own /122 (the default block size) from the IPv6 pool', () => {

@@ -7,47 +7,18 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deleteNamespace, listNamespaces, nsExec, routes, run, waitFor, NetnsError } from '../../tools/lab/netns.js';
+import { nsExec, run, waitFor } from '../../tools/lab/netns.js';
 import { hostNamespace, parseTopology } from '../../tools/lab/topology.js';
 import { addWorkload, ctlSocket6Path, ctlSocketPath, labDown, labPetrelctl, labUp } from '../../tools/lab/lab.js';
 import { labWait } from '../../tools/lab/converge.js';
 import { petrelctlJs } from '../../tools/lab/paths.js';
 import type { LabState, WorkloadRecord } from '../../tools/lab/state.js';
+import { birdKernelRoutes, kernelRoutes, type KernelRoute } from '../support/kernel-routes.js';
+import { deleteNamespacesOf } from '../support/lab-namespaces.js';
+import { parseNodeStatus, type StatusRow } from '../support/node-status-table.js';
+import { pingReceived } from '../support/ping.js';
 
-export interface StatusRow {
-  readonly peerAddress: string;
-  readonly peerType: string;
-  readonly state: string;
-  readonly since: string;
-  readonly info: string;
-}
-
-/** Rows of calicoctl's `IPv4 BGP status` (or `IPv6 BGP status`) box table (continuation lines of wrapped cells joined). */
-export function parseNodeStatus(text: string, family: 4 | 6 = 4): StatusRow[] {
-  const section = family === 4 ? (text.split('IPv4 BGP status')[1]?.split('IPv6 BGP status')[0] ?? '') : (text.split('IPv6 BGP status')[1] ?? '');
-  const rows: StatusRow[] = [];
-  for (const line of section.split('\n')) {
-    if (!line.startsWith('|')) continue;
-    const cells = line.split('|').slice(1, -1).map((c) => c.trim());
-    if (cells[0] === 'PEER ADDRESS') continue;
-    if (cells[0] === '' && rows.length > 0) {
-      const prev = rows.pop()!;
-      rows.push({ ...prev, info: `${prev.info} ${cells[4] ?? ''}`.trim() });
-      continue;
-    }
-    rows.push({ peerAddress: cells[0] ?? '', peerType: cells[1] ?? '', state: cells[2] ?? '', since: cells[3] ?? '', info: cells[4] ?? '' });
-  }
-  return rows;
-}
-
-export interface KernelRoute {
-  readonly dst: string;
-  readonly type?: string;
-  readonly gateway?: string;
-  readonly dev?: string;
-  readonly protocol?: string;
-  readonly flags?: readonly string[];
-}
+export { parseNodeStatus, type KernelRoute, type StatusRow };
 
 export class ScenarioLab {
   private root = '';
@@ -64,7 +35,7 @@ export class ScenarioLab {
   async down(): Promise<void> {
     if (this.root) process.env.PETREL_LAB_DIR = this.root;
     await labDown(this.name).catch(() => undefined);
-    for (const ns of (await listNamespaces()).filter((n) => n.startsWith(`${this.name}-`))) await deleteNamespace(ns).catch(() => undefined);
+    await deleteNamespacesOf(this.name);
     if (this.root) await rm(this.root, { recursive: true, force: true });
   }
 
@@ -103,22 +74,21 @@ export class ScenarioLab {
     return { text, rows: parseNodeStatus(text), rows6: parseNodeStatus(text, 6) };
   }
 
-  async routes(host: string): Promise<KernelRoute[]> {
-    return (await routes(this.ns(host))) as unknown as KernelRoute[];
+  routes(host: string): Promise<KernelRoute[]> {
+    return kernelRoutes(this.ns(host), 4);
   }
 
-  async birdRoutes(host: string): Promise<KernelRoute[]> {
-    return (await this.routes(host)).filter((r) => r.protocol === 'bird');
+  birdRoutes(host: string): Promise<KernelRoute[]> {
+    return birdKernelRoutes(this.ns(host), 4);
   }
 
   /** The host's IPv6 table (`ip -json -6 route show`). */
-  async routes6(host: string): Promise<KernelRoute[]> {
-    const out = await nsExec(this.ns(host), 'ip', ['-json', '-6', 'route', 'show']);
-    return out.trim() ? (JSON.parse(out) as KernelRoute[]) : [];
+  routes6(host: string): Promise<KernelRoute[]> {
+    return kernelRoutes(this.ns(host), 6);
   }
 
-  async birdRoutes6(host: string): Promise<KernelRoute[]> {
-    return (await this.routes6(host)).filter((r) => r.protocol === 'bird');
+  birdRoutes6(host: string): Promise<KernelRoute[]> {
+    return birdKernelRoutes(this.ns(host), 6);
   }
 
   workload(host: string, pool?: string): Promise<WorkloadRecord> {
@@ -134,15 +104,8 @@ export class ScenarioLab {
   }
 
   /** Bounded ping from a namespace (ping -c 3 -W 1, ping -6 for an IPv6 address); resolves to the packets received. */
-  async ping(fromNs: string, to: string): Promise<number> {
-    try {
-      const family = to.includes(':') ? ['-6'] : [];
-      const out = await nsExec(fromNs, 'ping', [...family, '-c', '3', '-W', '1', '-i', '0.2', to], { timeoutMs: 10_000 });
-      return Number(/(\d+) received/.exec(out)?.[1] ?? 0);
-    } catch (e) {
-      if (e instanceof NetnsError) return 0;
-      throw e;
-    }
+  ping(fromNs: string, to: string): Promise<number> {
+    return pingReceived(fromNs, to);
   }
 }
 
