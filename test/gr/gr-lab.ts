@@ -12,8 +12,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatastore } from '../../config/index.js';
 import type { ChildProcess } from 'node:child_process';
-import { addBridge, addNamespace, addVethPair, attachToBridge, deleteNamespace, listNamespaces, nsExec, nsSpawn, run, waitFor } from '../../tools/lab/netns.js';
-import { MAIN, NsProcess } from '../interop/mesh-fixture.js';
+import { addBridge, addNamespace, addVethPair, attachToBridge, nsExec, nsSpawn } from '../../tools/lab/netns.js';
+import { MAIN } from '../support/dist-paths.js';
+import { NsProcess } from '../support/ns-process.js';
+import { untilAnswering } from '../support/control-socket-ready.js';
+import { deleteNamespacesOf } from '../support/lab-namespaces.js';
+import { calicoDocuments } from '../support/calico-yaml.js';
+import { birdBgpProtocol, birdKernelProtocol } from '../support/bird-config.js';
+import { birdRouteTargets } from '../support/kernel-routes.js';
+import { parsePing, type PingResult } from '../support/ping.js';
 import { untilOrDiagnose } from '../support/lab-lifecycle.js';
 
 export interface GrNode {
@@ -30,12 +37,7 @@ export interface GrNode {
   readonly runs: NsProcess[];
 }
 
-export interface PingResult {
-  readonly transmitted: number;
-  readonly received: number;
-  readonly lost: number;
-  readonly error?: string;
-}
+export { parsePing, type PingResult };
 
 export type LogLine = Record<string, unknown> & { msg?: string; peer?: string };
 
@@ -122,7 +124,7 @@ export class GrLab {
       ...this.nodes.map((n) => `kind: Node\nmetadata: { name: ${n.name} }\nspec: { bgp: { ipv4Address: ${n.ip}/24 } }`),
       `kind: BGPPeer\nmetadata: { name: bastion }\nspec: { peerIP: ${this.bastion.ip}, asNumber: 64512${hold} }`,
     ];
-    return docs.map((d) => `apiVersion: projectcalico.org/v3\n${d}\n`).join('---\n');
+    return calicoDocuments(docs);
   }
 
   startPetrel(name: string, extra: readonly string[] = []): NsProcess {
@@ -137,29 +139,14 @@ export class GrLab {
 
   async waitReady(proc: NsProcess, timeoutMs = 30_000): Promise<void> {
     const n = this.nodes.find((x) => x.proc === proc);
-    await waitFor(`${proc.what} to answer`, async () => {
-      if (proc.exit) throw new Error(proc.tail());
-      return run('birdc', ['-s', n!.ctl, 'show', 'status']).then(() => true);
-    }, timeoutMs);
+    await untilAnswering(proc, n!.ctl, timeoutMs, `${proc.what} to answer`);
   }
 
   birdConfig(holdTime?: number): string {
-    const lines = ['log stderr all;', `router id ${this.bastion.ip};`, 'protocol device { scan time 2; }', 'protocol kernel { learn off; scan time 2; graceful restart; ipv4 { import none; export where source = RTS_BGP; }; }'];
+    const lines = ['log stderr all;', `router id ${this.bastion.ip};`, 'protocol device { scan time 2; }', birdKernelProtocol('ipv4', 'graceful restart;')];
     for (const n of this.nodes) {
-      lines.push(
-        `protocol bgp ${n.name.replace('-', '_')} {`,
-        `  local ${this.bastion.ip} as 64512;`,
-        `  neighbor ${n.ip} as 64512;`,
-        '  direct;',
-        '  graceful restart on;',
-        '  graceful restart time 120;',
-        ...(holdTime ? [`  hold time ${holdTime};`] : []),
-        '  connect delay time 1;',
-        '  connect retry time 2;',
-        '  error wait time 1, 3;',
-        '  ipv4 { import all; export none; };',
-        '}',
-      );
+      const extra = ['graceful restart on;', 'graceful restart time 120;', ...(holdTime ? [`hold time ${holdTime};`] : [])];
+      lines.push(birdBgpProtocol({ name: n.name.replace('-', '_'), local: this.bastion.ip, neighbor: n.ip, channel: 'ipv4', extra }));
     }
     return `${lines.join('\n')}\n`;
   }
@@ -170,17 +157,12 @@ export class GrLab {
     const proc = new NsProcess('bird (bastion)', this.bastion.ns, ['bird', '-f', '-c', conf, '-s', this.bastion.ctl]);
     this.bastion.proc = proc;
     this.extra.push(proc);
-    await waitFor('the bastion BIRD to answer', async () => {
-      if (proc.exit) throw new Error(proc.tail());
-      return run('birdc', ['-s', this.bastion.ctl, 'show', 'status']).then(() => true);
-    }, 15_000);
+    await untilAnswering(proc, this.bastion.ctl, 15_000, 'the bastion BIRD to answer');
   }
 
   /** Proto-bird routes of a namespace: destination → gateway ('blackhole' for blackholes). */
-  async birdRoutes(ns: string): Promise<Map<string, string>> {
-    const out = await nsExec(ns, 'ip', ['-json', 'route', 'show', 'proto', 'bird']);
-    const rs = (out.trim() ? JSON.parse(out) : []) as { dst: string; gateway?: string; type?: string }[];
-    return new Map(rs.map((r) => [r.dst, r.type === 'blackhole' ? 'blackhole' : (r.gateway ?? '')]));
+  birdRoutes(ns: string): Promise<Map<string, string>> {
+    return birdRouteTargets(ns);
   }
 
   /** Every node holds its own block as a blackhole and the other's via that node; the bastion has both. */
@@ -268,7 +250,7 @@ export class GrLab {
     for (const p of this.pings) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
     const procs = [...this.nodes.flatMap((n) => n.runs), ...this.extra];
     await Promise.all(procs.map((p) => p.kill()));
-    for (const ns of (await listNamespaces()).filter((x) => x.startsWith(`${this.prefix}-`))) await deleteNamespace(ns).catch(() => undefined);
+    await deleteNamespacesOf(this.prefix);
     if (this.dir) await rm(this.dir, { recursive: true, force: true });
   }
 }
@@ -276,12 +258,4 @@ export class GrLab {
 /** Sets a /proc/sys switch to 1 inside a namespace (/proc/sys/net is per namespace; no procps needed). */
 function sysctl(ns: string, path: string): Promise<string> {
   return nsExec(ns, 'sh', ['-c', `echo 1 > /proc/sys/${path}`]);
-}
-
-export function parsePing(out: string): PingResult | undefined {
-  const m = /(\d+) packets transmitted, (\d+) (?:packets )?received/.exec(out);
-  if (!m) return undefined;
-  const transmitted = Number(m[1]);
-  const received = Number(m[2]);
-  return { transmitted, received, lost: transmitted - received };
 }

@@ -37,6 +37,7 @@ import { birdKernelRoutes, type KernelRoute } from '../support/kernel-routes.js'
 import { pingReceived } from '../support/ping.js';
 import { untilOrDiagnose } from '../support/lab-lifecycle.js';
 import { calicoDocuments } from '../support/calico-yaml.js';
+import { birdBgpProtocol, birdKernelProtocol } from '../support/bird-config.js';
 
 // Other labs (test/ipv6, test/rr) take these from here.
 export { MAIN, PETRELCTL, NsProcess, type KernelRoute };
@@ -223,24 +224,13 @@ export class MeshLab {
       `router id ${this.bastion.ip};`,
       'protocol device { scan time 2; }',
       // Learned routes go to this namespace's kernel (proto bird), as on a bastion router.
-      'protocol kernel { learn off; scan time 2; ipv4 { import none; export where source = RTS_BGP; }; }',
-      'protocol kernel { learn off; scan time 2; ipv6 { import none; export where source = RTS_BGP; }; }',
+      birdKernelProtocol('ipv4'),
+      birdKernelProtocol('ipv6'),
     ];
     // One session per node and family: <node> over IPv4, <node>_v6 over IPv6 (Calico's bird6 shape).
     for (const n of this.nodes) {
-      for (const [name, local, neighbor, channel] of [[n.name, this.bastion.ip, n.ip, 'ipv4'], [`${n.name}_v6`, this.bastion.ip6, n.ip6, 'ipv6']] as const) {
-        lines.push(
-          `protocol bgp ${name} {`,
-          `  local ${local} as 64512;`,
-          `  neighbor ${neighbor} as 64512;`,
-          '  direct;',
-          '  connect delay time 1;',
-          '  connect retry time 2;',
-          '  error wait time 1, 3;',
-          `  ${channel} { import all; export none; };`,
-          '}',
-        );
-      }
+      lines.push(birdBgpProtocol({ name: n.name, local: this.bastion.ip, neighbor: n.ip, channel: 'ipv4' }));
+      lines.push(birdBgpProtocol({ name: `${n.name}_v6`, local: this.bastion.ip6, neighbor: n.ip6, channel: 'ipv6' }));
     }
     return `${lines.join('\n')}\n`;
   }

@@ -13,8 +13,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatastore } from '../../config/index.js';
-import { addNamespace, addVethPair, deleteNamespace, listNamespaces, nsExec, run, waitFor } from '../../tools/lab/netns.js';
-import { MAIN, NsProcess } from '../interop/mesh-fixture.js';
+import { addNamespace, addVethPair, nsExec } from '../../tools/lab/netns.js';
+import { MAIN } from '../support/dist-paths.js';
+import { NsProcess } from '../support/ns-process.js';
+import { untilAnswering } from '../support/control-socket-ready.js';
+import { deleteNamespacesOf } from '../support/lab-namespaces.js';
+import { calicoDocuments } from '../support/calico-yaml.js';
+import { birdBgpProtocol, birdKernelProtocol } from '../support/bird-config.js';
+import { kernelRoutes, type KernelRoute } from '../support/kernel-routes.js';
 import { untilOrDiagnose } from '../support/lab-lifecycle.js';
 
 export const NODE = { name: 'dual1', v4: '10.81.0.11', v6: 'fd81::11' } as const;
@@ -24,13 +30,7 @@ export const BIRD_ROUTES = { v4: '192.168.81.0/24', v6: 'fd99:81::/64', v6LinkLo
 export const POOL_V4 = '10.82.0.0/24';
 export const POOL_V6 = 'fd82::/120';
 
-export interface KernelRoute {
-  readonly dst: string;
-  readonly type?: string;
-  readonly gateway?: string;
-  readonly dev?: string;
-  readonly protocol?: string;
-}
+export type { KernelRoute };
 
 export class DualStackLab {
   readonly prefix: string;
@@ -91,11 +91,7 @@ export class DualStackLab {
     this.petrel = new NsProcess('petrel', this.nodeNs, [process.execPath, MAIN, '--node', NODE.name, '--ctl-socket', this.ctl, '--sink', 'kernel', '--log-level', 'info'], {
       PETREL_DATASTORE: this.datastore,
     });
-    const p = this.petrel;
-    await waitFor('petrel to answer on bird6.ctl', async () => {
-      if (p.exit) throw new Error(p.tail());
-      return run('birdc', ['-s', this.ctl6, 'show', 'status']).then(() => true);
-    }, 20_000);
+    await untilAnswering(this.petrel, this.ctl6, 20_000, 'petrel to answer on bird6.ctl');
   }
 
   private resources(): string {
@@ -108,28 +104,18 @@ export class DualStackLab {
       ...(this.v6Only ? [] : [`kind: BGPPeer\nmetadata: { name: router-v4 }\nspec: { peerIP: ${BIRD.v4}, asNumber: 64512 }`]),
       `kind: BGPPeer\nmetadata: { name: router-v6 }\nspec: { peerIP: '${BIRD.v6}', asNumber: 64512 }`,
     ];
-    return docs.map((d) => `apiVersion: projectcalico.org/v3\n${d}\n`).join('---\n');
+    return calicoDocuments(docs);
   }
 
   birdConfig(): string {
-    const bgp = (name: string, local: string, neighbor: string, channel: string) => [
-      `protocol bgp ${name} {`,
-      `  local ${local} as 64512;`,
-      `  neighbor ${neighbor} as 64512;`,
-      '  direct;',
-      '  connect delay time 1;',
-      '  connect retry time 2;',
-      '  error wait time 1, 3;',
-      `  ${channel} { import all; export where source = RTS_STATIC; };`,
-      '}',
-    ];
+    const bgp = (name: string, local: string, neighbor: string, channel: 'ipv4' | 'ipv6') => [birdBgpProtocol({ name, local, neighbor, channel, filters: 'import all; export where source = RTS_STATIC;' })];
     return [
       'log stderr all;',
       `router id ${BIRD.v4};`,
       'protocol device { scan time 2; }',
       'protocol direct { ipv6; interface "eth0"; }',
-      'protocol kernel { learn off; scan time 2; ipv4 { import none; export where source = RTS_BGP; }; }',
-      'protocol kernel { learn off; scan time 2; ipv6 { import none; export where source = RTS_BGP; }; }',
+      birdKernelProtocol('ipv4'),
+      birdKernelProtocol('ipv6'),
       `protocol static { ipv4; route ${BIRD_ROUTES.v4} blackhole; }`,
       `protocol static { ipv6; route ${BIRD_ROUTES.v6} blackhole; route ${BIRD_ROUTES.v6LinkLocal} via ${BIRD.linkLocal}%eth0; }`,
       ...(this.v6Only ? [] : bgp('node_v4', BIRD.v4, NODE.v4, 'ipv4')),
@@ -142,16 +128,12 @@ export class DualStackLab {
     await writeFile(conf, this.birdConfig());
     const proc = new NsProcess('bird', this.birdNs, ['bird', '-f', '-c', conf, '-s', this.birdCtl]);
     this.bird = proc;
-    await waitFor('BIRD to answer', async () => {
-      if (proc.exit) throw new Error(proc.tail());
-      return run('birdc', ['-s', this.birdCtl, 'show', 'status']).then(() => true);
-    }, 15_000);
+    await untilAnswering(proc, this.birdCtl, 15_000, 'BIRD to answer');
   }
 
   /** `ip -json -<family> route show` in a namespace. */
-  async routes(ns: string, family: 4 | 6): Promise<KernelRoute[]> {
-    const out = await nsExec(ns, 'ip', ['-json', `-${family}`, 'route', 'show']);
-    return out.trim() ? (JSON.parse(out) as KernelRoute[]) : [];
+  routes(ns: string, family: 4 | 6): Promise<KernelRoute[]> {
+    return kernelRoutes(ns, family);
   }
 
   diagnostics(): string {
@@ -164,7 +146,7 @@ export class DualStackLab {
 
   async down(): Promise<void> {
     await Promise.all([this.petrel?.kill(), this.bird?.kill()]);
-    for (const ns of (await listNamespaces()).filter((x) => x.startsWith(`${this.prefix}-`))) await deleteNamespace(ns).catch(() => undefined);
+    await deleteNamespacesOf(this.prefix);
     if (this.dir) await rm(this.dir, { recursive: true, force: true });
   }
 }

@@ -12,8 +12,13 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatastore } from '../../config/index.js';
-import { addBridge, addNamespace, attachToBridge, deleteNamespace, listNamespaces, nsExec, routes, run, waitFor } from '../../tools/lab/netns.js';
-import { MAIN, NsProcess } from '../interop/mesh-fixture.js';
+import { addBridge, addNamespace, attachToBridge, nsExec, run } from '../../tools/lab/netns.js';
+import { MAIN } from '../support/dist-paths.js';
+import { NsProcess } from '../support/ns-process.js';
+import { untilAnswering } from '../support/control-socket-ready.js';
+import { deleteNamespacesOf } from '../support/lab-namespaces.js';
+import { calicoDocuments } from '../support/calico-yaml.js';
+import { kernelRoutes } from '../support/kernel-routes.js';
 import { untilOrDiagnose } from '../support/lab-lifecycle.js';
 
 export const CLUSTER_ID = '244.0.0.1';
@@ -106,7 +111,7 @@ export class RrLab {
       ),
       `kind: BGPPeer\nmetadata: { name: peer-with-route-reflectors }\nspec: { nodeSelector: all(), peerSelector: route-reflector == 'true' }`,
     ];
-    return docs.map((d) => `apiVersion: projectcalico.org/v3\n${d}\n`).join('---\n');
+    return calicoDocuments(docs);
   }
 
   start(name: string): NsProcess {
@@ -119,10 +124,7 @@ export class RrLab {
 
   async waitReady(proc: NsProcess): Promise<void> {
     const n = this.nodes.find((x) => x.proc === proc)!;
-    await waitFor(`${proc.what} to answer on its control socket`, async () => {
-      if (proc.exit) throw new Error(proc.tail());
-      return run('birdc', ['-s', n.ctl, 'show', 'status']).then(() => true);
-    }, 20_000);
+    await untilAnswering(proc, n.ctl, 20_000, `${proc.what} to answer on its control socket`);
   }
 
   async stop(name: string): Promise<void> {
@@ -134,8 +136,7 @@ export class RrLab {
   /** The node's proto-bird kernel routes with a gateway (IPv4 and IPv6) as prefix → gateway. */
   async table(name: string): Promise<Map<string, string>> {
     const ns = this.node(name).ns;
-    const v6 = await nsExec(ns, 'ip', ['-json', '-6', 'route', 'show']);
-    const rs = [...(await routes(ns)), ...(v6.trim() ? (JSON.parse(v6) as unknown[]) : [])] as Array<{ dst: string; gateway?: string; protocol?: string }>;
+    const rs = [...(await kernelRoutes(ns, 4)), ...(await kernelRoutes(ns, 6))];
     return new Map(rs.filter((r) => r.protocol === 'bird' && r.gateway).map((r) => [r.dst, r.gateway as string]));
   }
 
@@ -164,7 +165,7 @@ export class RrLab {
 
   async down(): Promise<void> {
     await Promise.all(this.nodes.map((n) => n.proc?.kill()));
-    for (const ns of (await listNamespaces()).filter((x) => x.startsWith(`${this.prefix}-`))) await deleteNamespace(ns).catch(() => undefined);
+    await deleteNamespacesOf(this.prefix);
     if (this.dir) await rm(this.dir, { recursive: true, force: true });
   }
 }

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { addNamespace, addVethPair, deleteNamespace, nsExec, run, waitFor } from '../../tools/lab/netns.js';
 import { ensureBuilt, established, MAIN, PetrelProcess } from '../daemon/petrel-process.js';
+import { birdBgpProtocol } from '../support/bird-config.js';
 
 const tag = `${process.pid % 100000}`;
 const NS_P = `pt-sess-${tag}-p`;
@@ -69,16 +70,7 @@ function birdConf(t: Transport, o: { localAs?: number; neighborAs?: number; pass
   return `log stderr all;
 router id ${BIRD_ID};
 protocol device { }
-protocol bgp petrel {
-  local ${t.bird} as ${o.localAs ?? 64512};
-  neighbor ${t.petrel} as ${o.neighborAs ?? 64512};
-  direct;
-  ${o.passive ? 'passive on;' : ''}
-  connect delay time 1;
-  connect retry time 2;
-  error wait time 1, 2;
-  ${t.channel} { import all; export none; };
-}
+${birdBgpProtocol({ name: 'petrel', local: t.bird, neighbor: t.petrel, channel: t.channel, localAs: o.localAs, neighborAs: o.neighborAs, errorWait: [1, 2], extra: o.passive ? ['passive on;'] : [] })}
 `;
 }
 
