@@ -222,8 +222,10 @@ function writeResults(results: readonly SimResult[], failures: readonly { topolo
     prev = {};
   }
   const key = (r: { topology: string; nodes: number }) => `${r.topology}/${r.nodes}`;
+  // A failed point keeps its last good figures beside the failure; a new success clears the failure.
   const fresh = new Set([...results, ...failures].map(key));
-  const merged = [...(prev.results ?? []).filter((r) => !fresh.has(key(r)) && r.startedAt !== undefined), ...results].sort(
+  const succeeded = new Set(results.map(key));
+  const merged = [...(prev.results ?? []).filter((r) => !succeeded.has(key(r)) && r.startedAt !== undefined), ...results].sort(
     (a, b) => a.topology.localeCompare(b.topology) || a.nodes - b.nodes,
   );
   const failed = [...(prev.failures ?? []).filter((f) => !fresh.has(key(f))), ...failures];
