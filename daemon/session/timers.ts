@@ -43,9 +43,13 @@ export class ErrorWait {
 
 interface Running {
   handle: ReturnType<typeof setTimeout>;
-  startedAt: number;
+  /** When the pending setTimeout goes off (ms since the epoch). */
+  armedFor: number;
+  /** When the timer expires; later than armedFor after a cheap restart, and then re-armed. */
+  deadline: number;
   durationMs: number;
   configured: number;
+  fire: () => void;
 }
 
 /** Named one-shot timers; starting a running timer restarts it. */
@@ -55,18 +59,41 @@ export class TimerSet<Name extends string> {
   /**
    * Starts `name` for `seconds` (jittered when asked) and calls `fire` on expiry.
    * A duration of 0 or less means "disabled": the timer is stopped instead.
+   * Restarting a running timer without jitter only moves its deadline (the hold timer restarts on
+   * every message received: a clearTimeout and setTimeout each time cost several per cent of an
+   * ingest); the pending setTimeout re-arms itself for what is left when it goes off.
    */
   start(name: Name, seconds: number, fire: () => void, opts: { jitter?: boolean; random?: Random } = {}): void {
-    this.stop(name);
-    if (!(seconds > 0)) return;
+    if (!(seconds > 0)) return this.stop(name);
     const effective = opts.jitter ? jittered(seconds, opts.random) : seconds;
     const durationMs = Math.max(1, Math.round(effective * 1000));
-    const handle = setTimeout(() => {
+    const now = Date.now();
+    const r = this.running.get(name);
+    if (r && !opts.jitter && now + durationMs >= r.armedFor) {
+      r.deadline = now + durationMs;
+      r.durationMs = durationMs;
+      r.configured = seconds;
+      r.fire = fire;
+      return;
+    }
+    this.stop(name);
+    const t: Running = { handle: undefined as unknown as ReturnType<typeof setTimeout>, armedFor: now + durationMs, deadline: now + durationMs, durationMs, configured: seconds, fire };
+    this.arm(name, t, durationMs);
+    this.running.set(name, t);
+  }
+
+  private arm(name: Name, t: Running, ms: number): void {
+    t.handle = setTimeout(() => {
+      if (this.running.get(name) !== t) return;
+      const left = t.deadline - Date.now();
+      if (left > 0) {
+        t.armedFor = t.deadline;
+        return this.arm(name, t, left);
+      }
       this.running.delete(name);
-      fire();
-    }, durationMs);
-    handle.unref?.();
-    this.running.set(name, { handle, startedAt: Date.now(), durationMs, configured: seconds });
+      t.fire();
+    }, ms);
+    t.handle.unref?.();
   }
 
   stop(name: Name): void {
@@ -90,6 +117,6 @@ export class TimerSet<Name extends string> {
   remaining(name: Name): { left: number; configured: number } | undefined {
     const r = this.running.get(name);
     if (!r) return undefined;
-    return { left: Math.max(0, (r.startedAt + r.durationMs - Date.now()) / 1000), configured: r.configured };
+    return { left: Math.max(0, (r.deadline - Date.now()) / 1000), configured: r.configured };
   }
 }

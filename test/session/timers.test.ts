@@ -57,6 +57,37 @@ describe('TimerSet with fake clocks', () => {
     expect(fired).toHaveLength(1);
   });
 
+  it('a restart only moves the deadline: many restarts fire once, at the last deadline, with the last callback', () => {
+    const t = new TimerSet<'hold'>();
+    const fired: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      t.start('hold', 3, () => fired.push(`hold ${i}`));
+      vi.advanceTimersByTime(1000);
+    }
+    // Started at t=4 s for 3 s: due at 7 s, not at 3 s when the first setTimeout went off.
+    vi.advanceTimersByTime(1999);
+    expect(fired).toEqual([]);
+    expect(t.remaining('hold')?.left).toBeCloseTo(0.001, 3);
+    vi.advanceTimersByTime(1);
+    expect(fired).toEqual(['hold 4']);
+    expect(t.isRunning('hold')).toBe(false);
+  });
+
+  it('a restart with a shorter duration fires at the earlier time; stop cancels a moved timer', () => {
+    const t = new TimerSet<'hold' | 'other'>();
+    const fired: string[] = [];
+    t.start('hold', 240, () => fired.push('long'));
+    t.start('hold', 3, () => fired.push('short'));
+    vi.advanceTimersByTime(3000);
+    expect(fired).toEqual(['short']);
+    t.start('other', 2, () => fired.push('other'));
+    vi.advanceTimersByTime(1000);
+    t.start('other', 2, () => fired.push('other'));
+    t.stop('other');
+    vi.advanceTimersByTime(10_000);
+    expect(fired).toEqual(['short']);
+  });
+
   it('stops all timers', () => {
     const t = new TimerSet<'a' | 'b'>();
     const fired: string[] = [];
