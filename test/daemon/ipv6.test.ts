@@ -6,7 +6,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addNamespace, addVethPair, deleteNamespace, nsExec, run } from '../../tools/lab/netns.js';
+import { deleteNamespace, run } from '../../tools/lab/netns.js';
+import { linkDualStack } from '../support/dual-stack-link.js';
 import { ensureBuilt, established, MAIN, PetrelProcess } from './petrel-process.js';
 
 const NS_A = `pt-sess-${process.pid % 100000}-v6a`;
@@ -17,11 +18,7 @@ const running: PetrelProcess[] = [];
 beforeAll(async () => {
   ensureBuilt();
   dir = await mkdtemp(join(tmpdir(), 'pt-sess-v6-'));
-  await addNamespace(NS_A);
-  await addNamespace(NS_B);
-  await addVethPair([NS_A, 'eth0', '10.0.0.1/24'], [NS_B, 'eth0', '10.0.0.2/24']);
-  await nsExec(NS_A, 'ip', ['addr', 'add', 'fd00::1/64', 'dev', 'eth0', 'nodad']);
-  await nsExec(NS_B, 'ip', ['addr', 'add', 'fd00::2/64', 'dev', 'eth0', 'nodad']);
+  await linkDualStack({ ns: NS_A, v4: '10.0.0.1/24', v6: 'fd00::1/64' }, { ns: NS_B, v4: '10.0.0.2/24', v6: 'fd00::2/64' });
 }, 30_000);
 afterAll(async () => {
   await Promise.all(running.map((p) => p.kill()));

@@ -13,13 +13,13 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatastore } from '../../config/index.js';
-import { addNamespace, addVethPair, nsExec } from '../../tools/lab/netns.js';
 import { MAIN } from '../support/dist-paths.js';
 import { NsProcess } from '../support/ns-process.js';
 import { untilAnswering } from '../support/control-socket-ready.js';
 import { deleteNamespacesOf } from '../support/lab-namespaces.js';
 import { calicoDocuments } from '../support/calico-yaml.js';
 import { birdBgpProtocol, birdKernelProtocol } from '../support/bird-config.js';
+import { addAddress6, linkDualStack } from '../support/dual-stack-link.js';
 import { kernelRoutes, type KernelRoute } from '../support/kernel-routes.js';
 import { untilOrDiagnose } from '../support/lab-lifecycle.js';
 
@@ -72,13 +72,9 @@ export class DualStackLab {
   async up(): Promise<void> {
     if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run npm run build first (npm test does)`);
     this.dir = await mkdtemp(join(tmpdir(), 'pt-v6-'));
-    await addNamespace(this.nodeNs);
-    await addNamespace(this.birdNs);
-    await addVethPair([this.nodeNs, 'eth0', `${NODE.v4}/24`], [this.birdNs, 'eth0', `${BIRD.v4}/24`]);
-    await nsExec(this.nodeNs, 'ip', ['addr', 'add', `${NODE.v6}/64`, 'dev', 'eth0', 'nodad']);
-    await nsExec(this.birdNs, 'ip', ['addr', 'add', `${BIRD.v6}/64`, 'dev', 'eth0', 'nodad']);
+    await linkDualStack({ ns: this.nodeNs, v4: `${NODE.v4}/24`, v6: `${NODE.v6}/64` }, { ns: this.birdNs, v4: `${BIRD.v4}/24`, v6: `${BIRD.v6}/64` });
     // A fixed link-local on BIRD's side, so the link-local next hop is known to the test.
-    await nsExec(this.birdNs, 'ip', ['addr', 'add', `${BIRD.linkLocal}/64`, 'dev', 'eth0', 'nodad']);
+    await addAddress6(this.birdNs, `${BIRD.linkLocal}/64`);
     await writeFile(join(this.dir, 'cluster.yaml'), this.resources());
     const ds = openDatastore(this.datastore);
     try {

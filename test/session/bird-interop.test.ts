@@ -10,9 +10,10 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { addNamespace, addVethPair, deleteNamespace, nsExec, run, waitFor } from '../../tools/lab/netns.js';
+import { deleteNamespace, nsExec, run, waitFor } from '../../tools/lab/netns.js';
 import { ensureBuilt, established, MAIN, PetrelProcess } from '../daemon/petrel-process.js';
 import { birdBgpProtocol } from '../support/bird-config.js';
+import { addAddress6, linkDualStack } from '../support/dual-stack-link.js';
 
 const tag = `${process.pid % 100000}`;
 const NS_P = `pt-sess-${tag}-p`;
@@ -44,13 +45,10 @@ const petrels: PetrelProcess[] = [];
 beforeAll(async () => {
   ensureBuilt();
   dir = await mkdtemp(join(tmpdir(), 'pt-sess-bird-'));
-  await addNamespace(NS_P);
-  await addNamespace(NS_B);
-  await addVethPair([NS_P, 'eth0', `${V4.petrel}/${V4.len}`], [NS_B, 'eth0', `${V4.bird}/${V4.len}`]);
-  await nsExec(NS_B, 'ip', ['addr', 'add', `${V4.stranger}/${V4.len}`, 'dev', 'eth0']);
-  // nodad: usable at once, no duplicate address detection to wait out.
-  await nsExec(NS_P, 'ip', ['addr', 'add', `${V6.petrel}/${V6.len}`, 'dev', 'eth0', 'nodad']);
-  for (const a of [V6.bird, V6.stranger]) await nsExec(NS_B, 'ip', ['addr', 'add', `${a}/${V6.len}`, 'dev', 'eth0', 'nodad']);
+  const cidr = (t: Transport, a: string) => `${a}/${t.len}`;
+  await linkDualStack({ ns: NS_P, v4: cidr(V4, V4.petrel), v6: cidr(V6, V6.petrel) }, { ns: NS_B, v4: cidr(V4, V4.bird), v6: cidr(V6, V6.bird) });
+  await nsExec(NS_B, 'ip', ['addr', 'add', cidr(V4, V4.stranger), 'dev', 'eth0']);
+  await addAddress6(NS_B, cidr(V6, V6.stranger));
 }, 60_000);
 
 afterEach(async () => {
