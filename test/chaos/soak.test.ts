@@ -10,10 +10,16 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openDatastore, type Datastore, type Resource } from '../../config/index.js';
-import { addBridge, addNamespace, attachToBridge, deleteNamespace, listNamespaces, nsExec, run, waitFor } from '../../tools/lab/netns.js';
-import { MAIN, NsProcess } from '../interop/mesh-fixture.js';
+import { addBridge, addNamespace, attachToBridge, waitFor } from '../../tools/lab/netns.js';
+import { MAIN } from '../support/dist-paths.js';
+import { NsProcess } from '../support/ns-process.js';
+import { untilAnswering } from '../support/control-socket-ready.js';
+import { deleteNamespacesOf } from '../support/lab-namespaces.js';
+import { calicoDocuments } from '../support/calico-yaml.js';
+import { birdRouteTargets } from '../support/kernel-routes.js';
+import { labForFile } from '../support/lab-lifecycle.js';
 import { bgpProtocols, daemonPid, impliedRoutes, routeDiff, vmRssKb, withPrefixLengths } from './implied.js';
 
 const NODES = 10;
@@ -46,16 +52,14 @@ function resources(): string {
     'kind: IPPool\nmetadata: { name: soak-pool }\nspec: { cidr: 10.85.0.0/16, blockSize: 29, ipipMode: Never, vxlanMode: Never, natOutgoing: false, nodeSelector: all() }',
     ...nodes.map((n) => `kind: Node\nmetadata: { name: ${n.name} }\nspec: { bgp: { ipv4Address: ${n.ip}/24 } }`),
   ];
-  return docs.map((d) => `apiVersion: projectcalico.org/v3\n${d}\n`).join('---\n');
+  return calicoDocuments(docs);
 }
 
 const ghostPeer = (): Resource => ({ apiVersion: 'projectcalico.org/v3', kind: 'BGPPeer', metadata: { name: 'soak-ghost' }, spec: { peerIP: GHOST_PEER, asNumber: 64512 } });
 
 /** Proto-bird routes of a namespace: destination (with its length) → gateway or 'blackhole'. */
 async function birdRoutes(ns: string): Promise<Map<string, string>> {
-  const out = await nsExec(ns, 'ip', ['-json', 'route', 'show', 'proto', 'bird']);
-  const rs = (out.trim() ? JSON.parse(out) : []) as { dst: string; gateway?: string; type?: string }[];
-  return withPrefixLengths(new Map(rs.map((r) => [r.dst, r.type === 'blackhole' ? 'blackhole' : (r.gateway ?? '')])));
+  return withPrefixLengths(await birdRouteTargets(ns));
 }
 
 /** Every node's table against the datastore: the differences, empty when all are equal. */
@@ -130,49 +134,37 @@ async function churn(ds: Datastore, ms: number, tag: string): Promise<Record<str
   return counts;
 }
 
-beforeAll(async () => {
-  try {
-    dir = await mkdtemp(join(tmpdir(), `${PREFIX}-`));
-    await addBridge(HUB, 'br0');
-    for (let i = 0; i < NODES; i++) {
-      const n: SoakNode = { name: `soak${i}`, ns: `${PREFIX}-n${i}`, ip: `${NET}.${11 + i}`, ctl: join(dir, `soak${i}.ctl`) };
-      nodes.push(n);
-      await addNamespace(n.ns);
-      await attachToBridge(HUB, 'br0', n.ns, 'eth0', `${n.ip}/24`);
-    }
-    await writeFile(join(dir, 'cluster.yaml'), resources());
-    const ds = openDatastore(datastoreUrl());
-    try {
-      for (const n of nodes) await ds.allocate({ node: n.name, handle: `wl-${n.name}`, borrow: false });
-    } finally {
-      await ds.close();
-    }
-    // One at a time, each answering before the next starts: ten cold starts at once would swamp two cores.
-    for (const n of nodes) {
-      n.proc = new NsProcess(`petrel ${n.name}`, n.ns, [process.execPath, MAIN, '--node', n.name, '--listen', `${n.ip}:179`, '--ctl-socket', n.ctl, '--log-level', 'warn'], { PETREL_DATASTORE: datastoreUrl() });
-      const proc = n.proc;
-      await until(`${n.name} to answer`, async () => {
-        if (proc.exit) throw new Error(proc.tail());
-        return run('birdc', ['-s', n.ctl, 'show', 'status']).then(() => true);
-      }, 30_000);
-      n.pid = await daemonPid(n.ns);
-    }
-  } catch (e) {
-    await teardown();
-    throw e;
+async function setup(): Promise<void> {
+  dir = await mkdtemp(join(tmpdir(), `${PREFIX}-`));
+  await addBridge(HUB, 'br0');
+  for (let i = 0; i < NODES; i++) {
+    const n: SoakNode = { name: `soak${i}`, ns: `${PREFIX}-n${i}`, ip: `${NET}.${11 + i}`, ctl: join(dir, `soak${i}.ctl`) };
+    nodes.push(n);
+    await addNamespace(n.ns);
+    await attachToBridge(HUB, 'br0', n.ns, 'eth0', `${n.ip}/24`);
   }
-}, 150_000);
+  await writeFile(join(dir, 'cluster.yaml'), resources());
+  const ds = openDatastore(datastoreUrl());
+  try {
+    for (const n of nodes) await ds.allocate({ node: n.name, handle: `wl-${n.name}`, borrow: false });
+  } finally {
+    await ds.close();
+  }
+  // One at a time, each answering before the next starts: ten cold starts at once would swamp two cores.
+  for (const n of nodes) {
+    n.proc = new NsProcess(`petrel ${n.name}`, n.ns, [process.execPath, MAIN, '--node', n.name, '--listen', `${n.ip}:179`, '--ctl-socket', n.ctl, '--log-level', 'warn'], { PETREL_DATASTORE: datastoreUrl() });
+    await untilAnswering(n.proc, n.ctl, 30_000, `${n.name} to answer`);
+    n.pid = await daemonPid(n.ns);
+  }
+}
 
 async function teardown(): Promise<void> {
   await Promise.all(nodes.map((n) => n.proc?.kill()));
-  for (const ns of (await listNamespaces()).filter((x) => x.startsWith(`${PREFIX}-`))) await deleteNamespace(ns).catch(() => undefined);
+  await deleteNamespacesOf(PREFIX);
   if (dir) await rm(dir, { recursive: true, force: true });
 }
 
-afterAll(async () => {
-  console.log(`soak: ${JSON.stringify(measured)}`);
-  await teardown();
-}, 60_000);
+labForFile({ up: setup, down: teardown }, { upTimeoutMs: 150_000, report: () => `soak: ${JSON.stringify(measured)}` });
 
 describe('ten-node soak with datastore churn', () => {
   it('tables equal the datastore after churn, the removed peer is gone, and memory stays bounded', async () => {
