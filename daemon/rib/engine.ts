@@ -95,6 +95,9 @@ export interface SinkFailureRecord {
 
 const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** Routes in the first kernel batch of a backlog (later batches double up to sinkBatch). */
+const FIRST_SINK_BATCH = 1000;
+
 export class RouteEngine {
   private intent: NodeIntent;
   private readonly sink: RouteSink | null;
@@ -1158,6 +1161,9 @@ export class RouteEngine {
       this.sinkTaking = taking;
       let add: SinkRoute[] = [];
       let remove: SinkRoute[] = [];
+      // The first batch is small so the kernel starts on it within milliseconds; batches then
+      // double up to sinkBatch.
+      let limit = Math.min(this.sinkBatch, FIRST_SINK_BATCH);
       const take = (bi: number, key: PrefixKey): boolean => {
         taking.delete(key);
         const b = bi < 0 ? null : before[bi]!;
@@ -1165,18 +1171,25 @@ export class RouteEngine {
         if (sameSinkRoute(b, a)) return true;
         if (a) add.push(a);
         else if (b) remove.push(b);
-        return add.length + remove.length < this.sinkBatch;
+        return add.length + remove.length < limit;
       };
+      // Two batches in flight: the sink programs one while the next is built (sinks apply their
+      // calls in call order; applySink never rejects).
+      let inFlight: Promise<void> | undefined;
       try {
         for (let pos = 0; pos >= 0; ) {
           pos = taking.walk(pos, take);
           if (add.length + remove.length === 0) continue;
           // A sink that answers at once (mock) must not turn a big backlog into one long block.
           if (this.spend(add.length + remove.length)) await this.pause();
-          await this.applySink(add, remove);
+          const applying = this.applySink(add, remove);
           add = [];
           remove = [];
+          limit = Math.min(this.sinkBatch, limit * 2);
+          if (inFlight) await inFlight;
+          inFlight = applying;
         }
+        if (inFlight) await inFlight;
       } finally {
         this.sinkTaking = undefined;
       }
