@@ -1,21 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { buildProgram, type PetrelOptions } from '../../daemon/main.js';
+import { parsePetrelArgs } from '../support/petrel-args.js';
 
-/** Parses a petrel command line without starting anything and returns what `run` was given. */
-async function parse(argv: string[]): Promise<PetrelOptions> {
-  let seen: PetrelOptions | undefined;
-  await buildProgram(async (o) => {
-    seen = o;
-  })
-    .exitOverride()
-    .parseAsync(['node', 'petrel', ...argv]);
-  if (!seen) throw new Error('run was not called');
-  return seen;
-}
 
 describe('petrel command line', () => {
   it('uses Calico defaults: bird.ctl, kernel sink, tunl0 for IPIP pools, graceful restart on', async () => {
-    const o = await parse(['--node', 'n1']);
+    const o = await parsePetrelArgs(['--node', 'n1']);
     expect(o.node).toBe('n1');
     expect(o.ctlSocket).toBe('/var/run/calico/bird.ctl');
     expect(o.sink).toBe('kernel');
@@ -24,11 +13,11 @@ describe('petrel command line', () => {
   });
 
   it('takes the IPIP device, sink, listen address and socket from flags', async () => {
-    const o = await parse(['--node', 'n1', '--ipip-device', 'ipip0', '--sink', 'mock', '--listen', '127.0.0.2:1179', '--ctl-socket', '/tmp/x.ctl']);
+    const o = await parsePetrelArgs(['--node', 'n1', '--ipip-device', 'ipip0', '--sink', 'mock', '--listen', '127.0.0.2:1179', '--ctl-socket', '/tmp/x.ctl']);
     expect(o).toMatchObject({ ipipDevice: 'ipip0', sink: 'mock', listen: '127.0.0.2:1179', ctlSocket: '/tmp/x.ctl' });
   });
 
   it('refuses an unknown sink', async () => {
-    await expect(parse(['--node', 'n1', '--sink', 'netlink'])).rejects.toThrow(/sink/);
+    await expect(parsePetrelArgs(['--node', 'n1', '--sink', 'netlink'])).rejects.toThrow(/sink/);
   });
 });

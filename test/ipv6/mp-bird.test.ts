@@ -7,7 +7,7 @@
  * family gets its End-of-RIB, and both control sockets show the session.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MpLab, doc } from './mp-lab.js';
+import { MpLab, doc, multiprotocolRouterConfig } from './mp-lab.js';
 
 const NODE = { name: 'mp1', v4: '10.83.0.11', v6: 'fd83::11' } as const;
 const ROUTER = { name: 'router', v4: '10.83.0.1', v6: 'fd83::1' } as const;
@@ -18,29 +18,6 @@ const lab = new MpLab('b');
 let block4 = '';
 let block6 = '';
 
-function birdConfig(): string {
-  return [
-    'log stderr all;',
-    `router id ${ROUTER.v4};`,
-    'protocol device { scan time 2; }',
-    'protocol kernel { learn off; scan time 2; ipv4 { import none; export where source = RTS_BGP; }; }',
-    'protocol kernel { learn off; scan time 2; ipv6 { import none; export where source = RTS_BGP; }; }',
-    `protocol static { ipv4; route ${ROUTER_ROUTES.v4} blackhole; }`,
-    `protocol static { ipv6; route ${ROUTER_ROUTES.v6} blackhole; }`,
-    'protocol bgp node {',
-    `  local ${ROUTER.v4} as 64512;`,
-    `  neighbor ${NODE.v4} as 64512;`,
-    '  direct;',
-    '  debug { states, packets };',
-    '  connect delay time 1;',
-    '  connect retry time 2;',
-    '  error wait time 1, 3;',
-    '  ipv4 { import all; export where source = RTS_STATIC; };',
-    // IPv6 over an IPv4 transport: the next hop BIRD announces must be an IPv6 address of its own.
-    `  ipv6 { import all; export where source = RTS_STATIC; next hop address ${ROUTER.v6}; };`,
-    '}',
-  ].join('\n') + '\n';
-}
 
 beforeAll(async () => {
   const yaml = [
@@ -54,7 +31,7 @@ beforeAll(async () => {
     await lab.up([NODE, ROUTER], yaml);
     block4 = await lab.allocate(NODE.name, 4);
     block6 = await lab.allocate(NODE.name, 6);
-    await lab.startBird(ROUTER.name, birdConfig());
+    await lab.startBird(ROUTER.name, multiprotocolRouterConfig({ router: ROUTER, node: NODE, routes: ROUTER_ROUTES, transport: 4, debug: true }));
     await lab.startPetrel(NODE.name);
   } catch (e) {
     await lab.down();

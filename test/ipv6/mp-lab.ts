@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { openDatastore, type Resource } from '../../config/index.js';
 import { addBridge, addNamespace, attachToBridge, deleteNamespace, listNamespaces, nsExec, run, waitFor } from '../../tools/lab/netns.js';
 import { MAIN, NsProcess, PETRELCTL } from '../interop/mesh-fixture.js';
+import { kernelRoutes, type KernelRoute } from '../support/kernel-routes.js';
 
 export interface MpHost {
   readonly name: string;
@@ -22,13 +23,6 @@ export interface MpHost {
   proc?: NsProcess;
 }
 
-export interface KernelRoute {
-  readonly dst: string;
-  readonly type?: string;
-  readonly gateway?: string;
-  readonly dev?: string;
-  readonly protocol?: string;
-}
 
 export class MpLab {
   readonly prefix: string;
@@ -124,9 +118,8 @@ export class MpLab {
     return run(process.execPath, [PETRELCTL, ...args]);
   }
 
-  async routes(name: string, family: 4 | 6): Promise<KernelRoute[]> {
-    const out = await nsExec(this.host(name).ns, 'ip', ['-json', `-${family}`, 'route', 'show']);
-    return out.trim() ? (JSON.parse(out) as KernelRoute[]) : [];
+  routes(name: string, family: 4 | 6): Promise<KernelRoute[]> {
+    return kernelRoutes(this.host(name).ns, family);
   }
 
   /** TCP connections to or from port 179 in host `name`'s namespace, as `local peer` pairs. */
@@ -163,4 +156,40 @@ export class MpLab {
 /** One Calico v3 YAML document. */
 export function doc(kind: string, name: string, spec: string): string {
   return `apiVersion: projectcalico.org/v3\nkind: ${kind}\nmetadata: { name: '${name}' }\nspec: ${spec}\n`;
+}
+
+/**
+ * A BIRD 2 router with one `protocol bgp node` carrying an ipv4 and an ipv6 channel over the
+ * `transport` family's addresses; the channel of the other family announces the router's own
+ * address of that family as next hop (RFC 4760). It exports one static blackhole per family.
+ */
+export function multiprotocolRouterConfig(o: {
+  readonly router: { readonly v4: string; readonly v6: string };
+  readonly node: { readonly v4: string; readonly v6: string };
+  readonly routes: { readonly v4: string; readonly v6: string };
+  readonly transport: 4 | 6;
+  readonly debug?: boolean;
+}): string {
+  const at = (h: { readonly v4: string; readonly v6: string }) => (o.transport === 4 ? h.v4 : h.v6);
+  const nextHop = (family: 4 | 6) => (family === o.transport ? '' : ` next hop address ${family === 4 ? o.router.v4 : o.router.v6};`);
+  return [
+    'log stderr all;',
+    `router id ${o.router.v4};`,
+    'protocol device { scan time 2; }',
+    'protocol kernel { learn off; scan time 2; ipv4 { import none; export where source = RTS_BGP; }; }',
+    'protocol kernel { learn off; scan time 2; ipv6 { import none; export where source = RTS_BGP; }; }',
+    `protocol static { ipv4; route ${o.routes.v4} blackhole; }`,
+    `protocol static { ipv6; route ${o.routes.v6} blackhole; }`,
+    'protocol bgp node {',
+    `  local ${at(o.router)} as 64512;`,
+    `  neighbor ${at(o.node)} as 64512;`,
+    '  direct;',
+    ...(o.debug ? ['  debug { states, packets };'] : []),
+    '  connect delay time 1;',
+    '  connect retry time 2;',
+    '  error wait time 1, 3;',
+    `  ipv4 { import all; export where source = RTS_STATIC;${nextHop(4)} };`,
+    `  ipv6 { import all; export where source = RTS_STATIC;${nextHop(6)} };`,
+    '}',
+  ].join('\n') + '\n';
 }

@@ -6,7 +6,7 @@
  * Petrel runs with `--listen` given once per family.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MpLab, doc } from './mp-lab.js';
+import { MpLab, doc, multiprotocolRouterConfig } from './mp-lab.js';
 
 const NODE = { name: 'mp6', v4: '10.87.0.11', v6: 'fd87::11' } as const;
 const ROUTER = { name: 'router', v4: '10.87.0.1', v6: 'fd87::1' } as const;
@@ -17,27 +17,6 @@ const lab = new MpLab('6');
 let block4 = '';
 let block6 = '';
 
-function birdConfig(): string {
-  return [
-    'log stderr all;',
-    `router id ${ROUTER.v4};`,
-    'protocol device { scan time 2; }',
-    'protocol kernel { learn off; scan time 2; ipv4 { import none; export where source = RTS_BGP; }; }',
-    'protocol kernel { learn off; scan time 2; ipv6 { import none; export where source = RTS_BGP; }; }',
-    `protocol static { ipv4; route ${ROUTER_ROUTES.v4} blackhole; }`,
-    `protocol static { ipv6; route ${ROUTER_ROUTES.v6} blackhole; }`,
-    'protocol bgp node {',
-    `  local ${ROUTER.v6} as 64512;`,
-    `  neighbor ${NODE.v6} as 64512;`,
-    '  direct;',
-    '  connect delay time 1;',
-    '  connect retry time 2;',
-    '  error wait time 1, 3;',
-    `  ipv4 { import all; export where source = RTS_STATIC; next hop address ${ROUTER.v4}; };`,
-    '  ipv6 { import all; export where source = RTS_STATIC; };',
-    '}',
-  ].join('\n') + '\n';
-}
 
 beforeAll(async () => {
   const yaml = [
@@ -51,7 +30,7 @@ beforeAll(async () => {
     await lab.up([NODE, ROUTER], yaml);
     block4 = await lab.allocate(NODE.name, 4);
     block6 = await lab.allocate(NODE.name, 6);
-    await lab.startBird(ROUTER.name, birdConfig());
+    await lab.startBird(ROUTER.name, multiprotocolRouterConfig({ router: ROUTER, node: NODE, routes: ROUTER_ROUTES, transport: 6 }));
     // --listen once per family (no bindMode in the datastore).
     await lab.startPetrel(NODE.name, ['--listen', `${NODE.v4}:179`, '--listen', `[${NODE.v6}]:179`]);
   } catch (e) {

@@ -11,7 +11,8 @@ import { execute, type CommandContext } from '../../daemon/control/commands.js';
 import { LineFramer, type Dialect } from '../../daemon/control/framing.js';
 import { BgpListeners, parseListenList, type ListenAddress } from '../../daemon/listener.js';
 import { createLogger } from '../../daemon/log.js';
-import { buildProgram, type PetrelOptions } from '../../daemon/main.js';
+import { buildProgram } from '../../daemon/main.js';
+import { parsePetrelArgs } from '../support/petrel-args.js';
 import type { Family, PeerIntent } from '../../daemon/model.js';
 import type { SessionUp } from '../../daemon/session/engine.js';
 import { enginePeerOf } from '../../daemon/session/rib-bridge.js';
@@ -19,21 +20,10 @@ import { at, bgp, FakeBackend, nodeState } from '../control/fake-backend.js';
 
 const quiet = createLogger('none', new Writable({ write: (_c, _e, cb) => cb() }));
 
-async function parseArgs(argv: string[]): Promise<PetrelOptions> {
-  let seen: PetrelOptions | undefined;
-  await buildProgram(async (o) => {
-    seen = o;
-  })
-    .exitOverride()
-    .parseAsync(['node', 'petrel', ...argv]);
-  if (!seen) throw new Error('run was not called');
-  return seen;
-}
-
 describe('--listen per family', () => {
   it('may be repeated; one value stays a string (as before)', async () => {
-    expect((await parseArgs(['--node', 'n', '--listen', '10.0.0.1:179'])).listen).toBe('10.0.0.1:179');
-    expect((await parseArgs(['--node', 'n', '--listen', '10.0.0.1:179', '--listen', '[fd00::1]:179'])).listen).toEqual(['10.0.0.1:179', '[fd00::1]:179']);
+    expect((await parsePetrelArgs(['--node', 'n', '--listen', '10.0.0.1:179'])).listen).toBe('10.0.0.1:179');
+    expect((await parsePetrelArgs(['--node', 'n', '--listen', '10.0.0.1:179', '--listen', '[fd00::1]:179'])).listen).toEqual(['10.0.0.1:179', '[fd00::1]:179']);
   });
 
   it('--help says it can be given once per family', () => {
