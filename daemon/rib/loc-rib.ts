@@ -59,31 +59,31 @@ export class LocRib {
   }
 
   private slotOf(key: PrefixKey): number {
-    let s = this.slots.get(key);
+    const s = this.slots.get(key);
     if (s !== undefined) return s;
-    s = this.free.pop();
-    if (s === undefined) {
-      if (this.nextSlot === this.bestSource.length) this.grow();
-      s = this.nextSlot++;
-    }
-    this.bestSource[s] = -1;
-    this.candidates[s] = 0;
-    this.slots.set(key, s);
-    return s;
+    const fresh = this.emptySlot();
+    this.slots.set(key, fresh);
+    return fresh;
   }
 
   /** The slot of IPv4 (addr, len), created empty (no candidates, no best) when absent. */
   acquire4(addr: number, len: number): number {
-    let s = this.slots.get4(addr, len);
+    const s = this.slots.get4(addr, len);
     if (s !== undefined) return s;
-    s = this.free.pop();
+    const fresh = this.emptySlot();
+    this.slots.set4(addr, len, fresh);
+    return fresh;
+  }
+
+  /** A free slot (reused or new), with no candidates and no best. */
+  private emptySlot(): number {
+    let s = this.free.pop();
     if (s === undefined) {
       if (this.nextSlot === this.bestSource.length) this.grow();
       s = this.nextSlot++;
     }
     this.bestSource[s] = -1;
     this.candidates[s] = 0;
-    this.slots.set4(addr, len, s);
     return s;
   }
 
