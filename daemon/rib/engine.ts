@@ -51,6 +51,8 @@ export interface RouteEngineOptions {
 
 const LOCAL = 0;
 const OUT_CACHE_LIMIT = 4096;
+/** Work units of one member's Adj-RIB-Out write, against one for a decision or a class's export verdict. */
+const MEMBER_UNIT = 0.125;
 /** exportResult outcomes besides an attribute-set id (> 0): the route may not go to the peer at all, */
 const EXPORT_NONE = 0;
 /** the export filter refused it, */
@@ -84,7 +86,15 @@ interface Source {
     readonly ctx: CodecContext;
     /** The peers sharing its exported attribute sets and UPDATE bytes. */
     readonly cls: ExportClass;
+    /** cls.shared when it joined: it counts what the class counted since. */
+    readonly sharedBase: { readonly received: number; readonly filtered: number; readonly rejected: number };
   };
+}
+
+/** The members of one export class with a session up. */
+interface OutGroup {
+  readonly cls: ExportClass;
+  readonly members: readonly Source[];
 }
 
 export interface SinkFailureRecord {
@@ -120,6 +130,8 @@ export class RouteEngine {
   private originated = new Map<PrefixKey, LocalKind>();
   private readonly localAttrIds = new Map<LocalKind, number>();
   private readonly exportClasses = new ExportClasses();
+  /** outGroups(), until a session's export side comes or goes. */
+  private groups: readonly OutGroup[] | undefined;
   /** Slots of the prefixes held by any Adj-RIB-Out: one lookup per exported prefix, not one per peer. */
   private readonly exportIndex = new ExportIndex();
 
@@ -284,11 +296,10 @@ export class RouteEngine {
     return this.updateNow(name, update);
   }
 
-  /** About how many units of work an UPDATE from `name` is: its prefixes times (1 + the peers they may be exported to). */
+  /** About how many units of work an UPDATE from `name` is: its prefixes times (1 + what exporting one prefix costs). */
   private updateWork(name: string, u: RibUpdate): number {
     const src = this.byName.get(name);
-    let units = 1;
-    for (const s of this.sources) if (s?.out && s !== src) units++;
+    const units = 1 + this.exportUnits(src?.index ?? -1);
     let prefixes = (u.withdrawn.length + u.nlri.length) / 2;
     if (u.mpReach) prefixes += u.mpReach.nlri.length / (u.mpReach.afi === 2 ? 5 : 2);
     if (u.mpUnreach) prefixes += u.mpUnreach.withdrawn.length / (u.mpUnreach.afi === 2 ? 5 : 2);
@@ -421,6 +432,14 @@ export class RouteEngine {
     const src = this.byName.get(name);
     if (!src) return emptyRouteCounters();
     const c = src.counters;
+    const exportUpdates = { ...c.exportUpdates };
+    if (src.out) {
+      const { shared } = src.out.cls;
+      const base = src.out.sharedBase;
+      exportUpdates.received += shared.received - base.received;
+      exportUpdates.filtered += shared.filtered - base.filtered;
+      exportUpdates.rejected += shared.rejected - base.rejected;
+    }
     return {
       ...c,
       imported: src.adjIn.pathCount,
@@ -428,7 +447,7 @@ export class RouteEngine {
       preferred: src.preferred,
       importUpdates: { ...c.importUpdates },
       importWithdraws: { ...c.importWithdraws },
-      exportUpdates: { ...c.exportUpdates },
+      exportUpdates,
       exportWithdraws: { ...c.exportWithdraws },
     };
   }
@@ -725,11 +744,9 @@ export class RouteEngine {
   private async recompute(keys: Iterable<PrefixKey>, hint: number): Promise<void> {
     this.clock = this.now();
     // A decision costs about one unit plus one per peer it is exported to.
-    let units = 1;
-    for (const src of this.sources) if (src?.out) units++;
     for (const key of keys) {
       this.decide(key, hint);
-      if (this.spend(units)) {
+      if (this.spend(1 + this.takeExportWork())) {
         this.flushAllOutputs();
         await this.pause();
         this.clock = this.now();
@@ -744,11 +761,10 @@ export class RouteEngine {
   private decideAll(keys: readonly PrefixKey[], hint: number): void {
     if (keys.length === 0) return;
     this.clock = this.turnClock();
-    let units = 1;
-    for (const src of this.sources) if (src?.out) units++;
     for (let i = 0; i < keys.length; i++) this.decide(keys[i]!, hint);
-    this.budget -= units * keys.length;
-    this.workDone += units * keys.length;
+    const units = keys.length + this.takeExportWork();
+    this.budget -= units;
+    this.workDone += units;
   }
 
   /**
@@ -757,11 +773,14 @@ export class RouteEngine {
    * arrives from the only peer there is nothing to export and no Adj-RIB-Out to touch.
    */
   private exportsAffected(oldSource: number, bestSource: number): boolean {
-    for (const dest of this.sources) {
-      if (!dest?.out) continue;
-      if ((oldSource >= 0 && oldSource !== dest.index) || (bestSource >= 0 && bestSource !== dest.index)) return true;
-    }
-    return false;
+    if (oldSource < 0 && bestSource < 0) return false;
+    let n = this.outCount();
+    if (n === 0) return false;
+    if (oldSource >= 0 && bestSource >= 0 && oldSource !== bestSource) return true;
+    // One source involved: some other session must have an export side.
+    const only = oldSource >= 0 ? oldSource : bestSource;
+    if (this.sources[only]?.out) n--;
+    return n > 0;
   }
 
   /** now(), read once per turn of the event loop on the import path (once per UPDATE cost ~5 % of an ingest of small UPDATEs). */
@@ -810,11 +829,10 @@ export class RouteEngine {
     c.accepted += accepted;
     c.ignored += n - accepted;
     this.routesByFamily[4] += added;
-    // A decision plus one per peer it may be exported to (never the peer it came from).
-    let units = 1;
-    for (const s of this.sources) if (s?.out && s.index !== hint) units++;
-    this.budget -= units * accepted;
-    this.workDone += units * accepted;
+    // A decision per prefix, plus the export work they caused.
+    const units = accepted + this.takeExportWork();
+    this.budget -= units;
+    this.workDone += units;
   }
 
   /**
@@ -888,7 +906,7 @@ export class RouteEngine {
     }
     this.queueSink(key, oldSource < 0 ? 0 : oldAttr, this.kernelPolicy);
     if (oldSource >= 0) this.store.release(oldAttr);
-    if (this.exportsAffected(oldSource, bestSource)) this.exportToAll(key, bestSource < 0 ? undefined : { source: bestSource, pathId: bestPathId, attrId: bestAttr });
+    if (this.exportsAffected(oldSource, bestSource)) this.exportToAll(key, bestSource, bestAttr);
   }
 
   // ------------------------------------------------------------------ export
@@ -896,7 +914,9 @@ export class RouteEngine {
   /** The export side of a session that came up. */
   private newOutput(peer: EnginePeer, output: PeerOutput): NonNullable<Source['out']> {
     const cls = this.exportClasses.join(peer);
+    this.groups = undefined;
     return {
+      sharedBase: { ...cls.shared },
       adjOut: new AdjRibOut(cls, this.exportIndex),
       output,
       target: {
@@ -911,32 +931,90 @@ export class RouteEngine {
     };
   }
 
-  /** Exports `key` to every peer; peers of one export class share one verdict and one exported set. */
-  private exportToAll(key: PrefixKey, best: BestRef | undefined): void {
-    let cls: ExportClass | undefined;
-    let result = EXPORT_NONE;
-    let slot = -1;
-    for (const dest of this.sources) {
-      if (!dest?.out) continue;
-      if (slot < 0) slot = this.exportIndex.acquire(key);
-      // Never back to the peer it came from.
-      if (best && best.source === dest.index) {
-        this.applyExport(dest, slot, EXPORT_NONE);
+  /** Export work since takeExportWork: a class's verdict is one unit, a member's Adj-RIB-Out write MEMBER_UNIT. */
+  private exportWork = 0;
+
+  private takeExportWork(): number {
+    const w = this.exportWork;
+    this.exportWork = 0;
+    return w;
+  }
+
+  /** About what exporting one prefix from source `except` costs, in work units (one per class it may go to, a fraction per member). */
+  private exportUnits(except: number): number {
+    let units = 0;
+    for (const g of this.outGroups()) {
+      if (g.members.length === 1 && g.members[0]!.index === except) continue;
+      units += 1 + g.members.length * MEMBER_UNIT;
+    }
+    return units;
+  }
+
+  /** Sessions with an export side. */
+  private outCount(): number {
+    let n = 0;
+    for (const g of this.outGroups()) n += g.members.length;
+    return n;
+  }
+
+  /** The sessions with an export side, grouped by export class (rebuilt after a peer comes or goes). */
+  private outGroups(): readonly OutGroup[] {
+    if (this.groups) return this.groups;
+    const byClass = new Map<ExportClass, Source[]>();
+    for (const s of this.sources) {
+      if (!s?.out) continue;
+      let list = byClass.get(s.out.cls);
+      if (!list) byClass.set(s.out.cls, (list = []));
+      list.push(s);
+    }
+    this.groups = [...byClass].map(([cls, members]) => ({ cls, members }));
+    return this.groups;
+  }
+
+  /**
+   * Exports `key` (best route from source `bestSource`, attribute set `bestAttr`; -1: none) to
+   * every peer. The verdict and the exported set are worked out once per export class; a prefix
+   * no Adj-RIB-Out holds and that goes nowhere costs nothing per member (its counters move once
+   * for the class).
+   */
+  private exportToAll(key: PrefixKey, bestSource: number, bestAttr: number): void {
+    let slot = this.exportIndex.slotOf(key);
+    const owner = bestSource < 0 ? undefined : this.sources[bestSource];
+    let work = 0;
+    for (const { cls, members } of this.outGroups()) {
+      // Never back to the peer it came from (which may be a member of this class).
+      const ownerHere = owner !== undefined && owner.out?.cls === cls;
+      const first = ownerHere && members[0] === owner ? members[1] : members[0];
+      if (first === undefined) {
+        if (slot >= 0) this.applyExport(owner!, slot, EXPORT_NONE);
         continue;
       }
-      if (dest.out.cls !== cls) {
-        if (result > 0) cls!.release(result);
-        cls = dest.out.cls;
-        result = this.exportResult(dest, key, best);
+      const result = bestSource < 0 ? EXPORT_NONE : this.exportResult(first, key, bestSource, bestAttr);
+      work += 1;
+      if (result <= 0 && slot < 0) {
+        // Nothing held anywhere: no withdrawal to send, only the refusal to count.
+        if (result === EXPORT_NONE) continue;
+        if (!ownerHere) {
+          cls.shared.received++;
+          if (result === EXPORT_FILTERED) cls.shared.filtered++;
+          else cls.shared.rejected++;
+          continue;
+        }
       }
-      this.applyExport(dest, slot, result);
+      if (slot < 0) slot = this.exportIndex.acquire(key);
+      for (let i = 0; i < members.length; i++) {
+        const dest = members[i]!;
+        this.applyExport(dest, slot, dest === owner ? EXPORT_NONE : result);
+      }
+      work += members.length * MEMBER_UNIT;
+      if (result > 0) cls.release(result);
     }
-    if (result > 0) cls!.release(result);
+    this.exportWork += work;
     if (slot >= 0) this.exportIndex.releaseIfUnused(slot);
   }
 
   private exportTo(dest: Source, key: PrefixKey, best: BestRef | undefined): void {
-    const result = best && best.source === dest.index ? EXPORT_NONE : this.exportResult(dest, key, best);
+    const result = !best || best.source === dest.index ? EXPORT_NONE : this.exportResult(dest, key, best.source, best.attrId);
     const slot = this.exportIndex.acquire(key);
     this.applyExport(dest, slot, result);
     this.exportIndex.releaseIfUnused(slot);
@@ -947,17 +1025,16 @@ export class RouteEngine {
    * What `best` becomes toward `dest` (the same for its whole export class): an exported
    * attribute-set id of the class (> 0, with one reference for the caller) or an EXPORT_* outcome.
    */
-  private exportResult(dest: Source, key: PrefixKey, best: BestRef | undefined): number {
-    if (!best) return EXPORT_NONE;
+  private exportResult(dest: Source, key: PrefixKey, bestSource: number, bestAttr: number): number {
     const out = dest.out!;
     const family = familyOfKey(key);
     if (!dest.peer!.families.includes(family)) return EXPORT_NONE;
-    const src = this.sources[best.source]!;
+    const src = this.sources[bestSource]!;
     if (!bgpMayAdvertise(src.routeSource, out.target, this.intent.rrClusterId)) return EXPORT_NONE;
     if (!exportVerdict(this.exportPolicy, key, undefined, dest.peer!.ibgp).accept) return EXPORT_FILTERED;
     // No address of this family on the session to put in NEXT_HOP: the route cannot go there.
     if (out.target.selfNextHop[family] === undefined && needsSelfNextHop(src.routeSource, out.target)) return EXPORT_REJECTED;
-    return this.exportedAttrId(dest, best.attrId, src, family);
+    return this.exportedAttrId(dest, bestAttr, src, family);
   }
 
   /** Records an exportResult for the prefix at `slot` (exportIndex) in `dest`'s Adj-RIB-Out and counters. */
@@ -1006,8 +1083,8 @@ export class RouteEngine {
     if (dests.length === 0) return;
     for (const key of [...this.loc.keys()]) {
       const best = this.loc.best(key);
-      for (const d of dests) this.exportTo(d, key, best);
-      if (this.spend(dests.length)) {
+      this.exportToAll(key, best ? best.source : -1, best ? best.attrId : 0);
+      if (this.spend(1 + this.takeExportWork())) {
         this.flushAllOutputs();
         await this.pause();
       }
@@ -1064,8 +1141,16 @@ export class RouteEngine {
   private detachOutput(src: Source): void {
     if (!src.out) return;
     src.out.adjOut.clear();
+    // What the class counted for it while it was a member becomes its own.
+    const { shared } = src.out.cls;
+    const base = src.out.sharedBase;
+    const c = src.counters.exportUpdates;
+    c.received += shared.received - base.received;
+    c.filtered += shared.filtered - base.filtered;
+    c.rejected += shared.rejected - base.rejected;
     this.exportClasses.leave(src.out.cls);
     src.out = undefined;
+    this.groups = undefined;
   }
 
   private async removeSource(src: Source): Promise<void> {

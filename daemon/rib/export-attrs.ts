@@ -213,6 +213,12 @@ export class ExportClass {
   /** The cluster id the cached sets were made with (reflected routes carry it). */
   clusterId: string | undefined;
   members = 0;
+  /**
+   * Export counters every member gets at once (routes refused for the whole class while no member
+   * held the prefix): counted here once, not once per member. A member counts what was added
+   * since it joined (ExportClass.shared minus its snapshot at joining).
+   */
+  readonly shared = { received: 0, filtered: 0, rejected: 0 };
   private readonly sets = new Map<number, ExportedSet>();
   /** Hash of the encoding → ids with that hash. */
   private readonly byHash = new Map<number, number[]>();

@@ -81,6 +81,34 @@ describe('export classes: one rewrite and one encoding for the peers that export
   });
 });
 
+describe('export counters of routes refused for a whole class', () => {
+  it('counts a filtered route for every member once, for a member that joins later only from then, and keeps them after it leaves', async () => {
+    const { engine } = await setup();
+    const a = attrs({ asPath: [{ type: 2, asns: [65001] }], nextHop: '198.51.100.1', localPref: undefined });
+    // 20.0.0.0/8 is in no pool: the export filter refuses it toward every peer.
+    await engine.peerUpdate(ebgpSource.name, announce(['20.1.0.0/24', '20.1.1.0/24'], a));
+    for (const n of ['Mesh_172_16_30_2', 'Mesh_172_16_30_4', 'Global_192_0_2_9']) {
+      expect(engine.counters(n).exportUpdates).toEqual({ received: 2, rejected: 0, filtered: 2, accepted: 0 });
+    }
+    expect(engine.counters(ebgpSource.name).exportUpdates.received).toBe(0);
+    const late = new Wire();
+    await engine.peerUp(mesh(9), late);
+    // The full-table walk toward it counts both once.
+    expect(engine.counters('Mesh_172_16_30_9').exportUpdates).toMatchObject({ received: 2, filtered: 2 });
+    await engine.peerUpdate(ebgpSource.name, announce(['20.1.2.0/24'], a));
+    expect(engine.counters('Mesh_172_16_30_9').exportUpdates).toMatchObject({ received: 3, filtered: 3 });
+    expect(engine.counters('Mesh_172_16_30_2').exportUpdates).toMatchObject({ received: 3, filtered: 3 });
+    // Accepted routes are counted per member as before.
+    await engine.peerUpdate(ebgpSource.name, announce(['10.1.0.0/24'], a));
+    expect(engine.counters('Mesh_172_16_30_3').exportUpdates).toEqual({ received: 4, rejected: 0, filtered: 3, accepted: 1 });
+    // A member that goes down (graceful restart: its record stays) keeps what the class counted for it.
+    await engine.peerDown('Mesh_172_16_30_2', { retain: true });
+    await engine.peerUpdate(ebgpSource.name, announce(['20.1.3.0/24'], a));
+    expect(engine.counters('Mesh_172_16_30_2').exportUpdates).toEqual({ received: 4, rejected: 0, filtered: 3, accepted: 1 });
+    expect(engine.counters('Mesh_172_16_30_3').exportUpdates).toMatchObject({ received: 5, filtered: 4 });
+  });
+});
+
 describe('AdjRibOut on the shared export index', () => {
   function rib() {
     const refs = new Map<number, number>();
