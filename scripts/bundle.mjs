@@ -9,6 +9,7 @@
 // node_modules) is a separate chunk under petrel-chunks/, loaded only for an etcd datastore; the
 // YAML library is still required on demand from node_modules by config/parse.ts.
 import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -62,4 +63,15 @@ const current = new Set(files.map((f) => f.path));
 for (const name of readdirSync(chunkDir)) {
   const p = join(chunkDir, name);
   if (!current.has(p) && Date.now() - statSync(p).mtimeMs > 10 * 60_000) rmSync(p, { force: true });
+}
+
+// The kernel sink's netlink helper (daemon/sink/native/petrel-netlink.c), next to the bundle. A
+// missing or failing C compiler does not fail the build: the sink then uses ip -batch.
+const helper = join(outdir, 'petrel-netlink');
+try {
+  execFileSync('cc', ['-O2', '-Wall', '-o', `${helper}.${process.pid}.tmp`, join(root, 'daemon/sink/native/petrel-netlink.c')], { stdio: ['ignore', 'inherit', 'pipe'] });
+  renameSync(`${helper}.${process.pid}.tmp`, helper);
+} catch (e) {
+  rmSync(`${helper}.${process.pid}.tmp`, { force: true });
+  console.warn(`petrel: netlink helper not built (the kernel sink will use ip -batch): ${String(e.stderr ?? e.message).trim().slice(0, 500)}`);
 }

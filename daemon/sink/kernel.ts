@@ -1,8 +1,16 @@
 /**
- * The kernel RouteSink: programs the routing table of the network namespace it runs in through
- * iproute2, feeding one long-lived `ip -force -batch -` (batch-process.ts) so bursts pay no spawn
- * per batch. Routes carry `proto bird` like Calico's BIRD, so `ip route` output, Felix and people
- * see what they expect. Failures come back per route with the kernel's reason; nothing throws.
+ * The kernel RouteSink: programs the routing table of the network namespace it runs in. Routes
+ * carry `proto bird` like Calico's BIRD, so `ip route` output, Felix and people see what they
+ * expect. Failures come back per route with the kernel's reason; nothing throws.
+ *
+ * Two ways to the kernel, the same routes and the same failure wording:
+ * - netlink (the default when the build produced it): routes encoded here as rtnetlink messages
+ *   (rtnetlink.ts) and written by a small C helper (native/petrel-netlink.c, netlink-process.ts),
+ *   hundreds per sendmsg with one ACK each. Node cannot open netlink sockets itself.
+ * - iproute2: one long-lived `ip -force -batch -` (batch-process.ts) fed text lines. Used when the
+ *   helper is missing or cannot start, for protocol or table names only iproute2 knows, or when
+ *   asked (`impl: 'ip'`, or PETREL_KERNEL_SINK=ip).
+ * The start-up dump always reads through `ip -json`.
  *
  * The command prefix is injectable: tests run the sink against a namespace with
  * `commandPrefix: ['ip', 'netns', 'exec', ns]`.
@@ -10,8 +18,16 @@
 import { spawn } from 'node:child_process';
 import type { Logger } from 'pino';
 import type { RouteSink, SinkResult, SinkRoute } from '../model.js';
+import { constants as osConstants } from 'node:os';
 import { IpBatchProcess, type BatchAnswer } from './batch-process.js';
 import { deleteLine, invalidReason, isAlreadyGone, parseRouteDump, replaceLine, type LineOptions } from './iproute.js';
+import { findNetlinkHelper, NetlinkProcess, type ChunkAnswer } from './netlink-process.js';
+import { MessageWriter, protocolNumber, tableNumber, type RouteTarget } from './rtnetlink.js';
+
+/** How routes reach the kernel: the netlink helper, iproute2, or the helper when it can (auto). */
+export type KernelSinkImpl = 'auto' | 'netlink' | 'ip';
+
+const { ESRCH, ENOENT, ENODEV } = osConstants.errno;
 
 export interface KernelSinkOptions {
   /** Prepended to every command (e.g. ['ip', 'netns', 'exec', 'ns1']). */
@@ -34,6 +50,16 @@ export interface KernelSinkOptions {
    * of one prefix stay in order (a removal before the replacement that follows it).
    */
   readonly processes?: number;
+  /** Which way to the kernel; $PETREL_KERNEL_SINK, else 'auto'. */
+  readonly impl?: KernelSinkImpl;
+  /** The netlink helper binary; found next to the build when unset (netlink-process.ts). */
+  readonly helperPath?: string;
+}
+
+/** The implementation asked for by options or environment. */
+function implOf(opts: KernelSinkOptions): KernelSinkImpl {
+  const v = opts.impl ?? process.env['PETREL_KERNEL_SINK'];
+  return v === 'netlink' || v === 'ip' ? v : 'auto';
 }
 
 /** Lines on their way to one batch process. */
@@ -53,6 +79,8 @@ function laneOf(prefix: string, lanes: number): number {
   return (h >>> 0) % lanes;
 }
 
+type Changes = { readonly add: readonly SinkRoute[]; readonly remove: readonly SinkRoute[] };
+
 interface RunResult {
   readonly code: number | null;
   readonly stdout: string;
@@ -68,8 +96,20 @@ export class KernelSink implements RouteSink {
   private readonly timeoutMs: number;
   private readonly lanes: Lane[];
   private readonly chunkLines: number;
-  /** Number of batches sent to `ip` (for tests of batching). */
+  /** Number of batches applied (for tests of batching). */
   batches = 0;
+  /** The netlink helper, when routes go that way (undefined: iproute2 only). */
+  private readonly netlink: NetlinkProcess | undefined;
+  /** Why netlink is not used (asked for ip, no helper, a name only ip knows), for logs and tests. */
+  readonly netlinkOff: string | undefined;
+  private readonly forced: boolean;
+  private readonly target: RouteTarget | undefined;
+  private readonly writer = new MessageWriter();
+  private seq = 0;
+  /** Interface name → ifindex, in the sink's namespace (names that exist; refreshed on ENODEV). */
+  private readonly ifindex = new Map<string, number>();
+  /** Set while an apply waits for interface names: later applies queue behind it, keeping call order. */
+  private gate: Promise<void> | undefined;
 
   constructor(opts: KernelSinkOptions = {}) {
     this.prefix = opts.commandPrefix ?? [];
@@ -80,6 +120,21 @@ export class KernelSink implements RouteSink {
     this.chunkLines = Math.max(1, opts.chunkLines ?? 2000);
     const batchOpts = { commandPrefix: this.prefix, ipCommand: this.ip, timeoutMs: this.timeoutMs, ...(opts.idleMs !== undefined ? { idleMs: opts.idleMs } : {}) };
     this.lanes = Array.from({ length: Math.max(1, opts.processes ?? 1) }, () => ({ batch: new IpBatchProcess(batchOpts), lines: [], routes: [], removes: 0 }));
+    const impl = implOf(opts);
+    this.forced = impl === 'netlink';
+    const protocol = protocolNumber(this.lineOpts.protocol);
+    const table = tableNumber(this.lineOpts.table);
+    const helperPath = opts.helperPath ?? findNetlinkHelper();
+    let off: string | undefined;
+    if (impl === 'ip') off = 'iproute2 asked for';
+    else if (helperPath === undefined) off = 'no netlink helper (petrel-netlink) was built';
+    else if (protocol === undefined) off = `protocol '${this.lineOpts.protocol}' is known only to iproute2`;
+    else if (table === undefined) off = `table '${String(this.lineOpts.table)}' is known only to iproute2`;
+    this.netlinkOff = off;
+    if (off === undefined && helperPath !== undefined && protocol !== undefined && table !== undefined) {
+      this.target = { protocol, table };
+      this.netlink = new NetlinkProcess({ helperPath, commandPrefix: this.prefix, timeoutMs: this.timeoutMs, ...(opts.idleMs !== undefined ? { idleMs: opts.idleMs } : {}) });
+    } else if (this.forced) this.log?.warn({ reason: off }, 'netlink kernel sink unavailable: using ip -batch');
   }
 
   /** `ip` processes started for batches so far. */
@@ -87,25 +142,154 @@ export class KernelSink implements RouteSink {
     return this.lanes.reduce((n, l) => n + l.batch.spawned, 0);
   }
 
+  /** Netlink helpers started so far. */
+  get helpersStarted(): number {
+    return this.netlink?.spawned ?? 0;
+  }
+
+  /** Whether the next apply goes through the netlink helper. */
+  get usesNetlink(): boolean {
+    return this.netlink !== undefined && (this.forced || this.netlink.unusable === undefined);
+  }
+
   /**
    * Starts the batch processes now (the daemon calls this at start-up), so the first routes learned
    * do not wait for a spawn: a fork of the whole Node process plus ip's start, tens of ms under load.
    */
   warm(): void {
-    for (const l of this.lanes) l.batch.warm();
+    if (this.usesNetlink) this.netlink!.warm();
+    else for (const l of this.lanes) l.batch.warm();
   }
 
-  /** Lets the batch process go (it also goes by itself when idle, and never keeps Node alive while idle). */
+  /** Lets the helper or batch processes go (they also go by themselves when idle, and never keep Node alive while idle). */
   close(): void {
+    this.netlink?.close();
     for (const l of this.lanes) l.batch.close();
   }
 
   /**
-   * Writes the changes to ip and resolves with ip's answer. Calls made without waiting for the
-   * previous one run in call order (each apply has queued all its lines before it returns), so a
-   * caller may keep a second batch in flight while the first is being programmed.
+   * Writes the changes to the kernel and resolves with its answer. Calls made without waiting for
+   * the previous one run in call order (each apply has queued all its messages or lines before it
+   * returns, or, while interface names are being looked up, queues behind the apply that waits),
+   * so a caller may keep a second batch in flight while the first is being programmed.
    */
-  async apply(changes: { readonly add: readonly SinkRoute[]; readonly remove: readonly SinkRoute[] }): Promise<SinkResult> {
+  apply(changes: Changes): Promise<SinkResult> {
+    if (!this.usesNetlink) return this.applyIp(changes);
+    const missing = this.unknownDevices(changes);
+    if (missing.size === 0 && this.gate === undefined) return this.applyNetlink(changes, missing);
+    // Interface names to look up first: this apply, and any made meanwhile, wait their turn.
+    const prior = this.gate ?? Promise.resolve();
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    this.gate = gate;
+    return prior
+      .then(() => this.lookUp(this.unknownDevices(changes)))
+      .then((absent) => {
+        // Queued synchronously here, before the next apply's turn.
+        const result = this.usesNetlink ? this.applyNetlink(changes, absent) : this.applyIp(changes);
+        if (this.gate === gate) this.gate = undefined;
+        open();
+        return result;
+      });
+  }
+
+  /** Device names of `changes` whose ifindex is not known yet. */
+  private unknownDevices(changes: Changes): Set<string> {
+    const out = new Set<string>();
+    for (const r of changes.add) if (r.dev !== undefined && !this.ifindex.has(r.dev)) out.add(r.dev);
+    return out;
+  }
+
+  /** Asks the helper for the ifindex of each name; resolves with the names that do not exist. */
+  private async lookUp(names: ReadonlySet<string>): Promise<Set<string>> {
+    const absent = new Set<string>();
+    const answers = await Promise.all([...names].map(async (n) => [n, await this.netlink!.lookup(n)] as const));
+    for (const [name, index] of answers) {
+      if (index) this.ifindex.set(name, index);
+      else absent.add(name);
+    }
+    return absent;
+  }
+
+  /**
+   * The netlink path: encodes the changes in chunks, each sent to the helper as soon as it is
+   * written; resolves with the kernel's answers. `absent`: device names that do not exist.
+   */
+  private async applyNetlink(changes: Changes, absent: ReadonlySet<string>): Promise<SinkResult> {
+    const failures: { route: SinkRoute; reason: string }[] = [];
+    const sent: Promise<number>[] = [];
+    const helper = this.netlink!;
+    const target = this.target!;
+    const w = this.writer;
+    let routes: SinkRoute[] = [];
+    let removes = 0;
+    let firstSeq = 0;
+    const send = () => {
+      if (routes.length === 0) return;
+      sent.push(this.settleNetlink(helper.run(w.take()), firstSeq, routes, removes, failures));
+      routes = [];
+      removes = 0;
+    };
+    const push = (route: SinkRoute, remove: boolean) => {
+      const bad = invalidReason(route, this.lineOpts);
+      if (bad !== undefined) {
+        failures.push({ route, reason: bad });
+        return;
+      }
+      if (!remove && route.dev !== undefined && route.type === 'unicast' && absent.has(route.dev)) {
+        failures.push({ route, reason: `Cannot find device "${route.dev}"` });
+        return;
+      }
+      // Sequence numbers run on (never 0): an answer's seq - firstSeq is the route's place in the chunk.
+      this.seq = this.seq >= 0xfffffff0 ? 1 : this.seq + 1;
+      if (routes.length === 0) firstSeq = this.seq;
+      if (remove) {
+        w.remove(route, target, this.seq);
+        removes++;
+      } else w.replace(route, target, this.seq, route.type === 'unicast' && route.dev !== undefined ? this.ifindex.get(route.dev) : undefined);
+      routes.push(route);
+      if (routes.length >= this.chunkLines) send();
+    };
+    // Removals first: a prefix moving to another metric must not lose its new route.
+    for (const r of changes.remove) push(r, true);
+    for (const r of changes.add) push(r, false);
+    send();
+    if (sent.length === 0) return { applied: 0, failures };
+    this.batches++;
+    let applied = 0;
+    for (const n of await Promise.all(sent)) applied += n;
+    if (failures.length > 0) this.log?.warn({ failures: failures.length, applied }, 'some kernel routes failed');
+    return { applied, failures };
+  }
+
+  /** The helper's answer to one chunk, like settle() for ip. A helper that never started hands the chunk to ip (auto). */
+  private async settleNetlink(answer: Promise<ChunkAnswer>, firstSeq: number, routes: SinkRoute[], removes: number, failures: { route: SinkRoute; reason: string }[]): Promise<number> {
+    const { errors, aborted, unstarted } = await answer;
+    if (unstarted && !this.forced) {
+      this.log?.warn({ reason: aborted }, 'netlink helper unavailable: kernel routes go through ip -batch');
+      const res = await this.applyIp({ remove: routes.slice(0, removes), add: routes.slice(removes) });
+      failures.push(...res.failures);
+      return res.applied;
+    }
+    if (errors.size === 0 && aborted === undefined) return routes.length;
+    let applied = 0;
+    routes.forEach((route, i) => {
+      const failure = errors.get((firstSeq + i) >>> 0);
+      if (failure === undefined) {
+        if (aborted !== undefined) failures.push({ route, reason: aborted });
+        else applied++;
+      } else if (i < removes && (failure.errno === ESRCH || failure.errno === ENOENT)) applied++;
+      else {
+        // The device went away (or was made again): look its index up afresh next time.
+        if (failure.errno === ENODEV) this.ifindex.clear();
+        failures.push({ route, reason: failure.reason });
+      }
+    });
+    return applied;
+  }
+
+  /** The iproute2 path: the changes as `ip -batch` lines. */
+  private async applyIp(changes: Changes): Promise<SinkResult> {
     const failures: { route: SinkRoute; reason: string }[] = [];
     const sent: Promise<number>[] = [];
     // Each chunk goes to ip as soon as it is written, so ip works while the next one is built.

@@ -2,10 +2,18 @@
  * The kernel sink against a real network namespace: a node namespace with a veth toward a
  * neighbour namespace for next hops. tunl0 does not exist in this kernel, so the veth plays the
  * IPIP device (the route shape `via X dev D onlink` is what matters).
+ *
+ * The sink's tests run twice: through the netlink helper (compiled here from its source, so the
+ * test does not depend on a build) and through `ip -batch`; both must program the same table and
+ * report the same failures.
  */
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addNamespace, addVethPair, deleteNamespace, nsExec, routes } from '../../tools/lab/netns.js';
-import { KernelSink } from '../../daemon/sink/kernel.js';
+import { KernelSink, type KernelSinkOptions } from '../../daemon/sink/kernel.js';
 import { IpBatchProcess } from '../../daemon/sink/batch-process.js';
 import { MockSink } from '../../daemon/sink/mock.js';
 import { sinkRouteSatisfies } from '../../daemon/policy/kernel.js';
@@ -16,7 +24,17 @@ import { announce, attrs, Capture, intent, peer, pool, RecordingEncoder } from '
 const ns = `pt-rib-${process.pid}`;
 const nbr = `pt-rib-${process.pid}n`;
 const DEV = 'eth0';
-const sinkFor = () => new KernelSink({ commandPrefix: ['ip', 'netns', 'exec', ns] });
+const helperPath = join(tmpdir(), `petrel-netlink-test-${process.pid}`);
+type Impl = 'netlink' | 'ip';
+const IMPLS: readonly Impl[] = ['netlink', 'ip'];
+/** A sink on `impl` in the test namespace; the netlink one must really use the helper. */
+function sinkOn(impl: Impl, opts: KernelSinkOptions = {}): KernelSink {
+  const sink = new KernelSink({ commandPrefix: ['ip', 'netns', 'exec', ns], impl, helperPath, ...opts });
+  expect(sink.usesNetlink).toBe(impl === 'netlink');
+  return sink;
+}
+/** Processes the sink started for its path: helpers for netlink, ip -batch for ip. */
+const started = (sink: KernelSink, impl: Impl) => (impl === 'netlink' ? sink.helpersStarted : sink.processesStarted);
 
 async function birdRoutes(): Promise<string> {
   return nsExec(ns, 'ip', ['route', 'show', 'proto', 'bird']);
@@ -27,20 +45,23 @@ async function flushBird(): Promise<void> {
 }
 
 beforeAll(async () => {
+  execFileSync('cc', ['-O2', '-Wall', '-Werror', '-o', helperPath, join(import.meta.dirname, '../../daemon/sink/native/petrel-netlink.c')]);
   await addNamespace(ns);
   await addNamespace(nbr);
   await addVethPair([ns, DEV, '172.16.30.1/24'], [nbr, DEV, '172.16.30.8/24']);
+  await nsExec(ns, 'ip', ['-6', 'addr', 'add', 'fd00:30::1/64', 'dev', DEV, 'nodad']);
 });
 
 afterAll(async () => {
+  rmSync(helperPath, { force: true });
   await deleteNamespace(ns);
   await deleteNamespace(nbr);
 });
 
-describe('KernelSink in a namespace', () => {
+describe.each(IMPLS)('KernelSink in a namespace (%s)', (impl) => {
   it('installs a blackhole, an onlink tunnel-style route and a plain via route, all proto bird', async () => {
     await flushBird();
-    const sink = sinkFor();
+    const sink = sinkOn(impl);
     const res = await sink.apply({
       add: [
         { prefix: '10.244.1.0/26', type: 'blackhole' },
@@ -68,7 +89,7 @@ describe('KernelSink in a namespace', () => {
 
   it('reports a route the kernel refuses, with its reason, and still applies the others', async () => {
     await flushBird();
-    const sink = sinkFor();
+    const sink = sinkOn(impl);
     const bad: SinkRoute = { prefix: '10.9.0.0/24', type: 'unicast', via: '10.99.99.99' };
     const badDev: SinkRoute = { prefix: '10.9.1.0/24', type: 'unicast', via: '172.16.30.8', dev: 'eth0 table 7' };
     const res = await sink.apply({
@@ -88,7 +109,7 @@ describe('KernelSink in a namespace', () => {
 
   it('replaces in place and removes by prefix (any type), honouring table and metric', async () => {
     await flushBird();
-    const sink = new KernelSink({ commandPrefix: ['ip', 'netns', 'exec', ns], table: 100 });
+    const sink = sinkOn(impl, { table: 100 });
     await sink.apply({ add: [{ prefix: '10.244.5.0/26', type: 'unicast', via: '172.16.30.8', metric: 7 }], remove: [] });
     expect(await sink.dump()).toEqual([{ prefix: '10.244.5.0/26', type: 'unicast', via: '172.16.30.8', dev: DEV, metric: 7 }]);
     expect(await birdRoutes()).toBe(''); // not in the main table
@@ -99,10 +120,10 @@ describe('KernelSink in a namespace', () => {
   });
 });
 
-describe('one long-lived ip -batch process', () => {
+describe.each(IMPLS)('one long-lived process (%s)', (impl) => {
   it('runs batch after batch in one process, mapping failures to the right batch and line', async () => {
     await flushBird();
-    const sink = sinkFor();
+    const sink = sinkOn(impl);
     const good = (i: number): SinkRoute => ({ prefix: `10.250.${i}.0/24`, type: 'unicast', via: '172.16.30.8' });
     const unreachable = (i: number): SinkRoute => ({ prefix: `10.251.${i}.0/24`, type: 'unicast', via: '10.99.99.99' });
     const first = await sink.apply({ add: [good(1), unreachable(1), good(2)], remove: [] });
@@ -115,14 +136,14 @@ describe('one long-lived ip -batch process', () => {
     const third = await sink.apply({ add: [], remove: [good(1), { prefix: '10.250.77.0/24', type: 'blackhole' }] });
     expect(third).toEqual({ applied: 2, failures: [] });
     expect(sink.batches).toBe(3);
-    expect(sink.processesStarted).toBe(1);
+    expect(started(sink, impl)).toBe(1);
     expect((await sink.dump()).map((r) => r.prefix).sort()).toEqual(['10.250.2.0/24', '10.250.3.0/24', '10.250.4.0/24']);
     sink.close();
   });
 
   it('splits a batch over side-by-side processes in chunks, keeping each prefix\'s changes in order', async () => {
     await flushBird();
-    const sink = new KernelSink({ commandPrefix: ['ip', 'netns', 'exec', ns], processes: 2, chunkLines: 50 });
+    const sink = sinkOn(impl, { processes: 2, chunkLines: 50 });
     const via = (i: number, metric?: number): SinkRoute => ({ prefix: `10.${200 + (i >> 8)}.${i & 255}.0/24`, type: 'unicast', via: '172.16.30.8', ...(metric !== undefined ? { metric } : {}) });
     const first = await sink.apply({ add: Array.from({ length: 300 }, (_, i) => via(i, 5)), remove: [] });
     expect(first).toEqual({ applied: 300, failures: [] });
@@ -131,7 +152,7 @@ describe('one long-lived ip -batch process', () => {
     const second = await sink.apply({ add: [...Array.from({ length: 300 }, (_, i) => via(i)), bad], remove: Array.from({ length: 300 }, (_, i) => via(i, 5)) });
     expect(second.applied).toBe(600);
     expect(second.failures.map((f) => f.route)).toEqual([bad]);
-    expect(sink.processesStarted).toBe(2);
+    expect(started(sink, impl)).toBe(impl === 'netlink' ? 1 : 2);
     const now = await sink.dump();
     expect(now).toHaveLength(300);
     expect(now.every((r) => r.metric === undefined)).toBe(true);
@@ -140,18 +161,19 @@ describe('one long-lived ip -batch process', () => {
 
   it('warm() starts the process ahead of the first batch, which then uses it', async () => {
     await flushBird();
-    const sink = sinkFor();
+    const sink = sinkOn(impl);
     sink.warm();
-    expect(sink.processesStarted).toBe(1);
+    expect(started(sink, impl)).toBe(1);
     expect(await sink.apply({ add: [{ prefix: '10.250.9.0/24', type: 'blackhole' }], remove: [] })).toEqual({ applied: 1, failures: [] });
     sink.warm();
-    expect(sink.processesStarted).toBe(1);
+    expect(started(sink, impl)).toBe(1);
+    expect(sink.processesStarted + sink.helpersStarted).toBe(1);
     sink.close();
   });
 
   it('runs applies called without waiting in call order, each with its own result', async () => {
     await flushBird();
-    const sink = new KernelSink({ commandPrefix: ['ip', 'netns', 'exec', ns], processes: 2, chunkLines: 7 });
+    const sink = sinkOn(impl, { processes: 2, chunkLines: 7 });
     const r = (i: number, metric?: number): SinkRoute => ({ prefix: `10.230.${i}.0/24`, type: 'unicast', via: '172.16.30.8', ...(metric !== undefined ? { metric } : {}) });
     const ids = Array.from({ length: 40 }, (_, i) => i);
     const bad: SinkRoute = { prefix: '10.231.0.0/24', type: 'unicast', via: '10.99.99.99' };
@@ -168,6 +190,109 @@ describe('one long-lived ip -batch process', () => {
     sink.close();
   });
 
+  it('reports a device that does not exist like ip does, and applies the rest', async () => {
+    await flushBird();
+    const sink = sinkOn(impl);
+    const ghost: SinkRoute = { prefix: '10.240.1.0/24', type: 'unicast', via: '172.16.30.8', dev: 'nosuch0', onlink: true };
+    const res = await sink.apply({ add: [ghost, { prefix: '10.240.2.0/24', type: 'unicast', via: '172.16.30.8', dev: DEV }], remove: [] });
+    expect(res).toEqual({ applied: 1, failures: [{ route: ghost, reason: 'Cannot find device "nosuch0"' }] });
+    expect(await birdRoutes()).toMatch(/10\.240\.2\.0\/24 via 172\.16\.30\.8 dev eth0/);
+    sink.close();
+  });
+
+  it('programs IPv6: blackhole, via a gateway onlink with a metric, and removal', async () => {
+    await flushBird();
+    const sink = sinkOn(impl);
+    const adds: SinkRoute[] = [
+      { prefix: 'fd00:244::/122', type: 'blackhole' },
+      { prefix: 'fd00:245::/122', type: 'unicast', via: 'fd00:30::8', dev: DEV, onlink: true, metric: 512 },
+    ];
+    expect(await sink.apply({ add: adds, remove: [] })).toEqual({ applied: 2, failures: [] });
+    expect(await sink.dump()).toEqual(adds);
+    const text = await nsExec(ns, 'ip', ['-6', 'route', 'show', 'proto', 'bird']);
+    expect(text).toContain('blackhole fd00:244::/122');
+    expect(text).toMatch(/fd00:245::\/122 via fd00:30::8 dev eth0 metric 512 onlink/);
+    expect(await sink.apply({ add: [], remove: adds })).toEqual({ applied: 2, failures: [] });
+    expect(await sink.dump()).toEqual([]);
+    sink.close();
+  });
+
+  it('takes thousands of routes in one chunk, and thousands of removals of absent routes as done', async () => {
+    await flushBird();
+    const sink = sinkOn(impl, { chunkLines: 20_000 });
+    const via = (i: number): SinkRoute => ({ prefix: `10.${100 + (i >> 8)}.${i & 255}.0/24`, type: 'unicast', via: '172.16.30.8' });
+    const gone = (i: number): SinkRoute => ({ prefix: `10.${150 + (i >> 8)}.${i & 255}.0/24`, type: 'blackhole' });
+    const bad = (i: number): SinkRoute => ({ prefix: `10.${180 + (i >> 8)}.${i & 255}.0/24`, type: 'unicast', via: '10.99.99.99' });
+    const n = 6000;
+    const ids = Array.from({ length: n }, (_, i) => i);
+    // Every removal and every third add fails in the kernel: many error answers for one chunk.
+    const res = await sink.apply({ add: ids.map((i) => (i % 3 === 0 ? bad(i) : via(i))), remove: ids.map(gone) });
+    expect(res.applied).toBe(n + n - n / 3);
+    expect(res.failures).toHaveLength(n / 3);
+    expect(res.failures.every((f, k) => f.route.prefix === bad(3 * k).prefix && /gateway|unreachable/i.test(f.reason))).toBe(true);
+    expect((await routes(ns, ['proto', 'bird'])).length).toBe(n - n / 3);
+    sink.close();
+  });
+});
+
+describe('the netlink helper, when it cannot be used', () => {
+  it('auto: a helper that cannot start hands the routes to ip -batch', async () => {
+    await flushBird();
+    const sink = new KernelSink({ commandPrefix: ['ip', 'netns', 'exec', ns], impl: 'auto', helperPath: '/nonexistent/petrel-netlink' });
+    expect(sink.usesNetlink).toBe(true);
+    const r: SinkRoute = { prefix: '10.241.0.0/24', type: 'unicast', via: '172.16.30.8' };
+    expect(await sink.apply({ add: [r], remove: [] })).toEqual({ applied: 1, failures: [] });
+    expect(sink.usesNetlink).toBe(false);
+    expect(sink.processesStarted).toBe(1);
+    expect(await sink.apply({ add: [{ ...r, prefix: '10.241.1.0/24' }], remove: [] })).toEqual({ applied: 1, failures: [] });
+    expect(sink.helpersStarted).toBe(1);
+    expect(await birdRoutes()).toMatch(/10\.241\.0\.0\/24[\s\S]*10\.241\.1\.0\/24/);
+    sink.close();
+  });
+
+  it('netlink asked for: a helper that cannot start fails every route, without throwing', async () => {
+    const sink = new KernelSink({ commandPrefix: ['ip', 'netns', 'exec', ns], impl: 'netlink', helperPath: '/nonexistent/petrel-netlink' });
+    const r: SinkRoute = { prefix: '10.242.0.0/24', type: 'blackhole' };
+    const res = await sink.apply({ add: [r], remove: [] });
+    expect(res.applied).toBe(0);
+    expect(res.failures).toEqual([{ route: r, reason: expect.stringMatching(/netlink helper aborted/) }]);
+  });
+
+  it('uses ip for names only iproute2 knows, or when asked', () => {
+    expect(new KernelSink({ helperPath, protocol: 'mine' }).netlinkOff).toMatch(/protocol 'mine'/);
+    expect(new KernelSink({ helperPath, table: 'mytable' }).netlinkOff).toMatch(/table 'mytable'/);
+    expect(new KernelSink({ helperPath, impl: 'ip' }).usesNetlink).toBe(false);
+    expect(new KernelSink({ helperPath }).usesNetlink).toBe(true);
+  });
+
+  it('a helper that dies mid-run aborts its chunk, and a fresh one takes the next', async () => {
+    await flushBird();
+    // A copy of its own, so that its process is the only one of that name.
+    const own = `${helperPath}-kill`;
+    copyFileSync(helperPath, own);
+    const sink = new KernelSink({ commandPrefix: ['ip', 'netns', 'exec', ns], impl: 'netlink', helperPath: own });
+    sink.warm();
+    expect(await sink.apply({ add: [{ prefix: '10.243.0.0/24', type: 'blackhole' }], remove: [] })).toEqual({ applied: 1, failures: [] });
+    const pids = (await nsExec(ns, 'pgrep', ['-f', own])).trim().split('\n').filter((l) => l !== '');
+    expect(pids).toHaveLength(1);
+    process.kill(Number(pids[0]), 'SIGKILL');
+    // Until the exit is seen the dead helper may still be asked; either way nothing throws and a
+    // later apply gets a fresh helper.
+    for (let i = 1; i < 100; i++) {
+      const res = await sink.apply({ add: [{ prefix: `10.243.${i}.0/24`, type: 'blackhole' }], remove: [] });
+      if (res.failures.length > 0) {
+        expect(res.failures[0]?.reason).toMatch(/netlink helper aborted/);
+        continue;
+      }
+      if (sink.helpersStarted === 2) break;
+    }
+    expect(sink.helpersStarted).toBe(2);
+    sink.close();
+    rmSync(own, { force: true });
+  });
+});
+
+describe('one long-lived ip -batch process', () => {
   it('keeps concurrent submissions apart', async () => {
     await flushBird();
     const batch = new IpBatchProcess({ commandPrefix: ['ip', 'netns', 'exec', ns] });
@@ -196,7 +321,7 @@ describe('one long-lived ip -batch process', () => {
   });
 
   it('a KernelSink whose ip cannot run reports every route as failed, without throwing', async () => {
-    const sink = new KernelSink({ commandPrefix: ['ip', 'netns', 'exec', ns], ipCommand: '/nonexistent/ip' });
+    const sink = new KernelSink({ commandPrefix: ['ip', 'netns', 'exec', ns], ipCommand: '/nonexistent/ip', impl: 'ip' });
     const r: SinkRoute = { prefix: '10.254.0.0/24', type: 'blackhole' };
     const res = await sink.apply({ add: [r], remove: [] });
     expect(res.applied).toBe(0);
@@ -204,7 +329,7 @@ describe('one long-lived ip -batch process', () => {
   });
 });
 
-describe('RouteEngine with the kernel sink', () => {
+describe.each(IMPLS)('RouteEngine with the kernel sink (%s)', (impl) => {
   const scenario = intent({
     ipv4Address: '172.16.30.1',
     ipv4Network: '172.16.30.0/24',
@@ -229,7 +354,7 @@ describe('RouteEngine with the kernel sink', () => {
 
   it('programs the same table as the mock sink for the same scenario', async () => {
     await flushBird();
-    const kernel = sinkFor();
+    const kernel = sinkOn(impl);
     const mock = new MockSink();
     const ke = new RouteEngine({ intent: scenario, sink: kernel, encoder: new RecordingEncoder(), ipipDevice: DEV });
     const me = new RouteEngine({ intent: scenario, sink: mock, encoder: new RecordingEncoder(), ipipDevice: DEV });
@@ -262,7 +387,7 @@ describe('RouteEngine with the kernel sink', () => {
     await nsExec(ns, 'ip', ['route', 'replace', 'blackhole', '10.244.1.0/26', 'proto', 'bird']);
     await nsExec(ns, 'ip', ['route', 'replace', '10.7.0.0/24', 'via', '172.16.30.8']);
     await nsExec(ns, 'ip', ['route', 'replace', '10.8.0.0/24', 'via', '172.16.30.8', 'proto', 'static']);
-    const sink = sinkFor();
+    const sink = sinkOn(impl);
     const engine = new RouteEngine({ intent: intent({ ownBlocks: ['10.244.1.0/26', '10.244.2.0/26'] }), sink, encoder: new RecordingEncoder(), ipipDevice: DEV });
     await engine.settled();
     // Before the reconcile, the stale route is still there (graceful restart keeps it).

@@ -1,0 +1,236 @@
+/**
+ * rtnetlink messages for kernel routes (RTM_NEWROUTE, RTM_DELROUTE), encoded byte for byte the
+ * way `ip route replace` / `ip route del` build them (iproute2's ip/iproute.c), into one buffer
+ * per chunk for the netlink helper (native/petrel-netlink.c). Pure code: no I/O.
+ *
+ * Layout of one message (all integers in host byte order, i.e. little-endian here):
+ *   struct nlmsghdr (16)  len u32, type u16, flags u16, seq u32, pid u32 (0: the kernel)
+ *   struct rtmsg    (12)  family, dst_len, src_len, tos, table, protocol, scope, type (u8 each), flags u32
+ *   attributes            RTA_DST, then RTA_GATEWAY, RTA_TABLE, RTA_PRIORITY, RTA_OIF as present (the
+ *                         order iproute2 writes for our lines); each a u16 length, u16 type and the
+ *                         value padded to 4 bytes.
+ *
+ * Routes are validated before they get here (iproute.ts invalidReason): the encoder trusts them.
+ */
+import type { SinkRoute } from '../model.js';
+import { parsePrefix6, parseIpv4, parseIpv6 } from '../../proto/prefix.js';
+
+export const RTM_NEWROUTE = 24;
+export const RTM_DELROUTE = 25;
+export const NLM_F_REQUEST = 0x1;
+export const NLM_F_ACK = 0x4;
+export const NLM_F_REPLACE = 0x100;
+export const NLM_F_CREATE = 0x400;
+const AF_INET = 2;
+const AF_INET6 = 10;
+const RTN_UNSPEC = 0;
+const RTN_UNICAST = 1;
+const RTN_BLACKHOLE = 6;
+const RT_SCOPE_UNIVERSE = 0;
+const RT_SCOPE_LINK = 253;
+const RT_SCOPE_NOWHERE = 255;
+const RT_TABLE_UNSPEC = 0;
+const RT_TABLE_MAIN = 254;
+export const RTNH_F_ONLINK = 4;
+const RTA_DST = 1;
+const RTA_OIF = 4;
+const RTA_GATEWAY = 5;
+const RTA_PRIORITY = 6;
+const RTA_TABLE = 15;
+
+/** What every message of a sink carries: the protocol tag and the routing table, as numbers. */
+export interface RouteTarget {
+  readonly protocol: number;
+  readonly table: number;
+}
+
+/** iproute2's names for protocols (/etc/iproute2/rt_protos) that a sink might be configured with. */
+const PROTOCOLS: Readonly<Record<string, number>> = { kernel: 2, boot: 3, static: 4, zebra: 11, bird: 12, bgp: 186 };
+/** iproute2's reserved table names (/etc/iproute2/rt_tables). */
+const TABLES: Readonly<Record<string, number>> = { default: 253, main: 254, local: 255 };
+
+/** The number of a protocol given by name or number, or undefined when only iproute2 could tell. */
+export function protocolNumber(protocol: string): number | undefined {
+  if (/^\d{1,3}$/.test(protocol) && Number(protocol) <= 255) return Number(protocol);
+  return PROTOCOLS[protocol];
+}
+
+/** The number of a routing table (main when unset), or undefined when only iproute2 could tell. */
+export function tableNumber(table: number | string | undefined): number | undefined {
+  if (table === undefined) return RT_TABLE_MAIN;
+  const text = String(table);
+  if (/^\d{1,10}$/.test(text) && Number(text) > 0 && Number(text) <= 0xffffffff) return Number(text);
+  return TABLES[text];
+}
+
+/** Where the next message goes: a buffer that grows as messages are added. */
+export class MessageWriter {
+  private buf: Buffer;
+  private off = 0;
+  /** Messages written since the last take(). */
+  count = 0;
+
+  constructor(initialBytes = 1 << 16) {
+    this.buf = Buffer.allocUnsafe(initialBytes);
+  }
+
+  get length(): number {
+    return this.off;
+  }
+
+  /** The messages written so far (a copy-free view), and a fresh start. */
+  take(): Buffer {
+    const out = this.buf.subarray(0, this.off);
+    this.buf = Buffer.allocUnsafe(Math.max(1 << 16, this.buf.length));
+    this.off = 0;
+    this.count = 0;
+    return out;
+  }
+
+  /**
+   * RTM_NEWROUTE with NLM_F_CREATE|NLM_F_REPLACE for a validated route (the `route replace` of
+   * iproute2). `oif` is the ifindex of `route.dev` (0 or undefined: no RTA_OIF).
+   */
+  replace(route: SinkRoute, target: RouteTarget, seq: number, oif?: number): void {
+    const start = this.begin(RTM_NEWROUTE, NLM_F_REQUEST | NLM_F_CREATE | NLM_F_REPLACE, seq);
+    const v6 = this.rtmsgAndDst(route.prefix, target);
+    const b = this.buf;
+    let type = RTN_UNICAST;
+    let scope = RT_SCOPE_UNIVERSE;
+    if (route.type === 'blackhole') type = RTN_BLACKHOLE;
+    else {
+      if (route.via !== undefined) this.address(RTA_GATEWAY, route.via, v6);
+      // Like iproute2, a route through a device alone is link scope (IPv6 routes are always universe).
+      else if (!v6) scope = RT_SCOPE_LINK;
+      if (route.onlink) b.writeUInt32LE(RTNH_F_ONLINK, start + 24);
+    }
+    b[start + 22] = scope;
+    b[start + 23] = type;
+    this.finish(start, route, target, route.type === 'unicast' ? oif : undefined);
+  }
+
+  /** RTM_DELROUTE for our route at `route.prefix` (the `route del PREFIX proto P [table T] [metric M]` of iproute2: any type, any next hop). */
+  remove(route: SinkRoute, target: RouteTarget, seq: number): void {
+    const start = this.begin(RTM_DELROUTE, NLM_F_REQUEST, seq);
+    const v6 = this.rtmsgAndDst(route.prefix, target);
+    // Any scope (IPv4); IPv6 routes have only the one.
+    this.buf[start + 22] = v6 ? RT_SCOPE_UNIVERSE : RT_SCOPE_NOWHERE;
+    this.buf[start + 23] = RTN_UNSPEC;
+    this.finish(start, route, target);
+  }
+
+  /** The header with a placeholder length; returns where the message starts. */
+  private begin(type: number, flags: number, seq: number): number {
+    // The largest message: 16 + 12 + 20 (dst) + 20 (gateway) + 3 * 8 (oif, priority, table).
+    if (this.off + 96 > this.buf.length) {
+      const bigger = Buffer.allocUnsafe(this.buf.length * 2);
+      this.buf.copy(bigger, 0, 0, this.off);
+      this.buf = bigger;
+    }
+    const b = this.buf;
+    const at = this.off;
+    b.writeUInt32LE(0, at);
+    b.writeUInt16LE(type, at + 4);
+    b.writeUInt16LE(flags, at + 6);
+    b.writeUInt32LE(seq >>> 0, at + 8);
+    b.writeUInt32LE(0, at + 12);
+    this.off = at + 16;
+    return at;
+  }
+
+  /** struct rtmsg (scope and type filled in later) and RTA_DST; returns whether the route is IPv6. */
+  private rtmsgAndDst(prefix: string, target: RouteTarget): boolean {
+    const b = this.buf;
+    const at = this.off;
+    const v6 = prefix.indexOf(':') >= 0;
+    b[at] = v6 ? AF_INET6 : AF_INET;
+    b[at + 2] = 0; // src_len
+    b[at + 3] = 0; // tos
+    b[at + 4] = target.table < 256 ? target.table : RT_TABLE_UNSPEC;
+    b[at + 5] = target.protocol;
+    b.writeUInt32LE(0, at + 8); // flags
+    this.off = at + 12;
+    b[at + 1] = v6 ? this.prefix6(prefix) : this.prefix4(prefix);
+    return v6;
+  }
+
+  /** RTA_DST of an IPv4 prefix; returns its length. */
+  private prefix4(prefix: string): number {
+    const b = this.buf;
+    const at = this.off;
+    b.writeUInt32LE(0x00010008, at); // len 8, type RTA_DST
+    const slash = prefix.indexOf('/');
+    // Fast path: digits and dots only (validated text); the rest goes through the full parser.
+    let octet = 0;
+    let i = 0;
+    let p = at + 4;
+    const end = slash < 0 ? prefix.length : slash;
+    for (; i < end; i++) {
+      const c = prefix.charCodeAt(i);
+      if (c === 46) {
+        b[p++] = octet;
+        octet = 0;
+      } else octet = octet * 10 + (c - 48);
+    }
+    b[p] = octet;
+    this.off = at + 8;
+    if (slash < 0) return 32;
+    let len = 0;
+    for (i = slash + 1; i < prefix.length; i++) len = len * 10 + (prefix.charCodeAt(i) - 48);
+    return len;
+  }
+
+  /** RTA_DST of an IPv6 prefix; returns its length. */
+  private prefix6(prefix: string): number {
+    const { words, len } = parsePrefix6(prefix);
+    const at = this.off;
+    this.buf.writeUInt32LE(0x00010014, at); // len 20, type RTA_DST
+    for (let w = 0; w < 4; w++) this.buf.writeUInt32BE(words[w]!, at + 4 + 4 * w);
+    this.off = at + 20;
+    return len;
+  }
+
+  private address(type: number, text: string, v6: boolean): void {
+    const b = this.buf;
+    const at = this.off;
+    if (v6) {
+      b.writeUInt16LE(20, at);
+      b.writeUInt16LE(type, at + 2);
+      const words = parseIpv6(text);
+      for (let w = 0; w < 4; w++) b.writeUInt32BE(words[w]!, at + 4 + 4 * w);
+      this.off = at + 20;
+    } else {
+      b.writeUInt16LE(8, at);
+      b.writeUInt16LE(type, at + 2);
+      b.writeUInt32BE(parseIpv4(text), at + 4);
+      this.off = at + 8;
+    }
+  }
+
+  private u32(type: number, value: number): void {
+    const at = this.off;
+    this.buf.writeUInt16LE(8, at);
+    this.buf.writeUInt16LE(type, at + 2);
+    this.buf.writeUInt32LE(value >>> 0, at + 4);
+    this.off = at + 8;
+  }
+
+  /** RTA_TABLE, RTA_PRIORITY and RTA_OIF as needed, then the message's length. */
+  private finish(start: number, route: SinkRoute, target: RouteTarget, oif?: number): void {
+    if (target.table >= 256) this.u32(RTA_TABLE, target.table);
+    if (route.metric !== undefined) this.u32(RTA_PRIORITY, route.metric);
+    if (oif) this.u32(RTA_OIF, oif);
+    this.buf.writeUInt32LE(this.off - start, start);
+    this.count++;
+  }
+}
+
+/**
+ * The reason text for a message the kernel refused, worded like iproute2 prints it (which the
+ * `ip -batch` path reports): the kernel's extended-ACK message with a full stop, or the errno's
+ * text (strerror) when the kernel gave none.
+ */
+export function failureReason(strerror: string, extAck: string): string {
+  if (extAck === '') return strerror;
+  return extAck.endsWith('.') ? extAck : `${extAck}.`;
+}
