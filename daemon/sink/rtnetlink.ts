@@ -69,6 +69,10 @@ export class MessageWriter {
   private off = 0;
   /** Messages written since the last take(). */
   count = 0;
+  /** What the template (the last IPv4 replace written) was made from. */
+  private last: { type: string; via: string | undefined; oif: number | undefined; onlink: boolean | undefined; metric: number | undefined; target: RouteTarget } | undefined;
+  private template = Buffer.alloc(96);
+  private templateLen = 0;
 
   constructor(initialBytes = 1 << 16) {
     this.buf = Buffer.allocUnsafe(initialBytes);
@@ -92,6 +96,10 @@ export class MessageWriter {
    * iproute2). `oif` is the ifindex of `route.dev` (0 or undefined: no RTA_OIF).
    */
   replace(route: SinkRoute, target: RouteTarget, seq: number, oif?: number): void {
+    if (this.sameAsLast(route, target, oif)) {
+      this.fromLast(route.prefix, seq);
+      return;
+    }
     const start = this.begin(RTM_NEWROUTE, NLM_F_REQUEST | NLM_F_CREATE | NLM_F_REPLACE, seq);
     const v6 = this.rtmsgAndDst(route.prefix, target);
     const b = this.buf;
@@ -107,6 +115,52 @@ export class MessageWriter {
     b[start + 22] = scope;
     b[start + 23] = type;
     this.finish(start, route, target, route.type === 'unicast' ? oif : undefined);
+    // An IPv4 message is kept as the template for the next route with the same next hop.
+    if (!v6) {
+      this.last = { type: route.type, via: route.via, oif, onlink: route.onlink, metric: route.metric, target };
+      const len = this.off - start;
+      if (this.template.length < len) this.template = Buffer.alloc(96);
+      b.copy(this.template, 0, start, this.off);
+      this.templateLen = len;
+    } else this.last = undefined;
+  }
+
+  /**
+   * Whether an IPv4 route differs from the last one written only in its prefix: the common case
+   * (a peer's routes share their next hop), where the message is the last one with a new prefix.
+   */
+  private sameAsLast(route: SinkRoute, target: RouteTarget, oif: number | undefined): boolean {
+    const l = this.last;
+    return (
+      l !== undefined &&
+      l.via === route.via &&
+      l.type === route.type &&
+      l.oif === oif &&
+      l.onlink === route.onlink &&
+      l.metric === route.metric &&
+      l.target === target &&
+      route.prefix.indexOf(':') < 0
+    );
+  }
+
+  /** The template with `prefix` and `seq` in it. */
+  private fromLast(prefix: string, seq: number): void {
+    if (this.off + 96 > this.buf.length) this.grow();
+    const b = this.buf;
+    const at = this.off;
+    const t = this.template;
+    for (let i = 0; i < this.templateLen; i++) b[at + i] = t[i]!;
+    b.writeUInt32LE(seq >>> 0, at + 8);
+    this.off = at + 28; // RTA_DST follows the rtmsg
+    b[at + 17] = this.prefix4(prefix);
+    this.off = at + this.templateLen;
+    this.count++;
+  }
+
+  private grow(): void {
+    const bigger = Buffer.allocUnsafe(this.buf.length * 2);
+    this.buf.copy(bigger, 0, 0, this.off);
+    this.buf = bigger;
   }
 
   /** RTM_DELROUTE for our route at `route.prefix` (the `route del PREFIX proto P [table T] [metric M]` of iproute2: any type, any next hop). */
@@ -122,11 +176,7 @@ export class MessageWriter {
   /** The header with a placeholder length; returns where the message starts. */
   private begin(type: number, flags: number, seq: number): number {
     // The largest message: 16 + 12 + 20 (dst) + 20 (gateway) + 3 * 8 (oif, priority, table).
-    if (this.off + 96 > this.buf.length) {
-      const bigger = Buffer.allocUnsafe(this.buf.length * 2);
-      this.buf.copy(bigger, 0, 0, this.off);
-      this.buf = bigger;
-    }
+    if (this.off + 96 > this.buf.length) this.grow();
     const b = this.buf;
     const at = this.off;
     b.writeUInt32LE(0, at);

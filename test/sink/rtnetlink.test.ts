@@ -128,6 +128,41 @@ describe('rtnetlink route messages', () => {
     expect(w.take()[17]).toBe(32);
   });
 
+  it('writes each route the same whether or not it follows a route with the same next hop', () => {
+    const shapes: SinkRoute[] = [
+      { prefix: '10.1.0.0/24', type: 'unicast', via: '172.16.30.8' },
+      { prefix: '10.1.1.0/24', type: 'unicast', via: '172.16.30.8' },
+      { prefix: '10.1.2.128/25', type: 'unicast', via: '172.16.30.9' },
+      { prefix: '10.1.3.0/24', type: 'unicast', via: '172.16.30.9', dev: 'd0', onlink: true },
+      { prefix: '10.1.4.0/24', type: 'unicast', via: '172.16.30.9', dev: 'd0', onlink: true },
+      { prefix: '10.1.5.0/24', type: 'unicast', via: '172.16.30.9', dev: 'd0', onlink: true, metric: 5 },
+      { prefix: 'fd00:9::/64', type: 'unicast', via: 'fd00::9', metric: 5 },
+      { prefix: '10.1.6.0/24', type: 'blackhole', metric: 5 },
+      { prefix: '10.1.7.1/32', type: 'blackhole', metric: 5 },
+      { prefix: '0.0.0.0/0', type: 'blackhole', metric: 5 },
+    ];
+    const oif = (r: SinkRoute) => (r.dev !== undefined ? 3 : undefined);
+    const together = new MessageWriter(64);
+    shapes.forEach((r, i) => {
+      together.replace(r, bird, i + 1, oif(r));
+      if (i === 4) together.remove(r, bird, 99);
+    });
+    const alone = shapes.map((r, i) => {
+      const w = new MessageWriter(64);
+      w.replace(r, bird, i + 1, oif(r));
+      if (i === 4) w.remove(r, bird, 99);
+      return w.take().toString('hex');
+    });
+    expect(together.take().toString('hex')).toBe(alone.join(''));
+    // A different table is a different template.
+    const w = new MessageWriter(64);
+    w.replace(shapes[0]!, bird, 1);
+    w.replace(shapes[1]!, { protocol: 12, table: 300 }, 2);
+    const other = new MessageWriter(64);
+    other.replace(shapes[1]!, { protocol: 12, table: 300 }, 2);
+    expect(w.take().subarray(44).toString('hex')).toBe(other.take().toString('hex'));
+  });
+
   it('knows protocol and table numbers, and leaves other names to iproute2', () => {
     expect(protocolNumber('bird')).toBe(12);
     expect(protocolNumber('42')).toBe(42);
