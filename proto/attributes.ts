@@ -8,6 +8,7 @@ import { AS_TRANS, AsPathSegmentType, AttrFlag, AttrType } from './constants.js'
 import type { CodecContext } from './context.js';
 import { BgpError, type ErrorHandling, updateError, UpdateSubcode } from './errors.js';
 import { type DecodedPrefixes, decodePrefixes4, decodePrefixes6 } from './nlri.js';
+import { formatIpv4 } from './prefix.js';
 
 export type OriginCode = 0 | 1 | 2;
 
@@ -140,6 +141,45 @@ export function decodeSegments(b: Uint8Array, o: number, len: number, asSize: 2 
     segs.push({ type: type as AsPathSegment['type'], asns });
   }
   return segs;
+}
+
+/**
+ * The AS_PATH last decoded (value bytes, AS size) and its segments, frozen: consecutive UPDATEs of
+ * a table mostly carry the same path, and then share one decoded path (no arrays per UPDATE, and
+ * the RIB's path sharing finds it by identity). Nothing may change a decoded path (it throws).
+ */
+let lastPathBytes = new Uint8Array(0);
+let lastPathAsSize = 0;
+let lastPath: AsPathSegment[] | null = null;
+
+function decodeAsPath(b: Uint8Array, o: number, len: number, asSize: 2 | 4): AsPathSegment[] | null {
+  if (lastPath !== null && asSize === lastPathAsSize && len === lastPathBytes.length) {
+    let i = 0;
+    while (i < len && b[o + i] === lastPathBytes[i]) i++;
+    if (i === len) return lastPath;
+  }
+  const segs = decodeSegments(b, o, len, asSize);
+  if (segs === null || len > 512) return segs;
+  for (const seg of segs) {
+    Object.freeze(seg.asns);
+    Object.freeze(seg);
+  }
+  lastPath = Object.freeze(segs) as AsPathSegment[];
+  lastPathBytes = b.slice(o, o + len);
+  lastPathAsSize = asSize;
+  return lastPath;
+}
+
+/** The last NEXT_HOP decoded and its text: a table's UPDATEs mostly share one (no new string per UPDATE). */
+let lastNextHop = -1;
+let lastNextHopText = '';
+
+function nextHopText(addr: number): string {
+  if (addr !== lastNextHop) {
+    lastNextHopText = formatIpv4(addr);
+    lastNextHop = addr;
+  }
+  return lastNextHopText;
 }
 
 /** Encodes segments, splitting any longer than 255 ASNs; 2-octet mode writes AS_TRANS for large ASNs. */
@@ -337,7 +377,7 @@ const ROWS: AttrRow[] = [
     flags: WELL_KNOWN,
     onMalformed: 'treat-as-withdraw',
     decode: (s, o, len) => {
-      const segs = decodeSegments(s.b, o, len, s.ctx.as4 ? 4 : 2);
+      const segs = decodeAsPath(s.b, o, len, s.ctx.as4 ? 4 : 2);
       if (!segs) return UpdateSubcode.MALFORMED_AS_PATH;
       s.attrs.asPath = segs;
       s.sawAsPath = true;
@@ -356,7 +396,7 @@ const ROWS: AttrRow[] = [
       // RFC 4271 §6.3: 0.0.0.0, multicast and class E are never a usable next hop.
       const first = s.b[o]!;
       if (readU32(s.b, o) === 0 || first >= 224) return UpdateSubcode.INVALID_NEXT_HOP_ATTRIBUTE;
-      s.attrs.nextHop = ipv4At(s.b, o);
+      s.attrs.nextHop = nextHopText(readU32(s.b, o));
       return 0;
     },
     // Only an IPv4 next hop goes into NEXT_HOP; IPv6 ones travel in MP_REACH_NLRI.

@@ -350,7 +350,8 @@ export class AttrStore {
     if (this.hops.size > 65536) this.hops.clear();
     let path = this.paths.get(pathHash);
     if (path === undefined || !sameAsPath(path, a.asPath)) {
-      path = a.asPath.map((seg) => ({ type: seg.type, asns: [...seg.asns] }));
+      // A frozen path (the codec's decoded ones) cannot change under us: kept as it is.
+      path = Object.isFrozen(a.asPath) ? a.asPath : a.asPath.map((seg) => ({ type: seg.type, asns: [...seg.asns] }));
       this.paths.set(pathHash, path);
     }
     let nextHop = a.nextHop;

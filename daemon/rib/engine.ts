@@ -51,6 +51,8 @@ export interface RouteEngineOptions {
 
 const LOCAL = 0;
 const OUT_CACHE_LIMIT = 4096;
+/** An UPDATE of up to this many yields' work is applied at once (applyUpdate), not queued. */
+const INLINE_YIELDS = 4;
 /** Work units of one member's Adj-RIB-Out write, against one for a decision or a class's export verdict. */
 const MEMBER_UNIT = 0.125;
 /** exportResult outcomes besides an attribute-set id (> 0): the route may not go to the peer at all, */
@@ -290,9 +292,11 @@ export class RouteEngine {
    * result, or a promise of it when queued.
    */
   applyUpdate(name: string, update: RibUpdate): PeerUpdateResult | Promise<PeerUpdateResult> {
-    // An UPDATE worth more than one yield's work (a full one exported to many peers) is queued,
-    // where its decisions yield part way.
-    if (this.queued > 0 || this.updateWork(name, update) > this.yieldEvery) return this.peerUpdate(name, update);
+    // An UPDATE worth more than a few yields' work (a full one exported to many peers, or an
+    // extended message's thousands of prefixes) is queued, where its decisions yield part way. A
+    // full 4096-byte UPDATE exported to one class of ten peers is about 3,000 units, and runs at
+    // once: queued, it costs a promise, a key list and a second Adj-RIB-In pass.
+    if (this.queued > 0 || this.updateWork(name, update) > INLINE_YIELDS * this.yieldEvery) return this.peerUpdate(name, update);
     return this.updateNow(name, update);
   }
 
@@ -617,6 +621,34 @@ export class RouteEngine {
     // A list, not a Set: a prefix listed twice is decided twice, and the second decision finds no change.
     const dirty: PrefixKey[] = [];
     if (u.endOfRib) return dirty;
+    // Spreads only when a field is set: this object is built once per UPDATE.
+    const rrClusterId = this.intent.rrClusterId;
+    const importCtx =
+      rrClusterId === undefined && peer.allowLocalAs === undefined
+        ? { ibgp: peer.ibgp, localAs: peer.localAs, routerId: this.intent.routerId }
+        : { ibgp: peer.ibgp, localAs: peer.localAs, routerId: this.intent.routerId, ...optional('clusterId', rrClusterId), ...optional('allowLocalAs', peer.allowLocalAs) };
+    // The UPDATE of a table arriving (IPv4 announcements only, accepted): stored and decided in one
+    // pass with no closures; anything else (or a filtered set, to count and log it) takes the general path.
+    if (
+      inline &&
+      u.attrs !== null &&
+      !u.treatAsWithdraw &&
+      u.withdrawn.length === 0 &&
+      u.nlri.length > 0 &&
+      u.nlriPathIds === undefined &&
+      u.mpReach === undefined &&
+      u.mpUnreach === undefined &&
+      src.stale === undefined &&
+      src.adjIn.simple
+    ) {
+      const imported = normaliseImported(u.attrs, peer.ibgp);
+      if (importVerdict(importCtx, imported).accept) {
+        const id = this.store.intern(imported);
+        this.announce4(src, u.nlri, id);
+        this.store.release(id);
+        return dirty;
+      }
+    }
     const c = src.counters;
     /** Removes routes; `count` false when they were announcements that got filtered. */
     const withdraw = (family: Family, packed: Uint32Array, pathIds: Uint32Array | undefined, count = true) => {
@@ -646,10 +678,7 @@ export class RouteEngine {
       let imported: RouteAttrs | undefined;
       if (accepted && attrs) {
         imported = normaliseImported(attrs, peer.ibgp);
-        const verdict = importVerdict(
-          { ibgp: peer.ibgp, localAs: peer.localAs, routerId: this.intent.routerId, ...optional('clusterId', this.intent.rrClusterId), ...optional('allowLocalAs', peer.allowLocalAs) },
-          imported,
-        );
+        const verdict = importVerdict(importCtx, imported);
         if (!verdict.accept) {
           accepted = false;
           this.log?.debug({ peer: peer.name, reason: verdict.reason }, 'routes filtered on import');

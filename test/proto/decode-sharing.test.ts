@@ -1,0 +1,68 @@
+/**
+ * What consecutive UPDATEs share after decoding: the AS path and the next-hop text of the previous
+ * UPDATE when their bytes are the same (frozen, so nobody can change a path another UPDATE holds),
+ * and an empty prefix field decodes with no copy. The values must be exactly those of a fresh decode.
+ */
+import { describe, expect, it } from 'vitest';
+import { type CodecContext, decodeUpdate, defaultCodecContext, encodeUpdate, type PathAttributes } from '../../proto/index.js';
+import { decodePrefixes4 } from '../../proto/nlri.js';
+
+const ctx4: CodecContext = defaultCodecContext();
+const ctx2: CodecContext = { ...defaultCodecContext(), as4: false };
+
+function updateBytes(attrs: PathAttributes, nlri: number[], ctx: CodecContext = ctx4): Uint8Array {
+  return encodeUpdate({ withdrawn: new Uint32Array(0), attrs, nlri: Uint32Array.from(nlri) }, ctx);
+}
+
+const base: PathAttributes = { origin: 0, asPath: [{ type: 2, asns: [65001, 65002] }], nextHop: '192.0.2.1', med: 1, unknown: [] };
+
+describe('decoded attribute sharing between UPDATEs', () => {
+  it('shares one frozen AS path between UPDATEs with the same path bytes', () => {
+    const a = decodeUpdate(updateBytes(base, [0x0a000000, 24]), ctx4);
+    const b = decodeUpdate(updateBytes({ ...base, med: 2 }, [0x0a000100, 24]), ctx4);
+    expect(b.attrs!.asPath).toBe(a.attrs!.asPath);
+    expect(b.attrs!.asPath).toEqual([{ type: 2, asns: [65001, 65002] }]);
+    expect(Object.isFrozen(b.attrs!.asPath)).toBe(true);
+    expect(Object.isFrozen(b.attrs!.asPath[0]!.asns)).toBe(true);
+    expect(() => (b.attrs!.asPath[0]!.asns as number[]).push(1)).toThrow();
+    expect(b.attrs!.med).toBe(2);
+  });
+
+  it('decodes a different path (or the same bytes under another AS size) afresh', () => {
+    const a = decodeUpdate(updateBytes(base, [0x0a000000, 24]), ctx4);
+    const c = decodeUpdate(updateBytes({ ...base, asPath: [{ type: 2, asns: [65001, 65003] }] }, [0x0a000000, 24]), ctx4);
+    expect(c.attrs!.asPath).not.toBe(a.attrs!.asPath);
+    expect(c.attrs!.asPath).toEqual([{ type: 2, asns: [65001, 65003] }]);
+    // 4 bytes of AS_PATH value: two 2-octet ASNs, or one 4-octet ASN.
+    const four = decodeUpdate(updateBytes({ ...base, asPath: [{ type: 2, asns: [0x00010002] }] }, [0x0a000000, 24]), ctx4);
+    expect(four.attrs!.asPath).toEqual([{ type: 2, asns: [0x00010002] }]);
+    const two = decodeUpdate(updateBytes({ ...base, asPath: [{ type: 2, asns: [1, 2] }] }, [0x0a000000, 24], ctx2), ctx2);
+    expect(two.attrs!.asPath).toEqual([{ type: 2, asns: [1, 2] }]);
+    expect(decodeUpdate(updateBytes({ ...base, asPath: [] }, [0x0a000000, 24]), ctx4).attrs!.asPath).toEqual([]);
+  });
+
+  it('gives the next hop of each UPDATE, shared as text when it repeats', () => {
+    const a = decodeUpdate(updateBytes(base, [0x0a000000, 24]), ctx4);
+    const b = decodeUpdate(updateBytes({ ...base, nextHop: '198.51.100.7' }, [0x0a000000, 24]), ctx4);
+    const c = decodeUpdate(updateBytes({ ...base, nextHop: '198.51.100.7' }, [0x0a000000, 24]), ctx4);
+    expect(a.attrs!.nextHop).toBe('192.0.2.1');
+    expect(b.attrs!.nextHop).toBe('198.51.100.7');
+    expect(c.attrs!.nextHop).toBe('198.51.100.7');
+  });
+
+  it('decodes an empty prefix field as empty arrays (with path ids under ADD-PATH) and copies small ones out', () => {
+    const b = Uint8Array.of(24, 10, 0, 1, 16, 172, 16);
+    expect(decodePrefixes4(b, 0, 0, false)).toEqual({ prefixes: new Uint32Array(0) });
+    expect(decodePrefixes4(b, 3, 3, true)).toEqual({ prefixes: new Uint32Array(0), pathIds: new Uint32Array(0) });
+    const first = decodePrefixes4(b, 0, b.length, false).prefixes;
+    expect([...first]).toEqual([0x0a000100, 24, 0xac100000, 16]);
+    // A later decode must not change what an earlier one returned (no view of shared scratch).
+    decodePrefixes4(Uint8Array.of(8, 99), 0, 2, false);
+    expect([...first]).toEqual([0x0a000100, 24, 0xac100000, 16]);
+    const many = new Uint8Array(4 * 40);
+    for (let i = 0; i < 40; i++) many.set([24, 10, 0, i], 4 * i);
+    const out = decodePrefixes4(many, 0, many.length, false).prefixes;
+    expect(out.length).toBe(80);
+    expect(out[78]).toBe(0x0a002700);
+  });
+});
