@@ -63,7 +63,7 @@ describe('RouteEngine.applyUpdate', () => {
     expect(sink!.snapshot().map((r) => r.prefix)).toEqual(['10.244.3.0/26']);
   });
 
-  it('queues an UPDATE worth more than one yield of work (exported to other peers), with the same outcome', async () => {
+  it('queues an UPDATE worth more than a few yields of work (exported to other peers), with the same outcome', async () => {
     const enc = new RecordingEncoder();
     const engine = new RouteEngine({ intent: intent({ ownBlocks: [] }), sink: new MockSink(), encoder: enc, yieldEvery: 8 });
     const out = new Capture(enc);
@@ -73,14 +73,14 @@ describe('RouteEngine.applyUpdate', () => {
     const a = attrs({ asPath: [{ type: 2, asns: [65001] }], localPref: undefined, nextHop: '172.16.40.1' });
     const small = engine.applyUpdate(EBGP.name, announce(['10.244.4.0/26', '10.244.4.64/26'], a));
     expect(small).toEqual({ maxPrefixExceeded: false, prefixes: 2 });
-    const cidrs = Array.from({ length: 10 }, (_, i) => `10.244.5.${i * 4}/30`);
+    const cidrs = Array.from({ length: 40 }, (_, i) => `10.244.5.${i * 4}/30`);
     const big = engine.applyUpdate(EBGP.name, announce(cidrs, a));
     expect(big).toBeInstanceOf(Promise);
-    expect(await big).toEqual({ maxPrefixExceeded: false, prefixes: 12 });
+    expect(await big).toEqual({ maxPrefixExceeded: false, prefixes: 42 });
     await engine.settled();
     const told = out.take().flatMap((m) => (m.kind === 'update' ? m.prefixes : []));
     expect(told.sort()).toEqual(['10.244.4.0/26', '10.244.4.64/26', ...cidrs].sort());
-    expect(engine.counters(EBGP.name)).toMatchObject({ imported: 12, preferred: 12 });
+    expect(engine.counters(EBGP.name)).toMatchObject({ imported: 42, preferred: 42 });
   });
 
   it('reports max-prefix exceeded from an UPDATE applied at once', async () => {
