@@ -291,6 +291,25 @@ export class AdjRibOut {
     return true;
   }
 
+  /**
+   * A copy with the same state, pending changes and order (its own references and slot uses): a
+   * peer that shared its class's Adj-RIB-Out and now needs one of its own.
+   */
+  clone(): AdjRibOut {
+    const c = new AdjRibOut(this.store, this.index);
+    const st = this.state.slice();
+    c.state = st;
+    c.pending = this.pending.slice();
+    c.announced = this.announced;
+    for (let slot = 0; slot < st.length; slot++) {
+      const v = st[slot]!;
+      if (v === NOTHING) continue;
+      this.index.use(slot, 1);
+      if (v !== WITHDRAW_PENDING) this.store.ref(v < 0 ? -v : v);
+    }
+    return c;
+  }
+
   /** Drops everything (session gone), releasing references. */
   clear(): void {
     const st = this.state;

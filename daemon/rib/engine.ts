@@ -82,7 +82,12 @@ interface Source {
   retained?: boolean;
   /** Set while the session is up: the export side. */
   out?: {
-    readonly adjOut: AdjRibOut;
+    /** Its Adj-RIB-Out: while `shared` is set, the class's one (the same object for every sharing member). */
+    adjOut: AdjRibOut;
+    /** Set while it shares its class's Adj-RIB-Out (it has never been the source of a best route). */
+    shared: SharedOut | undefined;
+    /** shared.counters when it started sharing: it counts what the shared Adj-RIB-Out counted since. */
+    sharedCountersBase: ExportCounters;
     readonly output: PeerOutput;
     readonly target: ExportTarget;
     readonly ctx: CodecContext;
@@ -97,6 +102,44 @@ interface Source {
 interface OutGroup {
   readonly cls: ExportClass;
   readonly members: readonly Source[];
+  /** Members with an Adj-RIB-Out of their own. */
+  readonly own: readonly Source[];
+  /** The class's shared Adj-RIB-Out, when some member uses it. */
+  readonly shared: SharedOut | undefined;
+}
+
+/**
+ * One Adj-RIB-Out for the members of an export class that need nothing of their own: a route is
+ * recorded once for all of them, its changes are drained and encoded once, and each member's
+ * share of the work is writing the same UPDATE bytes. A member leaves it for a copy of its own
+ * as soon as it is the source of a best route (split horizon: it must not get that route back),
+ * or for a route refresh; a peer joins it only while it is empty (before the class has been
+ * told anything), else it gets its own and a full table walk.
+ */
+interface SharedOut {
+  readonly cls: ExportClass;
+  readonly adjOut: AdjRibOut;
+  readonly members: Source[];
+  /** The export counters of what was recorded here, as one member's would be. */
+  readonly counters: RouteCounters;
+}
+
+type ExportCounters = Pick<RouteCounters, 'exportUpdates' | 'exportWithdraws'>;
+
+function exportCountersOf(c: ExportCounters): ExportCounters {
+  return { exportUpdates: { ...c.exportUpdates }, exportWithdraws: { ...c.exportWithdraws } };
+}
+
+/** Adds to `into` what `now` counted since `base`. */
+function addExportDelta(into: ExportCounters, now: ExportCounters, base: ExportCounters): void {
+  const u = into.exportUpdates;
+  u.received += now.exportUpdates.received - base.exportUpdates.received;
+  u.rejected += now.exportUpdates.rejected - base.exportUpdates.rejected;
+  u.filtered += now.exportUpdates.filtered - base.exportUpdates.filtered;
+  u.accepted += now.exportUpdates.accepted - base.exportUpdates.accepted;
+  const w = into.exportWithdraws;
+  w.received += now.exportWithdraws.received - base.exportWithdraws.received;
+  w.accepted += now.exportWithdraws.accepted - base.exportWithdraws.accepted;
 }
 
 export interface SinkFailureRecord {
@@ -134,6 +177,8 @@ export class RouteEngine {
   private readonly exportClasses = new ExportClasses();
   /** outGroups(), until a session's export side comes or goes. */
   private groups: readonly OutGroup[] | undefined;
+  /** The shared Adj-RIB-Out of each export class that has one. */
+  private readonly sharedOuts = new Map<ExportClass, SharedOut>();
   /** Slots of the prefixes held by any Adj-RIB-Out: one lookup per exported prefix, not one per peer. */
   private readonly exportIndex = new ExportIndex();
 
@@ -242,7 +287,7 @@ export class RouteEngine {
         counters: emptyRouteCounters(),
         preferred: 0,
         maxPrefixWarned: false,
-        out: this.newOutput(peer, output),
+        out: this.newOutput(peer, output, (keep?.adjIn.pathCount ?? 0) > 0),
       };
       if (keep) {
         src.counters = keep.counters;
@@ -250,6 +295,8 @@ export class RouteEngine {
       }
       this.sources[index] = src;
       this.byName.set(peer.name, src);
+      src.out!.shared?.members.push(src);
+      this.groups = undefined;
       // The new session may carry another router id: decide the retained prefixes again.
       if (keep) await this.recompute([...src.adjIn.keys()], index);
       for (const key of [...this.loc.keys()]) {
@@ -424,6 +471,9 @@ export class RouteEngine {
     return this.enqueue(() => {
       const src = this.byName.get(name);
       if (!src?.out || !src.peer) return;
+      // Everything again for this peer only: it needs an Adj-RIB-Out of its own.
+      this.flushOutput(src);
+      this.ownAdjRibOut(src);
       src.out.adjOut.resendAll();
       this.flushOutput(src);
       const eor = src.peer.families.map((f) => this.encoder.endOfRib(f));
@@ -436,13 +486,15 @@ export class RouteEngine {
     const src = this.byName.get(name);
     if (!src) return emptyRouteCounters();
     const c = src.counters;
-    const exportUpdates = { ...c.exportUpdates };
+    const exp = exportCountersOf(c);
+    const exportUpdates = exp.exportUpdates;
     if (src.out) {
       const { shared } = src.out.cls;
       const base = src.out.sharedBase;
       exportUpdates.received += shared.received - base.received;
       exportUpdates.filtered += shared.filtered - base.filtered;
       exportUpdates.rejected += shared.rejected - base.rejected;
+      if (src.out.shared) addExportDelta(exp, src.out.shared.counters, src.out.sharedCountersBase);
     }
     return {
       ...c,
@@ -452,7 +504,7 @@ export class RouteEngine {
       importUpdates: { ...c.importUpdates },
       importWithdraws: { ...c.importWithdraws },
       exportUpdates,
-      exportWithdraws: { ...c.exportWithdraws },
+      exportWithdraws: exp.exportWithdraws,
     };
   }
 
@@ -834,24 +886,33 @@ export class RouteEngine {
     let accepted = 0;
     let added = 0;
     const n = packed.length >> 1;
-    for (let i = 0; i + 1 < packed.length; i += 2) {
-      const addr = packed[i]!;
-      const len = packed[i + 1]!;
-      this.store.ref(id);
-      // One lookup in the Loc-RIB's prefix index: the Adj-RIB-In is indexed by its slots.
-      const slot = loc.acquire4(addr, len);
-      const old = adj.setAt(slot, id);
-      let count: number;
-      if (old === undefined) {
-        count = loc.oneMoreCandidate(slot);
-        added++;
-      } else {
-        this.store.release(old);
-        if (old === id) continue;
-        count = loc.candidatesAt(slot);
+    // The Adj-RIB-In's references on `id`, taken after the loop in one step: the caller holds one
+    // throughout, so no release in between can free the set.
+    let refs = 0;
+    try {
+      for (let i = 0; i + 1 < packed.length; i += 2) {
+        const addr = packed[i]!;
+        const len = packed[i + 1]!;
+        // One lookup in the Loc-RIB's prefix index: the Adj-RIB-In is indexed by its slots.
+        const slot = loc.acquire4(addr, len);
+        const old = adj.setAt(slot, id);
+        let count: number;
+        if (old === undefined) {
+          refs++;
+          count = loc.oneMoreCandidate(slot);
+          added++;
+        } else {
+          // The same set again: the reference the Adj-RIB-In holds stays.
+          if (old === id) continue;
+          refs++;
+          this.store.release(old);
+          count = loc.candidatesAt(slot);
+        }
+        accepted++;
+        this.decideAt(slot, addr * 64 + len, hint, count === 1 ? id : 0);
       }
-      accepted++;
-      this.decideAt(slot, addr * 64 + len, hint, count === 1 ? id : 0);
+    } finally {
+      if (refs > 0) this.store.ref(id, refs);
     }
     const c = src.counters.importUpdates;
     c.received += n;
@@ -941,12 +1002,25 @@ export class RouteEngine {
   // ------------------------------------------------------------------ export
 
   /** The export side of a session that came up. */
-  private newOutput(peer: EnginePeer, output: PeerOutput): NonNullable<Source['out']> {
+  /**
+   * The export side of a session that came up. It shares its class's Adj-RIB-Out when that holds
+   * nothing yet and the peer has no routes of its own (retained through a graceful restart) that
+   * could be best; the caller adds it to `shared.members`.
+   */
+  private newOutput(peer: EnginePeer, output: PeerOutput, hasRoutes: boolean): NonNullable<Source['out']> {
     const cls = this.exportClasses.join(peer);
     this.groups = undefined;
+    let shared = this.sharedOuts.get(cls);
+    if (!shared && !hasRoutes) {
+      shared = { cls, adjOut: new AdjRibOut(cls, this.exportIndex), members: [], counters: emptyRouteCounters() };
+      this.sharedOuts.set(cls, shared);
+    }
+    if (shared && (hasRoutes || shared.adjOut.size > 0 || shared.adjOut.pendingCount > 0)) shared = undefined;
     return {
       sharedBase: { ...cls.shared },
-      adjOut: new AdjRibOut(cls, this.exportIndex),
+      adjOut: shared ? shared.adjOut : new AdjRibOut(cls, this.exportIndex),
+      shared,
+      sharedCountersBase: exportCountersOf(shared ? shared.counters : emptyRouteCounters()),
       output,
       target: {
         ibgp: peer.ibgp,
@@ -974,7 +1048,7 @@ export class RouteEngine {
     let units = 0;
     for (const g of this.outGroups()) {
       if (g.members.length === 1 && g.members[0]!.index === except) continue;
-      units += 1 + g.members.length * MEMBER_UNIT;
+      units += 1 + (g.shared ? 1 : 0) + g.own.length * MEMBER_UNIT;
     }
     return units;
   }
@@ -996,7 +1070,10 @@ export class RouteEngine {
       if (!list) byClass.set(s.out.cls, (list = []));
       list.push(s);
     }
-    this.groups = [...byClass].map(([cls, members]) => ({ cls, members }));
+    this.groups = [...byClass].map(([cls, members]) => {
+      const shared = this.sharedOuts.get(cls);
+      return { cls, members, own: members.filter((m) => !m.out!.shared), shared: shared && shared.members.length > 0 ? shared : undefined };
+    });
     return this.groups;
   }
 
@@ -1009,13 +1086,15 @@ export class RouteEngine {
   private exportToAll(key: PrefixKey, bestSource: number, bestAttr: number): void {
     let slot = this.exportIndex.slotOf(key);
     const owner = bestSource < 0 ? undefined : this.sources[bestSource];
+    // A member of a shared Adj-RIB-Out that is now the source of the best route must not get it
+    // back: it takes a copy of its own first.
+    if (owner?.out?.shared) this.ownAdjRibOut(owner);
     let work = 0;
-    for (const { cls, members } of this.outGroups()) {
-      // Never back to the peer it came from (which may be a member of this class).
+    for (const { cls, members, own, shared } of this.outGroups()) {
       const ownerHere = owner !== undefined && owner.out?.cls === cls;
       const first = ownerHere && members[0] === owner ? members[1] : members[0];
       if (first === undefined) {
-        if (slot >= 0) this.applyExport(owner!, slot, EXPORT_NONE);
+        if (slot >= 0) this.applyExport(owner!.out!.adjOut, owner!.counters, slot, EXPORT_NONE);
         continue;
       }
       const result = bestSource < 0 ? EXPORT_NONE : this.exportResult(first, key, bestSource, bestAttr);
@@ -1031,21 +1110,51 @@ export class RouteEngine {
         }
       }
       if (slot < 0) slot = this.exportIndex.acquire(key);
-      for (let i = 0; i < members.length; i++) {
-        const dest = members[i]!;
-        this.applyExport(dest, slot, dest === owner ? EXPORT_NONE : result);
+      // Once for every member sharing the class's Adj-RIB-Out (the owner never does: see above).
+      if (shared) this.applyExport(shared.adjOut, shared.counters, slot, result);
+      for (let i = 0; i < own.length; i++) {
+        const dest = own[i]!;
+        this.applyExport(dest.out!.adjOut, dest.counters, slot, dest === owner ? EXPORT_NONE : result);
       }
-      work += members.length * MEMBER_UNIT;
+      work += own.length * MEMBER_UNIT;
       if (result > 0) cls.release(result);
     }
     this.exportWork += work;
     if (slot >= 0) this.exportIndex.releaseIfUnused(slot);
   }
 
+  /** A member of its class's shared Adj-RIB-Out leaves it for a copy of its own (same state, same pending changes). */
+  private ownAdjRibOut(dest: Source): void {
+    const out = dest.out!;
+    const shared = out.shared;
+    if (!shared) return;
+    out.adjOut = shared.adjOut.clone();
+    this.leaveShared(dest);
+  }
+
+  /** Ends `dest`'s use of the shared Adj-RIB-Out (what it counted there becomes its own); the last member out clears it. */
+  private leaveShared(dest: Source): void {
+    const out = dest.out!;
+    const shared = out.shared!;
+    addExportDelta(dest.counters, shared.counters, out.sharedCountersBase);
+    out.shared = undefined;
+    const i = shared.members.indexOf(dest);
+    if (i >= 0) shared.members.splice(i, 1);
+    if (shared.members.length === 0) {
+      shared.adjOut.clear();
+      if (this.sharedOuts.get(shared.cls) === shared) this.sharedOuts.delete(shared.cls);
+    }
+    this.groups = undefined;
+  }
+
   private exportTo(dest: Source, key: PrefixKey, best: BestRef | undefined): void {
+    // The source of the route may share dest's Adj-RIB-Out (its routes went nowhere until now): it must not get them back.
+    const owner = best ? this.sources[best.source] : undefined;
+    if (owner !== dest && owner?.out?.shared) this.ownAdjRibOut(owner);
     const result = !best || best.source === dest.index ? EXPORT_NONE : this.exportResult(dest, key, best.source, best.attrId);
     const slot = this.exportIndex.acquire(key);
-    this.applyExport(dest, slot, result);
+    // A peer sharing its class's Adj-RIB-Out (it joined while that was empty) records there, and counts for itself.
+    this.applyExport(dest.out!.adjOut, dest.counters, slot, result);
     this.exportIndex.releaseIfUnused(slot);
     if (result > 0) dest.out!.cls.release(result);
   }
@@ -1066,18 +1175,16 @@ export class RouteEngine {
     return this.exportedAttrId(dest, bestAttr, src, family);
   }
 
-  /** Records an exportResult for the prefix at `slot` (exportIndex) in `dest`'s Adj-RIB-Out and counters. */
-  private applyExport(dest: Source, slot: number, result: number): void {
-    const out = dest.out!;
-    const c = dest.counters;
+  /** Records an exportResult for the prefix at `slot` (exportIndex) in an Adj-RIB-Out and its counters. */
+  private applyExport(adjOut: AdjRibOut, c: ExportCounters, slot: number, result: number): void {
     if (result !== EXPORT_NONE) c.exportUpdates.received++;
     if (result > 0) {
-      if (out.adjOut.announceAt(slot, result)) c.exportUpdates.accepted++;
+      if (adjOut.announceAt(slot, result)) c.exportUpdates.accepted++;
       return;
     }
     if (result === EXPORT_FILTERED) c.exportUpdates.filtered++;
     else if (result === EXPORT_REJECTED) c.exportUpdates.rejected++;
-    if (out.adjOut.withdrawAt(slot)) {
+    if (adjOut.withdrawAt(slot)) {
       c.exportWithdraws.received++;
       c.exportWithdraws.accepted++;
     }
@@ -1121,27 +1228,46 @@ export class RouteEngine {
   }
 
   private flushAllOutputs(): void {
-    // Per export class, the last batch encoded and its messages: a member with the same changes
-    // (the usual case in a mesh) sends the same bytes without encoding them again.
-    let shared: Map<ExportClass, { batch: OutBatch; msgs: Uint8Array[] }> | undefined;
-    for (const s of this.sources) if (s?.out && s.out.adjOut.pendingCount > 0) this.flushOutput(s, (shared ??= new Map()));
+    for (const g of this.outGroups()) if (g.shared && g.shared.adjOut.pendingCount > 0) this.flushShared(g.shared);
+    // Per export class, the last batch encoded and its messages: a member with its own Adj-RIB-Out
+    // and the same changes (the usual case in a mesh) sends the same bytes without encoding them again.
+    let same: Map<ExportClass, { batch: OutBatch; msgs: Uint8Array[] }> | undefined;
+    for (const s of this.sources) if (s?.out && !s.out.shared && s.out.adjOut.pendingCount > 0) this.flushOutput(s, (same ??= new Map()));
   }
 
-  private flushOutput(dest: Source, shared?: Map<ExportClass, { batch: OutBatch; msgs: Uint8Array[] }>): void {
+  /** The pending changes of a shared Adj-RIB-Out, encoded once and written to every member. */
+  private flushShared(shared: SharedOut): void {
+    if (shared.adjOut.pendingCount === 0 || shared.members.length === 0) return;
+    const first = shared.members[0]!;
+    const msgs = this.encodeBatch(first, shared.adjOut.drain());
+    if (msgs.length === 0) return;
+    for (const m of shared.members) m.out!.output.send(msgs);
+  }
+
+  private flushOutput(dest: Source, same?: Map<ExportClass, { batch: OutBatch; msgs: Uint8Array[] }>): void {
     const out = dest.out!;
+    if (out.shared) return this.flushShared(out.shared);
     if (out.adjOut.pendingCount === 0) return;
-    const prev = shared?.get(out.cls);
+    const prev = same?.get(out.cls);
     if (prev && out.adjOut.drainIfSame(prev.batch)) {
       if (prev.msgs.length > 0) out.output.send(prev.msgs);
       return;
     }
     const batch = out.adjOut.drain();
+    const msgs = this.encodeBatch(dest, batch);
+    same?.set(out.cls, { batch, msgs });
+    if (msgs.length > 0) out.output.send(msgs);
+  }
+
+  /** The UPDATEs of a drained batch, in the encoding of `dest`'s class. */
+  private encodeBatch(dest: Source, batch: OutBatch): Uint8Array[] {
+    const out = dest.out!;
     const msgs: Uint8Array[] = [];
     const addPath = (f: Family) => (f === 4 ? out.ctx.addPathTx.ipv4 : out.ctx.addPathTx.ipv6);
     // An encoding failure loses that group only (logged), never the whole batch or the task.
     const encode = (what: string, fn: () => Uint8Array[]) => {
       try {
-        msgs.push(...fn());
+        for (const m of fn()) msgs.push(m);
       } catch (e) {
         this.log?.error({ peer: dest.name, what, err: (e as Error).message }, 'cannot encode UPDATE');
       }
@@ -1161,15 +1287,15 @@ export class RouteEngine {
         );
       }
     }
-    shared?.set(out.cls, { batch, msgs });
-    if (msgs.length > 0) out.output.send(msgs);
+    return msgs;
   }
 
   // ------------------------------------------------------------------ peers
 
   private detachOutput(src: Source): void {
     if (!src.out) return;
-    src.out.adjOut.clear();
+    if (src.out.shared) this.leaveShared(src);
+    else src.out.adjOut.clear();
     // What the class counted for it while it was a member becomes its own.
     const { shared } = src.out.cls;
     const base = src.out.sharedBase;
