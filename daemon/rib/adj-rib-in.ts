@@ -11,6 +11,7 @@
  */
 import type { PrefixKey } from './keys.js';
 import type { LocRib } from './loc-rib.js';
+import { grownCapacity } from './prefix-map.js';
 
 export class AdjRibIn {
   /** Loc-RIB slot → attribute-set id of the prefix's only path (path id 0); 0: none. */
@@ -33,8 +34,8 @@ export class AdjRibIn {
 
   private put(slot: number, attrId: number): number {
     if (slot >= this.bySlot.length) {
-      let n = Math.max(1024, this.bySlot.length * 2);
-      while (n <= slot) n *= 2;
+      let n = Math.max(1024, grownCapacity(this.bySlot.length));
+      while (n <= slot) n = grownCapacity(n);
       const grown = new Int32Array(n);
       grown.set(this.bySlot);
       this.bySlot = grown;

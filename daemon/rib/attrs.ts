@@ -258,9 +258,10 @@ export class AttrStore {
     return this.gens[slot]! * SLOTS + slot;
   }
 
-  ref(id: number): void {
+  /** Takes `n` more references on a live set. */
+  ref(id: number, n = 1): void {
     const s = this.slotOf(id);
-    if (s >= 0) this.refs[s]!++;
+    if (s >= 0) this.refs[s]! += n;
   }
 
   release(id: number): void {

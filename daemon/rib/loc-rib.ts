@@ -1,11 +1,11 @@
 /**
  * The Loc-RIB: for each prefix, the chosen route and how many candidates exist.
  *
- * A PrefixMap from prefix key to a slot number; the slot's fields live in typed arrays that grow by
- * doubling, and freed slots are reused. A million prefixes cost ~50 bytes each, none GC-traced.
+ * A PrefixMap from prefix key to a slot number; the slot's fields live in typed arrays that grow as
+ * the map does (grownCapacity), and freed slots are reused. A million prefixes cost ~50 bytes each, none GC-traced.
  */
 import type { PrefixKey } from './keys.js';
-import { PrefixMap } from './prefix-map.js';
+import { grownCapacity, PrefixMap } from './prefix-map.js';
 
 export interface BestRef {
   readonly source: number;
@@ -35,7 +35,7 @@ export class LocRib {
   }
 
   private grow(): void {
-    const n = this.bestSource.length * 2;
+    const n = grownCapacity(this.bestSource.length);
     const copy = <T extends Int16Array | Uint32Array | Int32Array | Float64Array>(a: T, make: (n: number) => T): T => {
       const b = make(n);
       b.set(a);

@@ -17,6 +17,14 @@ const EMPTY = -1;
 /** eLen value of an IPv6 entry (IPv4 entries hold len + 1, 1..33; a hole holds 0). */
 const V6 = 255;
 
+/**
+ * The next capacity of a full table: four times while small (a table arriving rehashes a third as
+ * many entries on its way to a million as by doubling), twice from 2^18 entries on.
+ */
+export function grownCapacity(n: number): number {
+  return n < 1 << 18 ? n * 4 : n * 2;
+}
+
 export class PrefixMap {
   private eAddr: Uint32Array;
   private eLen: Uint8Array;
@@ -231,7 +239,7 @@ export class PrefixMap {
 
   /** A fresh entry index at the end, resizing (and squeezing out holes) when full. */
   private append(): number {
-    if (this.used === this.eLen.length) this.resize(this.live * 2 >= this.eLen.length ? this.eLen.length * 2 : this.eLen.length);
+    if (this.used === this.eLen.length) this.resize(this.live * 2 >= this.eLen.length ? grownCapacity(this.eLen.length) : this.eLen.length);
     this.live++;
     return this.used++;
   }
