@@ -70,8 +70,9 @@ export class Daemon {
     this.listener = this.makeListener(opts.listen ? [opts.listen].flat() : hosts.map((host) => ({ host, port })));
   }
 
+  /** Holds what it accepts until start() has the peers running (BgpListeners `hold`). */
   private makeListener(at: readonly ListenAddress[]): BgpListeners {
-    return new BgpListeners(at, (s, src) => this.peers.route(s, src), this.opts.log);
+    return new BgpListeners(at, (s, src) => this.peers.route(s, src), this.opts.log, { hold: true });
   }
 
   private async listen(): Promise<ListenAddress[]> {
@@ -95,8 +96,19 @@ export class Daemon {
       const err = e as NodeJS.ErrnoException;
       throw new Error(`cannot listen for BGP: ${err.message}`);
     });
-    await opts.engine?.intentChanged?.(intent);
+    // The peers start without waiting for the engine to take the intent: its queue runs the
+    // start-up kernel reconcile first (children, slow when many daemons start at once), and
+    // whatever the sessions hand the engine is queued behind both anyway.
+    const intentTaken = Promise.resolve(opts.engine?.intentChanged?.(intent));
+    intentTaken.catch(() => undefined); // awaited below, once the peers run
     await d.peers.apply(intent.peers);
+    d.listener.release();
+    try {
+      await intentTaken;
+    } catch (e) {
+      await d.shutdown();
+      throw e;
+    }
     opts.log.info({ node: intent.nodeName, routerId: intent.routerId, localAs: intent.localAs, peers: intent.peers.length }, 'petrel started');
     if (opts.source.watch) {
       d.stopWatch = await opts.source.watch((next) => {

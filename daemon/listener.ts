@@ -86,8 +86,12 @@ export class BgpListener {
   }
 
   private onConnection(socket: net.Socket): void {
-    const source = stripV4Mapped(socket.remoteAddress ?? '');
     socket.on('error', () => {}); // a refused socket may still report ECONNRESET
+    this.offer(socket, stripV4Mapped(socket.remoteAddress ?? ''));
+  }
+
+  /** Hands an accepted socket to the router; one nobody claims gets Cease 6/5. */
+  offer(socket: net.Socket, source: string): void {
     const verdict = this.route(socket, source);
     if (verdict !== 'unknown') return;
     this.log.warn({ source, sourcePort: socket.remotePort }, 'connection from an unconfigured address refused');
@@ -103,14 +107,38 @@ export class BgpListener {
  */
 export class BgpListeners {
   private readonly listeners: BgpListener[];
+  /** Connections accepted while holding, in arrival order (see `hold`). */
+  private held: { socket: net.Socket; source: string; listener: BgpListener }[] | undefined;
 
+  /**
+   * With `hold`, connections accepted before `release()` wait (their OPEN stays unread in the
+   * socket) instead of being routed: the daemon listens as soon as it can at start, before its
+   * peers exist, and a peer dialling in that moment is answered once they do rather than refused
+   * (a refused peer would only dial again after its connect delay or error wait).
+   */
   constructor(
     readonly addresses: readonly ListenAddress[],
     route: ConnectionRouter,
     log: Logger,
+    opts: { hold?: boolean } = {},
   ) {
     if (addresses.length === 0) throw new Error('no BGP listen address');
-    this.listeners = addresses.map((a) => new BgpListener(a, route, log));
+    if (opts.hold) this.held = [];
+    this.listeners = addresses.map((a) => {
+      const l: BgpListener = new BgpListener(a, (socket, source) => {
+        if (!this.held) return route(socket, source);
+        this.held.push({ socket, source, listener: l });
+        return 'accepted';
+      }, log);
+      return l;
+    });
+  }
+
+  /** Stops holding: the connections held so far are routed now, in arrival order. Idempotent. */
+  release(): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const h of held) if (!h.socket.destroyed) h.listener.offer(h.socket, h.source);
   }
 
   /** Binds every address (in order); if one fails, closes those already bound and rejects. */
@@ -128,6 +156,8 @@ export class BgpListeners {
   }
 
   close(): Promise<void> {
+    for (const h of this.held ?? []) h.socket.destroy();
+    if (this.held) this.held = [];
     return Promise.all(this.listeners.map((l) => l.close())).then(() => undefined);
   }
 }

@@ -168,18 +168,33 @@ async function runDaemon(o: PetrelOptions): Promise<void> {
 }
 
 /**
- * `sink` whose first dump() answers with `dumped` (taken at start), unless something was applied
- * before: the start-up reconcile then reads the kernel no second time.
+ * `sink` whose first dump() answers with `dumped` (taken at start) instead of reading the kernel a
+ * second time. Routes only added meanwhile (the own blocks, originated before the start-up
+ * reconcile runs) are folded into that answer as the kernel now holds them (`route replace`: one
+ * route per prefix and metric); after a removal the kernel is read again.
  */
-function answeringFirstDumpWith(sink: RouteSink, dumped: Promise<SinkRoute[]>): RouteSink {
+export function answeringFirstDumpWith(sink: RouteSink, dumped: Promise<SinkRoute[]>): RouteSink {
   let first: Promise<SinkRoute[]> | undefined = dumped;
+  const key = (r: SinkRoute) => `${r.prefix} ${r.metric ?? ''}`;
   return {
     apply: (changes) => {
-      first = undefined;
-      return sink.apply(changes);
+      const result = sink.apply(changes);
+      const before = first;
+      if (before === undefined) return result;
+      if (changes.remove.length > 0) first = undefined;
+      else {
+        first = Promise.all([before, result]).then(([routes, res]) => {
+          const failed = new Set(res.failures.map((f) => key(f.route)));
+          const added = changes.add.filter((r) => !failed.has(key(r)));
+          const replaced = new Set(added.map(key));
+          return [...routes.filter((r) => !replaced.has(key(r))), ...added];
+        });
+        first.catch(() => undefined); // a failed start dump: dump() reads the kernel instead
+      }
+      return result;
     },
     dump: () => {
-      const d = first ?? sink.dump();
+      const d = first?.catch(() => sink.dump()) ?? sink.dump();
       first = undefined;
       return d;
     },
