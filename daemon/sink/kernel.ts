@@ -43,10 +43,10 @@ export interface KernelSinkOptions {
   readonly timeoutMs?: number;
   /** Close the batch process after this long without work; 120 s. */
   readonly idleMs?: number;
-  /** Lines per submission to ip: the first goes out while the next is being written; 2000. */
+  /** Routes per submission to ip or to the netlink helper: the first goes out while the next is being written; 2000. */
   readonly chunkLines?: number;
   /**
-   * Batch processes fed side by side; 1. Each prefix always goes to the same one, so the changes
+   * ip -batch processes fed side by side (the iproute2 path only); 1. Each prefix always goes to the same one, so the changes
    * of one prefix stay in order (a removal before the replacement that follows it).
    */
   readonly processes?: number;
@@ -135,6 +135,7 @@ export class KernelSink implements RouteSink {
       this.target = { protocol, table };
       this.netlink = new NetlinkProcess({ helperPath, commandPrefix: this.prefix, timeoutMs: this.timeoutMs, ...(opts.idleMs !== undefined ? { idleMs: opts.idleMs } : {}) });
     } else if (this.forced) this.log?.warn({ reason: off }, 'netlink kernel sink unavailable: using ip -batch');
+    else this.log?.info({ reason: off }, 'kernel routes go through ip -batch');
   }
 
   /** `ip` processes started for batches so far. */
@@ -176,7 +177,7 @@ export class KernelSink implements RouteSink {
   apply(changes: Changes): Promise<SinkResult> {
     if (!this.usesNetlink) return this.applyIp(changes);
     const missing = this.unknownDevices(changes);
-    if (missing.size === 0 && this.gate === undefined) return this.applyNetlink(changes, missing);
+    if (missing.size === 0 && this.gate === undefined) return this.applyNetlink(changes, new Map());
     // Interface names to look up first: this apply, and any made meanwhile, wait their turn.
     const prior = this.gate ?? Promise.resolve();
     let open!: () => void;
@@ -200,22 +201,23 @@ export class KernelSink implements RouteSink {
     return out;
   }
 
-  /** Asks the helper for the ifindex of each name; resolves with the names that do not exist. */
-  private async lookUp(names: ReadonlySet<string>): Promise<Set<string>> {
-    const absent = new Set<string>();
+  /** Asks the helper for the ifindex of each name; resolves with why each name it could not resolve failed. */
+  private async lookUp(names: ReadonlySet<string>): Promise<Map<string, string>> {
+    const absent = new Map<string, string>();
     const answers = await Promise.all([...names].map(async (n) => [n, await this.netlink!.lookup(n)] as const));
     for (const [name, index] of answers) {
       if (index) this.ifindex.set(name, index);
-      else absent.add(name);
+      else if (index === 0) absent.set(name, `Cannot find device "${name}"`);
+      else absent.set(name, `netlink helper failed looking up device "${name}": ${this.netlink!.unusable ?? 'it stopped'}`);
     }
     return absent;
   }
 
   /**
    * The netlink path: encodes the changes in chunks, each sent to the helper as soon as it is
-   * written; resolves with the kernel's answers. `absent`: device names that do not exist.
+   * written; resolves with the kernel's answers. `absent`: device names without an ifindex, and why.
    */
-  private async applyNetlink(changes: Changes, absent: ReadonlySet<string>): Promise<SinkResult> {
+  private async applyNetlink(changes: Changes, absent: ReadonlyMap<string, string>): Promise<SinkResult> {
     const failures: { route: SinkRoute; reason: string }[] = [];
     const sent: Promise<number>[] = [];
     const helper = this.netlink!;
@@ -236,8 +238,9 @@ export class KernelSink implements RouteSink {
         failures.push({ route, reason: bad });
         return;
       }
-      if (!remove && route.dev !== undefined && route.type === 'unicast' && absent.has(route.dev)) {
-        failures.push({ route, reason: `Cannot find device "${route.dev}"` });
+      const noDevice = !remove && route.dev !== undefined && route.type === 'unicast' ? absent.get(route.dev) : undefined;
+      if (noDevice !== undefined) {
+        failures.push({ route, reason: noDevice });
         return;
       }
       // Sequence numbers run on (never 0): an answer's seq - firstSeq is the route's place in the chunk.

@@ -256,6 +256,10 @@ describe('the netlink helper, when it cannot be used', () => {
     const res = await sink.apply({ add: [r], remove: [] });
     expect(res.applied).toBe(0);
     expect(res.failures).toEqual([{ route: r, reason: expect.stringMatching(/netlink helper aborted/) }]);
+    // A device name it cannot resolve is not sent without its ifindex.
+    const viaDev: SinkRoute = { prefix: '10.242.1.0/24', type: 'unicast', via: '172.16.30.8', dev: DEV };
+    const again = await sink.apply({ add: [viaDev], remove: [] });
+    expect(again).toEqual({ applied: 0, failures: [{ route: viaDev, reason: expect.stringMatching(/netlink helper failed looking up device "eth0"/) }] });
   });
 
   it('uses ip for names only iproute2 knows, or when asked', () => {
