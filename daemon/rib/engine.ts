@@ -177,6 +177,8 @@ export class RouteEngine {
   private readonly exportClasses = new ExportClasses();
   /** outGroups(), until a session's export side comes or goes. */
   private groups: readonly OutGroup[] | undefined;
+  /** Sessions with an export side, counted with `groups`. */
+  private outputs = 0;
   /** The shared Adj-RIB-Out of each export class that has one. */
   private readonly sharedOuts = new Map<ExportClass, SharedOut>();
   /** Slots of the prefixes held by any Adj-RIB-Out: one lookup per exported prefix, not one per peer. */
@@ -1055,9 +1057,8 @@ export class RouteEngine {
 
   /** Sessions with an export side. */
   private outCount(): number {
-    let n = 0;
-    for (const g of this.outGroups()) n += g.members.length;
-    return n;
+    if (!this.groups) this.outGroups();
+    return this.outputs;
   }
 
   /** The sessions with an export side, grouped by export class (rebuilt after a peer comes or goes). */
@@ -1070,6 +1071,8 @@ export class RouteEngine {
       if (!list) byClass.set(s.out.cls, (list = []));
       list.push(s);
     }
+    this.outputs = 0;
+    for (const list of byClass.values()) this.outputs += list.length;
     this.groups = [...byClass].map(([cls, members]) => {
       const shared = this.sharedOuts.get(cls);
       return { cls, members, own: members.filter((m) => !m.out!.shared), shared: shared && shared.members.length > 0 ? shared : undefined };
