@@ -13,6 +13,8 @@ import { monoMs, summarise } from '../clock.js';
 import { newVariant, runAlternating, type BenchOptions, type VariantResult } from '../harness.js';
 import { tablePrefixes } from '../table.js';
 import { formatPrefix4 } from '../../../proto/prefix.js';
+import { KernelSink, type KernelSinkImpl } from '../../../daemon/sink/kernel.js';
+import type { SinkRoute } from '../../../daemon/model.js';
 
 /**
  * Waits until the main table of the speaker's namespace holds `baseline + n` prefixes, polling
@@ -59,6 +61,46 @@ export async function ipBatchFloor(ns: string, n: number): Promise<number> {
   return ms;
 }
 
+/**
+ * Petrel's kernel sink alone adding the same N routes (no BGP): a KernelSink in this process fed
+ * the way the engine feeds it (a first batch of 1,000, then doubling up to 20,000, two in flight),
+ * from the first apply to the last answer. Comparable with the ip -batch floor, which it beats when
+ * the netlink helper is used; `ip` shows the iproute2 fallback.
+ */
+export async function sinkAlone(ns: string, n: number, impl: KernelSinkImpl): Promise<number> {
+  await flushBirdRoutes(ns);
+  const p = tablePrefixes(n);
+  const routes: SinkRoute[] = [];
+  for (let i = 0; i < n; i++) routes.push({ prefix: formatPrefix4(p[2 * i]!, p[2 * i + 1]!), type: 'unicast', via: HUB.injector });
+  const sink = new KernelSink({ commandPrefix: ['ip', 'netns', 'exec', ns], impl });
+  try {
+    if (impl === 'netlink' && !sink.usesNetlink) throw new Error(`netlink sink unavailable: ${sink.netlinkOff ?? ''}`);
+    // Started (and its code path run once) before the clock starts, as the daemon's is.
+    const warmup: SinkRoute = { prefix: '10.255.255.0/24', type: 'blackhole' };
+    await sink.apply({ add: [warmup], remove: [] });
+    await sink.apply({ add: [], remove: [warmup] });
+    const t0 = monoMs();
+    let inFlight: Promise<void> | undefined;
+    for (let pos = 0, limit = 1000; pos < n; limit = Math.min(20_000, limit * 2)) {
+      const add = routes.slice(pos, pos + limit);
+      pos += add.length;
+      const applying = sink.apply({ add, remove: [] }).then((r) => {
+        if (r.failures.length > 0) throw new Error(`sink (${impl}): ${r.failures.length} failures, e.g. ${r.failures[0]!.reason}`);
+      });
+      if (inFlight) await inFlight;
+      inFlight = applying;
+    }
+    await inFlight;
+    const ms = monoMs() - t0;
+    const count = await countKernelRoutes(ns, ['proto', 'bird']);
+    if (count !== n) throw new Error(`the ${impl} sink left ${count} of ${n} routes`);
+    return ms;
+  } finally {
+    sink.close();
+    await flushBirdRoutes(ns);
+  }
+}
+
 async function kernelOnce(lab: HubLab, kind: 'bird' | 'petrel', shape: TableShape, timeoutMs: number): Promise<{ value: number; extra: Record<string, number> }> {
   const speaker = await lab.start(kind, hubConfig([injectorNeighbor], true));
   let agent: AgentHandle | undefined;
@@ -93,6 +135,15 @@ export async function runKernel(opts: BenchOptions): Promise<CellPart> {
       const floor = summarise(floors)!.min;
       v.reference['ipBatchFloorMs'] = floor;
       opts.log(`  ${v.variant} ip -batch floor: ${floors.map((f) => f.toFixed(1)).join(', ')} ms`);
+      // Petrel's sink without BGP, both ways to the kernel, against the same floor.
+      for (const impl of ['netlink', 'ip'] as const) {
+        const alone: number[] = [];
+        for (let i = 0; i < 2; i++) alone.push(await sinkAlone(lab.ns.speakerNs, n, impl));
+        const best = summarise(alone)!.min;
+        v.reference[impl === 'netlink' ? 'sinkNetlinkMs' : 'sinkIpBatchMs'] = best;
+        opts.log(`  ${v.variant} Petrel sink alone (${impl}): ${alone.map((f) => f.toFixed(1)).join(', ')} ms`);
+        v.notes.push(`Petrel's kernel sink alone (${impl === 'netlink' ? 'netlink helper' : 'ip -batch fallback'}, no BGP) is ${(best / floor).toFixed(2)}x the ip -batch floor`);
+      }
       for (const kind of ['bird', 'petrel'] as const) {
         const med = summarise(v.samples.filter((s) => s.kind === kind && s.value !== undefined).map((s) => s.value!))?.median;
         if (med !== undefined) v.notes.push(`${kind} median is ${(med / floor).toFixed(2)}x the ip -batch floor`);
