@@ -82,10 +82,22 @@ export class MessageFramer {
    */
   next(): Uint8Array | null {
     if (this.buffered < HEADER_LENGTH) return null;
-    const header = this.peek(HEADER_LENGTH);
-    checkMarker(header, 0);
-    const length = ((header[16] ?? 0) << 8) | (header[17] ?? 0);
-    checkLengthAndType(length, header[18] ?? 0, this.extended);
+    const first = this.chunks[this.first] as Uint8Array;
+    const h = this.head;
+    let length: number;
+    let type: number;
+    if (first.length - h >= HEADER_LENGTH) {
+      // The header inside one chunk (almost always): read in place, no view object.
+      checkMarker(first, h);
+      length = (first[h + 16]! << 8) | first[h + 17]!;
+      type = first[h + 18]!;
+    } else {
+      const header = this.peek(HEADER_LENGTH);
+      checkMarker(header, 0);
+      length = ((header[16] ?? 0) << 8) | (header[17] ?? 0);
+      type = header[18] ?? 0;
+    }
+    checkLengthAndType(length, type, this.extended);
     if (this.buffered < length) return null;
     return this.consume(length);
   }
@@ -112,7 +124,9 @@ export class MessageFramer {
     const first = this.chunks[this.first] as Uint8Array;
     this.buffered -= n;
     if (first.length - this.head >= n) {
-      const out = first.subarray(this.head, this.head + n);
+      // A plain Uint8Array view, also of a Buffer: subarray would build a Buffer through its
+      // species constructor, several times the cost, once per message.
+      const out = new Uint8Array(first.buffer, first.byteOffset + this.head, n);
       this.head += n;
       if (this.head === first.length) this.dropFirst();
       return out;

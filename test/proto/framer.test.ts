@@ -57,6 +57,22 @@ describe('MessageFramer', () => {
     );
   });
 
+  it('hands out messages of Buffer chunks as plain views of the same bytes, whatever the chunk offset', () => {
+    const stream = concatBytes(fixtures);
+    // A Buffer from a pool (non-zero byteOffset), as a socket delivers them.
+    const pool = Buffer.alloc(stream.length + 7);
+    pool.set(stream, 7);
+    const chunk = pool.subarray(7);
+    const f = new MessageFramer();
+    f.push(chunk);
+    const out: Uint8Array[] = [];
+    for (let m = f.next(); m; m = f.next()) out.push(m);
+    expect(out.map(toHex)).toEqual(fixtures.map(toHex));
+    expect(Buffer.isBuffer(out[0])).toBe(false);
+    expect(out[0]!.buffer).toBe(pool.buffer);
+    expect(out[1]!.byteOffset).toBe(chunk.byteOffset + fixtures[0]!.length);
+  });
+
   it('returns null until a whole message is buffered and keeps the remainder', () => {
     const f = new MessageFramer();
     const ka = encodeKeepalive();
