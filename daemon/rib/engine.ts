@@ -1265,29 +1265,30 @@ export class RouteEngine {
   /** The UPDATEs of a drained batch, in the encoding of `dest`'s class. */
   private encodeBatch(dest: Source, batch: OutBatch): Uint8Array[] {
     const out = dest.out!;
+    const ctx = out.ctx;
     const msgs: Uint8Array[] = [];
-    const addPath = (f: Family) => (f === 4 ? out.ctx.addPathTx.ipv4 : out.ctx.addPathTx.ipv6);
     // An encoding failure loses that group only (logged), never the whole batch or the task.
-    const encode = (what: string, fn: () => Uint8Array[]) => {
-      try {
-        for (const m of fn()) msgs.push(m);
-      } catch (e) {
-        this.log?.error({ peer: dest.name, what, err: (e as Error).message }, 'cannot encode UPDATE');
-      }
-    };
     for (const [family, keys] of batch.withdraw) {
-      encode('withdrawals', () => this.encoder.withdrawals(family, packKeys(family, keys), out.ctx, addPath(family) ? pathIdsFor(keys.length) : undefined));
+      const addPath = family === 4 ? ctx.addPathTx.ipv4 : ctx.addPathTx.ipv6;
+      try {
+        for (const m of this.encoder.withdrawals(family, packKeys(family, keys), ctx, addPath ? pathIdsFor(keys.length) : undefined)) msgs.push(m);
+      } catch (e) {
+        this.log?.error({ peer: dest.name, what: 'withdrawals', err: (e as Error).message }, 'cannot encode UPDATE');
+      }
     }
+    const enc = this.encoder;
     for (const [family, byAttr] of batch.announce) {
+      const addPath = family === 4 ? ctx.addPathTx.ipv4 : ctx.addPathTx.ipv6;
       for (const [attrId, keys] of byAttr) {
         const set = out.cls.get(attrId);
         const packed = packKeys(family, keys);
-        const ids = addPath(family) ? pathIdsFor(keys.length) : undefined;
-        encode('announcements', () =>
-          set.enc && this.encoder.updatesEncoded
-            ? this.encoder.updatesEncoded(set.enc, set.attrs, family, packed, out.ctx, ids)
-            : this.encoder.updates(set.attrs, family, packed, out.ctx, ids),
-        );
+        const ids = addPath ? pathIdsFor(keys.length) : undefined;
+        try {
+          const encoded = set.enc && enc.updatesEncoded ? enc.updatesEncoded(set.enc, set.attrs, family, packed, ctx, ids) : enc.updates(set.attrs, family, packed, ctx, ids);
+          for (let i = 0; i < encoded.length; i++) msgs.push(encoded[i]!);
+        } catch (e) {
+          this.log?.error({ peer: dest.name, what: 'announcements', err: (e as Error).message }, 'cannot encode UPDATE');
+        }
       }
     }
     return msgs;
