@@ -243,8 +243,10 @@ export class KernelSink implements RouteSink {
         failures.push({ route, reason: noDevice });
         return;
       }
-      // Sequence numbers run on (never 0): an answer's seq - firstSeq is the route's place in the chunk.
-      this.seq = this.seq >= 0xfffffff0 ? 1 : this.seq + 1;
+      // Sequence numbers run on (from 1), restarting only between chunks: an answer's seq -
+      // firstSeq is the route's place in its chunk.
+      if (routes.length === 0 && this.seq > 0xf0000000) this.seq = 0;
+      this.seq++;
       if (routes.length === 0) firstSeq = this.seq;
       if (remove) {
         w.remove(route, target, this.seq);
@@ -277,7 +279,7 @@ export class KernelSink implements RouteSink {
     if (errors.size === 0 && aborted === undefined) return routes.length;
     let applied = 0;
     routes.forEach((route, i) => {
-      const failure = errors.get((firstSeq + i) >>> 0);
+      const failure = errors.get(firstSeq + i);
       if (failure === undefined) {
         if (aborted !== undefined) failures.push({ route, reason: aborted });
         else applied++;

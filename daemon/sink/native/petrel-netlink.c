@@ -66,6 +66,8 @@ enum { OUT_READY = 0, OUT_FAILED = 1, OUT_DONE = 2, OUT_IFINDEX = 3, OUT_FATAL =
 static int nl = -1;
 /* Messages per sendmsg, so that their answers (should all fail) fit the receive buffer. */
 static size_t max_msgs = 256;
+/* Bytes per sendmsg: at most MAX_SEND, and what the send buffer takes (netlink refuses more). */
+static size_t max_send = 64 << 10;
 
 static unsigned char outbuf[1 << 16];
 static size_t outlen;
@@ -198,7 +200,7 @@ static int send_piece(unsigned char *msgs, size_t len, struct nlmsghdr *last)
 	}
 }
 
-/* Sends a chunk of messages in pieces of at most MAX_SEND bytes and max_msgs messages. */
+/* Sends a chunk of messages in pieces of at most max_send bytes and max_msgs messages. */
 static int send_chunk(unsigned char *buf, size_t len)
 {
 	size_t start = 0, off = 0, count = 0;
@@ -211,7 +213,7 @@ static int send_chunk(unsigned char *buf, size_t len)
 		size_t step = NLMSG_ALIGN(h->nlmsg_len);
 		if (step > len - off)
 			step = len - off;
-		if (count > 0 && (off + step - start > MAX_SEND || count == max_msgs)) {
+		if (count > 0 && (off + step - start > max_send || count == max_msgs)) {
 			int e = send_piece(buf + start, off - start, last);
 			if (e && !err)
 				err = e;
@@ -247,8 +249,12 @@ static void open_socket(void)
 	struct sockaddr_nl local = { .nl_family = AF_NETLINK };
 	if (bind(nl, (struct sockaddr *)&local, sizeof local) < 0)
 		fatal("bind(AF_NETLINK)");
+	int snd = 0;
+	socklen_t sl = sizeof snd;
+	if (getsockopt(nl, SOL_SOCKET, SO_SNDBUF, &snd, &sl) == 0 && snd > 0)
+		max_send = (size_t)snd / 2 < MAX_SEND ? (size_t)snd / 2 : MAX_SEND;
 	int rcv = 0;
-	socklen_t sl = sizeof rcv;
+	sl = sizeof rcv;
 	if (getsockopt(nl, SOL_SOCKET, SO_RCVBUF, &rcv, &sl) == 0 && rcv > 0) {
 		/* An error answer costs about 1 KB of receive buffer (skb overhead included); keep a margin. */
 		size_t fit = (size_t)rcv / 2048;
