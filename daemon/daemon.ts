@@ -43,6 +43,11 @@ export interface DaemonOptions {
   readonly gracefulRestart?: LocalSpeaker['gracefulRestart'];
   /** Seconds since the process started: the peers configured at start count their connect delay from then, as BIRD's do. */
   readonly uptimeSeconds?: () => number;
+  /**
+   * start() listens at once but starts the peers only once this resolves (main.ts: the kernel dump
+   * that decides graceful restart, which our OPENs announce); connections meanwhile are held.
+   */
+  readonly peersAfter?: Promise<unknown>;
 }
 
 export class Daemon {
@@ -96,6 +101,12 @@ export class Daemon {
       const err = e as NodeJS.ErrnoException;
       throw new Error(`cannot listen for BGP: ${err.message}`);
     });
+    try {
+      await opts.peersAfter;
+    } catch (e) {
+      await d.shutdown();
+      throw e;
+    }
     // The peers start without waiting for the engine to take the intent: its queue runs the
     // start-up kernel reconcile first (children, slow when many daemons start at once), and
     // whatever the sessions hand the engine is queued behind both anyway.

@@ -134,16 +134,19 @@ async function runDaemon(o: PetrelOptions): Promise<void> {
   // Routes a previous run left in the kernel (proto bird) that this intent does not want go now.
   const reconcile = () => rib.reconcileSink().then(() => undefined, (e: unknown) => log.warn({ err: String(e) }, 'kernel reconcile failed'));
   const engine = new GracefulRestartEngine({ inner: new RibBridge(rib, log), rib, log });
-  // Graceful restart: routes we left in the kernel stay until the peers have re-sent theirs.
-  const preserved = o.gracefulRestart && sink ? await (kernelDump ?? sink.dump()).then((rs) => rs.length, () => 0) : 0;
+  // Graceful restart: routes we left in the kernel stay until the peers have re-sent theirs. The
+  // daemon listens meanwhile (holding what it accepts) and starts the peers once this is decided.
   let reconciled: Promise<void> | undefined;
-  if (preserved > 0) {
-    log.info({ preserved }, 'graceful restart: kernel routes from the previous run kept');
-    const deferral = Math.max(CALICO_DEFAULTS.gracefulRestartTime, ...first.peers.map((p) => p.gracefulRestartTime));
-    engine.startRecovery({ peers: first.peers.map((p) => p.name), deferral, onRecovered: reconcile });
-  } else reconciled = reconcile(); // queued first in the engine; listening need not wait for it
+  const restartDecided = (async () => {
+    const preserved = o.gracefulRestart && sink ? await (kernelDump ?? sink.dump()).then((rs) => rs.length, () => 0) : 0;
+    if (preserved > 0) {
+      log.info({ preserved }, 'graceful restart: kernel routes from the previous run kept');
+      const deferral = Math.max(CALICO_DEFAULTS.gracefulRestartTime, ...first.peers.map((p) => p.gracefulRestartTime));
+      engine.startRecovery({ peers: first.peers.map((p) => p.name), deferral, onRecovered: reconcile });
+    } else reconciled = reconcile(); // queued in the engine before the peers start; they need not wait for it
+  })();
   const gracefulRestart = o.gracefulRestart ? () => ({ restarting: engine.recovering, forwardingPreserved: true }) : undefined;
-  const daemon = await Daemon.start({ source: { ...source, current: onceThen(first, source) }, log, engine, uptimeSeconds: () => process.uptime(), ...(gracefulRestart ? { gracefulRestart } : {}), ...(listen ? { listen } : {}) }).catch((e: unknown) => {
+  const daemon = await Daemon.start({ source: { ...source, current: onceThen(first, source) }, log, engine, uptimeSeconds: () => process.uptime(), peersAfter: restartDecided, ...(gracefulRestart ? { gracefulRestart } : {}), ...(listen ? { listen } : {}) }).catch((e: unknown) => {
     throw new StartError(e instanceof Error ? e.message : String(e));
   });
   await reconciled;

@@ -110,6 +110,35 @@ describe('Daemon.start order', () => {
     expect(d.statuses().map((s) => s.name)).toEqual([first.peers[0]!.name]);
   });
 
+  it('listens before peersAfter resolves, holding connections, and starts the peers after it', async () => {
+    const port = await freePort();
+    let go: () => void = () => undefined;
+    const peersAfter = new Promise<void>((r) => (go = r));
+    const first = intent({ listenPort: port, peers: [peerIntent('127.0.0.1', { passive: true, peerPort: port })] });
+    const starting = Daemon.start({ source: { current: async () => first }, log: silentLogger(), engine: new RecordingEngine(), listen: { host: '127.0.0.1', port }, peersAfter });
+    cleanups.push(async () => {
+      go();
+      await (await starting).shutdown();
+    });
+    let probe: Awaited<ReturnType<typeof dial>> | undefined;
+    let dialling = false;
+    await until('the daemon listens', () => {
+      if (probe === undefined && !dialling) {
+        dialling = true;
+        void dial(port).then((p) => (probe = p), () => undefined).finally(() => (dialling = false));
+      }
+      return probe !== undefined;
+    });
+    // Held: no peer yet, so no OPEN and no refusal.
+    await new Promise((r) => setTimeout(r, 50));
+    expect(probe!.received).toEqual([]);
+    expect(probe!.closed()).toBe(false);
+    go();
+    await until('the peer sends its OPEN', () => Buffer.concat(probe!.received).length >= 19);
+    expect(Buffer.concat(probe!.received)[18]).toBe(1);
+    await starting;
+  });
+
   it('a start whose engine fails to take the intent fails and closes the listener', async () => {
     const port = await freePort();
     const engine: IntentAwareEngine = Object.assign(new RecordingEngine(), { intentChanged: async () => Promise.reject(new Error('bad intent')) });
