@@ -297,8 +297,8 @@ function supportedFamily(afi: number, safi: number): boolean {
 
 /** Unknown AFI/SAFI: drop the attribute (as BIRD does) rather than reset the session. */
 function discardFamily(s: AttrParseState, code: number, afi: number, safi: number): number {
-  s.discarded.push(code);
-  s.errors.push(updateError(OPT_ERR, 'attribute-discard', undefined, `unsupported family ${afi}/${safi}`));
+  noteDiscarded(s, code);
+  noteError(s, updateError(OPT_ERR, 'attribute-discard', undefined, `unsupported family ${afi}/${safi}`));
   return 0;
 }
 
@@ -602,8 +602,27 @@ export function attributeName(code: number): string {
 
 // ---------------------------------------------------------------- decoding
 
+/**
+ * Shared empty lists of a decode that found nothing of the kind (most UPDATEs): frozen, and
+ * replaced by a list of its own on the first entry (noteDiscarded, noteError, unknown attributes).
+ */
+const NO_UNKNOWN = Object.freeze([]) as unknown as UnknownAttribute[];
+const NO_PATH = Object.freeze([]) as unknown as AsPathSegment[];
+export const NO_CODES = Object.freeze([]) as unknown as number[];
+export const NO_ERRORS = Object.freeze([]) as unknown as BgpError[];
+
 export function newAttributes(): PathAttributes {
-  return { origin: 2, asPath: [], unknown: [] };
+  return { origin: 2, asPath: NO_PATH, unknown: NO_UNKNOWN };
+}
+
+export function noteDiscarded(s: { discarded: number[] }, code: number): void {
+  if (s.discarded === NO_CODES) s.discarded = [];
+  s.discarded.push(code);
+}
+
+export function noteError(s: { errors: BgpError[] }, err: BgpError): void {
+  if (s.errors === NO_ERRORS) s.errors = [];
+  s.errors.push(err);
 }
 
 /** Per-message duplicate detection: a generation stamp per code avoids clearing 256 slots each time. */
@@ -613,8 +632,8 @@ let generation = 0;
 function report(s: AttrParseState, err: BgpError, code: number): void {
   if (err.handling === 'session-reset') throw err;
   if (err.handling === 'treat-as-withdraw') s.treatAsWithdraw = true;
-  else s.discarded.push(code);
-  s.errors.push(err);
+  else noteDiscarded(s, code);
+  noteError(s, err);
 }
 
 /**
@@ -660,6 +679,7 @@ export function decodeAttributes(s: AttrParseState, off: number, end: number): v
         report(s, updateError(UpdateSubcode.UNRECOGNIZED_WELL_KNOWN_ATTRIBUTE, 'session-reset', b.slice(o, next), `code ${code}`), code);
       } else if (flags & AttrFlag.TRANSITIVE) {
         // Unknown optional transitive: pass it on, marked Partial (RFC 4271 §5).
+        if (s.attrs.unknown === NO_UNKNOWN) s.attrs.unknown = [];
         s.attrs.unknown.push({ flags: (flags | AttrFlag.PARTIAL) & ~AttrFlag.EXTENDED_LENGTH, code, value: b.slice(v, next) });
       }
       o = next;
@@ -667,13 +687,13 @@ export function decodeAttributes(s: AttrParseState, off: number, end: number): v
     }
     if (s.ctx.as4 && (code === AttrType.AS4_PATH || code === AttrType.AS4_AGGREGATOR)) {
       // RFC 6793 §4.1: a NEW speaker ignores these from another NEW speaker.
-      s.discarded.push(code);
+      noteDiscarded(s, code);
       o = next;
       continue;
     }
     if (s.ctx.ebgp && (code === AttrType.LOCAL_PREF || code === AttrType.ORIGINATOR_ID || code === AttrType.CLUSTER_LIST)) {
       // Meaningful only inside an AS: ignore them from an external peer.
-      s.discarded.push(code);
+      noteDiscarded(s, code);
       o = next;
       continue;
     }
@@ -689,8 +709,8 @@ export function finishAs4(s: AttrParseState): void {
   const a = s.attrs;
   if (a.aggregator && a.aggregator.asn !== AS_TRANS) {
     // An OLD speaker aggregated: AS4_AGGREGATOR and AS4_PATH are stale, ignore both (§4.2.3).
-    if (s.as4Path) s.discarded.push(AttrType.AS4_PATH);
-    if (s.as4Aggregator) s.discarded.push(AttrType.AS4_AGGREGATOR);
+    if (s.as4Path) noteDiscarded(s, AttrType.AS4_PATH);
+    if (s.as4Aggregator) noteDiscarded(s, AttrType.AS4_AGGREGATOR);
     return;
   }
   if (a.aggregator && s.as4Aggregator) a.aggregator = s.as4Aggregator;

@@ -19,6 +19,9 @@ import {
   encodedAttributes,
   finishAs4,
   newAttributes,
+  NO_CODES,
+  NO_ERRORS,
+  noteError,
 } from './attributes.js';
 import { decodePrefixes4, prefixStride, writePrefixes } from './nlri.js';
 
@@ -66,8 +69,8 @@ export function decodeUpdate(msg: Uint8Array, ctx: CodecContext): UpdateMessage 
     sawOrigin: false,
     sawAsPath: false,
     treatAsWithdraw: false,
-    discarded: [],
-    errors: [],
+    discarded: NO_CODES,
+    errors: NO_ERRORS,
   };
   decodeAttributes(s, o, o + attrLen);
   o += attrLen;
@@ -112,7 +115,7 @@ function checkMandatory(s: AttrParseState, m: UpdateMessage): void {
   const missing = (code: number, name: string) => {
     s.treatAsWithdraw = true;
     m.treatAsWithdraw = true;
-    m.errors.push(updateError(UpdateSubcode.MISSING_WELL_KNOWN_ATTRIBUTE, 'treat-as-withdraw', Uint8Array.of(code), name));
+    noteError(m, updateError(UpdateSubcode.MISSING_WELL_KNOWN_ATTRIBUTE, 'treat-as-withdraw', Uint8Array.of(code), name));
   };
   if (!s.sawOrigin) missing(AttrType.ORIGIN, 'ORIGIN');
   if (!s.sawAsPath) missing(AttrType.AS_PATH, 'AS_PATH');

@@ -50,6 +50,25 @@ describe('decoded attribute sharing between UPDATEs', () => {
     expect(c.attrs!.nextHop).toBe('198.51.100.7');
   });
 
+  it('gives an UPDATE with nothing to report shared empty lists, and one with something lists of its own', () => {
+    const a = decodeUpdate(updateBytes(base, [0x0a000000, 24]), ctx4);
+    const b = decodeUpdate(updateBytes({ ...base, med: 9 }, [0x0a000000, 24]), ctx4);
+    expect(a.errors).toEqual([]);
+    expect(a.discarded).toEqual([]);
+    expect(a.attrs!.unknown).toEqual([]);
+    expect(b.errors).toBe(a.errors);
+    expect(Object.isFrozen(a.errors) && Object.isFrozen(a.discarded) && Object.isFrozen(a.attrs!.unknown)).toBe(true);
+    // An unknown optional transitive attribute, then a missing NEXT_HOP: lists of their own.
+    const withUnknown = decodeUpdate(updateBytes({ ...base, unknown: [{ flags: 0xc0, code: 99, value: Uint8Array.of(1) }] }, [0x0a000000, 24]), ctx4);
+    expect(withUnknown.attrs!.unknown).toEqual([{ flags: 0xe0, code: 99, value: Uint8Array.of(1) }]);
+    const { nextHop: _dropped, ...noHop } = base;
+    const missing = decodeUpdate(updateBytes(noHop, [0x0a000000, 24]), ctx4);
+    expect(missing.treatAsWithdraw).toBe(true);
+    expect(missing.errors.map((e) => e.subcode)).toEqual([3]);
+    expect(a.errors).toEqual([]);
+    expect(decodeUpdate(updateBytes(base, [0x0a000000, 24]), ctx4).errors).toEqual([]);
+  });
+
   it('decodes an empty prefix field as empty arrays (with path ids under ADD-PATH) and copies small ones out', () => {
     const b = Uint8Array.of(24, 10, 0, 1, 16, 172, 16);
     expect(decodePrefixes4(b, 0, 0, false)).toEqual({ prefixes: new Uint32Array(0) });
