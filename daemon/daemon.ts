@@ -44,10 +44,10 @@ export interface DaemonOptions {
   /** Seconds since the process started: the peers configured at start count their connect delay from then, as BIRD's do. */
   readonly uptimeSeconds?: () => number;
   /**
-   * start() listens at once but starts the peers only once this resolves (main.ts: the kernel dump
-   * that decides graceful restart, which our OPENs announce); connections meanwhile are held.
+   * Called by start() once listening; the peers start when it resolves (main.ts: the kernel dump
+   * that decides graceful restart, which our OPENs announce). Connections meanwhile are held.
    */
-  readonly peersAfter?: Promise<unknown>;
+  readonly beforePeers?: () => Promise<unknown>;
 }
 
 export class Daemon {
@@ -102,7 +102,7 @@ export class Daemon {
       throw new Error(`cannot listen for BGP: ${err.message}`);
     });
     try {
-      await opts.peersAfter;
+      await opts.beforePeers?.();
     } catch (e) {
       await d.shutdown();
       throw e;

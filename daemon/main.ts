@@ -105,9 +105,16 @@ async function runDaemon(o: PetrelOptions): Promise<void> {
   const node = o.node ?? process.env.NODENAME ?? (await nodenameFile());
   if (!o.intentFile && !node) throw new UsageError(`no node name: pass --node <name>, set NODENAME or write it to ${NODENAME_FILE}`);
   const source = o.intentFile ? intentFileSource(o.intentFile) : datastoreSource(resolveDatastoreUrl(o.datastore), node as string);
-  // Graceful restart needs the proto bird routes a previous run left: read them (two `ip` runs)
-  // while the datastore is read, and let the reconcile below use the same dump.
-  const kernelDump = o.sink === 'kernel' && o.gracefulRestart ? new KernelSink().dump() : undefined;
+  // Graceful restart needs the proto bird routes a previous run left: they are read (two `ip` runs)
+  // once the daemon listens, before the peers start, and the reconcile below uses the same dump.
+  // Nothing is programmed before it is taken (answeringFirstDumpWith holds the applies).
+  let takeDump: () => void = () => undefined;
+  const kernelDump =
+    o.sink === 'kernel' && o.gracefulRestart
+      ? new Promise<SinkRoute[]>((resolve, reject) => {
+          takeDump = () => void new KernelSink().dump().then(resolve, reject);
+        })
+      : undefined;
   kernelDump?.catch(() => {}); // consumed below; a start that fails first must not report it as unhandled
   // The log level may come from the datastore, so read the intent once before creating the logger.
   let first: NodeIntent;
@@ -135,18 +142,19 @@ async function runDaemon(o: PetrelOptions): Promise<void> {
   const reconcile = () => rib.reconcileSink().then(() => undefined, (e: unknown) => log.warn({ err: String(e) }, 'kernel reconcile failed'));
   const engine = new GracefulRestartEngine({ inner: new RibBridge(rib, log), rib, log });
   // Graceful restart: routes we left in the kernel stay until the peers have re-sent theirs. The
-  // daemon listens meanwhile (holding what it accepts) and starts the peers once this is decided.
+  // daemon listens first (holding what it accepts) and starts the peers once this is decided.
   let reconciled: Promise<void> | undefined;
-  const restartDecided = (async () => {
+  const decideRestart = async () => {
+    takeDump();
     const preserved = o.gracefulRestart && sink ? await (kernelDump ?? sink.dump()).then((rs) => rs.length, () => 0) : 0;
     if (preserved > 0) {
       log.info({ preserved }, 'graceful restart: kernel routes from the previous run kept');
       const deferral = Math.max(CALICO_DEFAULTS.gracefulRestartTime, ...first.peers.map((p) => p.gracefulRestartTime));
       engine.startRecovery({ peers: first.peers.map((p) => p.name), deferral, onRecovered: reconcile });
     } else reconciled = reconcile(); // queued in the engine before the peers start; they need not wait for it
-  })();
+  };
   const gracefulRestart = o.gracefulRestart ? () => ({ restarting: engine.recovering, forwardingPreserved: true }) : undefined;
-  const daemon = await Daemon.start({ source: { ...source, current: onceThen(first, source) }, log, engine, uptimeSeconds: () => process.uptime(), peersAfter: restartDecided, ...(gracefulRestart ? { gracefulRestart } : {}), ...(listen ? { listen } : {}) }).catch((e: unknown) => {
+  const daemon = await Daemon.start({ source: { ...source, current: onceThen(first, source) }, log, engine, uptimeSeconds: () => process.uptime(), beforePeers: decideRestart, ...(gracefulRestart ? { gracefulRestart } : {}), ...(listen ? { listen } : {}) }).catch((e: unknown) => {
     throw new StartError(e instanceof Error ? e.message : String(e));
   });
   await reconciled;
@@ -172,28 +180,44 @@ async function runDaemon(o: PetrelOptions): Promise<void> {
 
 /**
  * `sink` whose first dump() answers with `dumped` (taken at start) instead of reading the kernel a
- * second time. Routes only added meanwhile (the own blocks, originated before the start-up
- * reconcile runs) are folded into that answer as the kernel now holds them (`route replace`: one
- * route per prefix and metric); after a removal the kernel is read again.
+ * second time. Applies wait until `dumped` is in, so it never sees our own changes (graceful
+ * restart counts what it holds as left by a previous run); routes only added from then on (the own
+ * blocks, originated before the start-up reconcile runs) are folded into that answer as the kernel
+ * now holds them (`route replace`: one route per prefix and metric); after a removal the kernel is
+ * read again.
  */
 export function answeringFirstDumpWith(sink: RouteSink, dumped: Promise<SinkRoute[]>): RouteSink {
   let first: Promise<SinkRoute[]> | undefined = dumped;
   const key = (r: SinkRoute) => `${r.prefix} ${r.metric ?? ''}`;
+  const noop = () => undefined;
+  const applyNow = (changes: Parameters<RouteSink['apply']>[0]) => {
+    const result = sink.apply(changes);
+    const before = first;
+    if (before === undefined) return result;
+    if (changes.remove.length > 0) first = undefined;
+    else {
+      first = Promise.all([before, result]).then(([routes, res]) => {
+        const failed = new Set(res.failures.map((f) => key(f.route)));
+        const added = changes.add.filter((r) => !failed.has(key(r)));
+        const replaced = new Set(added.map(key));
+        return [...routes.filter((r) => !replaced.has(key(r))), ...added];
+      });
+      first.catch(noop); // a failed start dump: dump() reads the kernel instead
+    }
+    return result;
+  };
+  // Applies made before the dump is in run after it, one after the other in call order; once
+  // they are done, applies go straight to the sink again.
+  let gate: Promise<unknown> | undefined = dumped.then(noop, noop);
   return {
     apply: (changes) => {
-      const result = sink.apply(changes);
-      const before = first;
-      if (before === undefined) return result;
-      if (changes.remove.length > 0) first = undefined;
-      else {
-        first = Promise.all([before, result]).then(([routes, res]) => {
-          const failed = new Set(res.failures.map((f) => key(f.route)));
-          const added = changes.add.filter((r) => !failed.has(key(r)));
-          const replaced = new Set(added.map(key));
-          return [...routes.filter((r) => !replaced.has(key(r))), ...added];
-        });
-        first.catch(() => undefined); // a failed start dump: dump() reads the kernel instead
-      }
+      if (gate === undefined) return applyNow(changes);
+      const result = gate.then(() => applyNow(changes));
+      const done: Promise<unknown> = result.then(noop, noop);
+      gate = done;
+      void done.then(() => {
+        if (gate === done) gate = undefined;
+      });
       return result;
     },
     dump: () => {

@@ -110,12 +110,12 @@ describe('Daemon.start order', () => {
     expect(d.statuses().map((s) => s.name)).toEqual([first.peers[0]!.name]);
   });
 
-  it('listens before peersAfter resolves, holding connections, and starts the peers after it', async () => {
+  it('listens before beforePeers resolves, holding connections, and starts the peers after it', async () => {
     const port = await freePort();
     let go: () => void = () => undefined;
-    const peersAfter = new Promise<void>((r) => (go = r));
+    const beforePeers = () => new Promise<void>((r) => (go = r));
     const first = intent({ listenPort: port, peers: [peerIntent('127.0.0.1', { passive: true, peerPort: port })] });
-    const starting = Daemon.start({ source: { current: async () => first }, log: silentLogger(), engine: new RecordingEngine(), listen: { host: '127.0.0.1', port }, peersAfter });
+    const starting = Daemon.start({ source: { current: async () => first }, log: silentLogger(), engine: new RecordingEngine(), listen: { host: '127.0.0.1', port }, beforePeers });
     cleanups.push(async () => {
       go();
       await (await starting).shutdown();
@@ -184,6 +184,31 @@ describe('start-up kernel dump reused by the reconcile', () => {
     // Later dumps read the kernel.
     await sink.dump();
     expect(kernel.dumps).toBe(2);
+  });
+
+  it('holds applies until the start dump is in, so it never sees them, then runs them in call order', async () => {
+    const kernel = countingSink([]);
+    const applied: string[] = [];
+    const recording: RouteSink = {
+      apply: (c) => {
+        applied.push(...c.add.map((r) => r.prefix));
+        return kernel.apply(c);
+      },
+      dump: () => kernel.dump(),
+    };
+    let give: (rs: SinkRoute[]) => void = () => undefined;
+    const sink = answeringFirstDumpWith(recording, new Promise<SinkRoute[]>((r) => (give = r)));
+    const one = sink.apply({ add: [blackhole('10.0.1.0/26')], remove: [] });
+    const two = sink.apply({ add: [blackhole('10.0.2.0/26')], remove: [] });
+    await new Promise((r) => setTimeout(r, 10));
+    expect(applied).toEqual([]);
+    give([blackhole('10.0.9.0/26')]);
+    await Promise.all([one, two]);
+    expect(applied).toEqual(['10.0.1.0/26', '10.0.2.0/26']);
+    expect((await sink.dump()).map((r) => r.prefix).sort()).toEqual(['10.0.1.0/26', '10.0.2.0/26', '10.0.9.0/26']);
+    // Once the held applies are done, applies go straight through.
+    void sink.apply({ add: [blackhole('10.0.3.0/26')], remove: [] });
+    expect(applied).toEqual(['10.0.1.0/26', '10.0.2.0/26', '10.0.3.0/26']);
   });
 
   it('reads the kernel again after a removal, or when the start dump failed', async () => {
