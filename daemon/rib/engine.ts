@@ -359,6 +359,29 @@ export class RouteEngine {
     return prefixes * units;
   }
 
+  /**
+   * UPDATEs applied at once (applyUpdate) leave their exports pending until the current JavaScript
+   * turn ends (a microtask) instead of flushing after each one: the UPDATEs of one socket read go
+   * out as one drained batch per Adj-RIB-Out, not one per UPDATE (a table of small attribute sets
+   * is thousands of UPDATEs of a few prefixes). The session layer (RibBridge) sets it; the
+   * microtask runs before any queued task, so the order of what peers are told is unchanged.
+   */
+  batchFlush = false;
+  private flushQueued = false;
+
+  private flushSoon(): void {
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    queueMicrotask(() => {
+      this.flushQueued = false;
+      try {
+        this.flushAllOutputs();
+      } catch (e) {
+        this.log?.error({ err: e }, 'route engine export flush failed');
+      }
+    });
+  }
+
   /** Called before any task is queued: the intake applies the UPDATEs that arrived before this call. */
   beforeTask: (() => void) | undefined;
 
@@ -386,13 +409,14 @@ export class RouteEngine {
       }
       const dirty = this.ingest(src, src.peer, update, true);
       this.decideAll(dirty, src.index);
-      return this.afterUpdate(src, name);
+      return this.afterUpdate(src, name, this.batchFlush);
     }
   }
 
   /** After an UPDATE: exports sent, the kernel scheduled, the prefix limit checked. */
-  private afterUpdate(src: Source, name: string): PeerUpdateResult {
-    this.flushAllOutputs();
+  private afterUpdate(src: Source, name: string, deferFlush = false): PeerUpdateResult {
+    if (deferFlush) this.flushSoon();
+    else this.flushAllOutputs();
     this.scheduleSink();
     const peer = src.peer!;
     const outcome = maxPrefixOutcome(src.adjIn.pathCount, peer.maxPrefixes, peer.maxPrefixesAction);

@@ -72,6 +72,8 @@ export class RibBridge implements IntentAwareEngine {
       whenIdle: () => rib.whenIdle(),
     });
     rib.beforeTask = () => this.intake.flush();
+    // One socket read's UPDATEs are exported as one batch (see RouteEngine.batchFlush).
+    rib.batchFlush = true;
   }
 
   peerUp(up: SessionUp): void {

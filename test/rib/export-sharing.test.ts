@@ -81,6 +81,31 @@ describe('export classes: one rewrite and one encoding for the peers that export
   });
 });
 
+describe('batchFlush: the UPDATEs applied in one turn go out as one batch', () => {
+  it('sends nothing until the turn ends, then one drained batch per peer, before any queued task runs', async () => {
+    const { engine, wires } = await setup();
+    engine.batchFlush = true;
+    const a = attrs({ asPath: [{ type: 2, asns: [65001] }], nextHop: '198.51.100.1', localPref: undefined });
+    expect(engine.applyUpdate(ebgpSource.name, announce(['10.1.0.0/24'], a))).toEqual({ maxPrefixExceeded: false, prefixes: 1 });
+    expect(engine.applyUpdate(ebgpSource.name, announce(['10.1.1.0/24'], a))).toEqual({ maxPrefixExceeded: false, prefixes: 2 });
+    expect(wires[0]!.msgs).toHaveLength(0);
+    // A task queued in the same turn (a withdrawal) is told after the batch, in order.
+    const later = engine.peerUpdate(ebgpSource.name, withdraw(['10.1.0.0/24']));
+    await Promise.resolve();
+    const first = wires.map((w) => w.msgs.map(decode));
+    for (const m of first) {
+      expect(m).toHaveLength(1);
+      expect(Array.from(m[0]!.nlri)).toEqual([0x0a010000, 24, 0x0a010100, 24]);
+    }
+    await later;
+    for (const w of wires) {
+      const m = w.take().map(decode);
+      expect(m).toHaveLength(2);
+      expect(Array.from(m[1]!.withdrawn)).toEqual([0x0a010000, 24]);
+    }
+  });
+});
+
 describe('export counters of routes refused for a whole class', () => {
   it('counts a filtered route for every member once, for a member that joins later only from then, and keeps them after it leaves', async () => {
     const { engine } = await setup();
