@@ -42,9 +42,29 @@ export function neighborAs(a: RouteAttrs): number {
   return 0;
 }
 
+/** Whether nothing in `path` can change: the array, its segments and their AS lists are frozen (as the codec decodes them). */
+export function frozenPath(path: readonly AsPathSegment[]): boolean {
+  if (!Object.isFrozen(path)) return false;
+  for (const seg of path) if (!Object.isFrozen(seg) || !Object.isFrozen(seg.asns)) return false;
+  return true;
+}
+
+/** The last frozen path pathContainsAs counted in (a path shared by a table's UPDATEs: asked once per UPDATE). */
+let countedPath: readonly AsPathSegment[] | undefined;
+let countedAsn = -1;
+let countedTimes = 0;
+
 export function pathContainsAs(a: RouteAttrs, asn: number): number {
+  const path = a.asPath;
+  if (path === countedPath && asn === countedAsn) return countedTimes;
   let count = 0;
-  for (const s of a.asPath) for (const x of s.asns) if (x === asn) count++;
+  for (const s of path) for (const x of s.asns) if (x === asn) count++;
+  // Only a frozen path (the codec's decoded ones) cannot change before it is asked about again.
+  if (frozenPath(path)) {
+    countedPath = path;
+    countedAsn = asn;
+    countedTimes = count;
+  }
   return count;
 }
 
@@ -121,10 +141,19 @@ function hashNumbers(h: number, xs: readonly number[] | undefined): number {
   return mix(h, xs.length + 1);
 }
 
+/** The last frozen path hashAsPath hashed, and its hash. */
+let hashedPath: readonly AsPathSegment[] | undefined;
+let hashedPathHash = 0;
+
 /** A 32-bit hash of the AS path alone (paths are shared between sets that have the same one). */
 function hashAsPath(path: readonly AsPathSegment[]): number {
+  if (path === hashedPath) return hashedPathHash;
   let h = 0x811c9dc5 | 0;
   for (const seg of path) h = hashNumbers(mix(h, seg.type), seg.asns);
+  if (frozenPath(path)) {
+    hashedPath = path;
+    hashedPathHash = h;
+  }
   return h;
 }
 
@@ -352,7 +381,7 @@ export class AttrStore {
     let path = this.paths.get(pathHash);
     if (path === undefined || !sameAsPath(path, a.asPath)) {
       // A frozen path (the codec's decoded ones) cannot change under us: kept as it is.
-      path = Object.isFrozen(a.asPath) ? a.asPath : a.asPath.map((seg) => ({ type: seg.type, asns: [...seg.asns] }));
+      path = frozenPath(a.asPath) ? a.asPath : a.asPath.map((seg) => ({ type: seg.type, asns: [...seg.asns] }));
       this.paths.set(pathHash, path);
     }
     let nextHop = a.nextHop;
