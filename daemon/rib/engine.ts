@@ -1071,13 +1071,19 @@ export class RouteEngine {
 
   /** About what exporting one prefix from source `except` costs, in work units (one per class it may go to, a fraction per member). */
   private exportUnits(except: number): number {
+    const groups = this.outGroups();
+    // Asked once per UPDATE, nearly always for the same source: remembered until the groups change.
+    if (this.unitsMemo.groups === groups && this.unitsMemo.except === except) return this.unitsMemo.units;
     let units = 0;
-    for (const g of this.outGroups()) {
+    for (const g of groups) {
       if (g.members.length === 1 && g.members[0]!.index === except) continue;
       units += 1 + (g.shared ? 1 : 0) + g.own.length * MEMBER_UNIT;
     }
+    this.unitsMemo = { groups, except, units };
     return units;
   }
+
+  private unitsMemo: { groups: readonly OutGroup[] | undefined; except: number; units: number } = { groups: undefined, except: -1, units: 0 };
 
   /** Sessions with an export side. */
   private outCount(): number {
