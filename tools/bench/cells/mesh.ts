@@ -86,6 +86,17 @@ export async function stopMesh(run: MeshRun, namespaces: readonly string[]): Pro
  * /proc/<pid>/net/route: a file read instead of an `ip` process, so polling it costs the speakers
  * under test next to no CPU. (The mesh namespaces have no other gatewayed route than learned blocks.)
  */
+/**
+ * Proportional set size (kB) of process `pid`: its private pages plus its share of pages it shares.
+ * RSS counts the pages of the Node binary every daemon maps (about 35 MB, shared by all of them) in
+ * full for each; PSS divides them among the processes mapping them, so M daemons add up to what
+ * they really take.
+ */
+export function pssKb(pid: number): number {
+  const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+  return m ? Number(m[1]) : NaN;
+}
+
 export function gatewayRoutes(pid: number): number {
   const RTF_GATEWAY = 0x2;
   let n = 0;
@@ -141,7 +152,8 @@ async function meshOnce(namespaces: readonly string[], kind: SpeakerKind, timeou
     const times = await waitConverged(namespaces, namespaces.length - 1, run.startedAt, timeoutMs, run.speakers.map((s) => s.pid));
     const mem = run.speakers.map((s) => s.memory());
     const rss = summarise(mem.map((x) => x.rssKb / 1024))!;
-    return { value: Math.max(...times), extra: { startupMs: run.readyAt - run.startedAt, medianNodeMs: summarise(times)!.median, rssPerNodeMB: rss.median, peakRssMaxMB: Math.max(...mem.map((x) => x.peakKb / 1024)) } };
+    const pss = summarise(run.speakers.map((s) => pssKb(s.pid) / 1024))!;
+    return { value: Math.max(...times), extra: { startupMs: run.readyAt - run.startedAt, medianNodeMs: summarise(times)!.median, rssPerNodeMB: rss.median, pssPerNodeMB: pss.median, peakRssMaxMB: Math.max(...mem.map((x) => x.peakKb / 1024)) } };
   } finally {
     await stopMesh(run, namespaces);
   }
