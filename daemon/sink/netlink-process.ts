@@ -101,7 +101,8 @@ export class NetlinkProcess {
   unusable: string | undefined;
 
   constructor(opts: NetlinkProcessOptions) {
-    this.argv = [...(opts.commandPrefix ?? []), opts.helperPath];
+    // Our pid: the helper dies with this process (and refuses to start if it is not its parent).
+    this.argv = [...(opts.commandPrefix ?? []), opts.helperPath, String(process.pid)];
     this.timeoutMs = opts.timeoutMs ?? 60_000;
     this.idleMs = opts.idleMs ?? 120_000;
   }

@@ -7,8 +7,8 @@
  * test does not depend on a build) and through `ip -batch`; both must program the same table and
  * report the same failures.
  */
-import { execFileSync } from 'node:child_process';
-import { copyFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { closeSync, copyFileSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -260,6 +260,36 @@ describe('the netlink helper, when it cannot be used', () => {
     const viaDev: SinkRoute = { prefix: '10.242.1.0/24', type: 'unicast', via: '172.16.30.8', dev: DEV };
     const again = await sink.apply({ add: [viaDev], remove: [] });
     expect(again).toEqual({ applied: 0, failures: [{ route: viaDev, reason: expect.stringMatching(/netlink helper failed looking up device "eth0"/) }] });
+  });
+
+  it('dies with its parent, so changes still queued in its input never reach the kernel after the daemon', async () => {
+    // sh starts the helper (naming itself as the parent) reading a FIFO that this test holds open,
+    // then becomes `sleep`. Killed, it must take the helper along, although its input never ends
+    // (as a daemon's pipe full of queued removals does not, until the helper has read them).
+    const fifo = join(tmpdir(), `petrel-netlink-fifo-${process.pid}`);
+    rmSync(fifo, { force: true });
+    execFileSync('mkfifo', [fifo]);
+    const sh = spawn('sh', ['-c', '"$0" $$ < "$1" > /dev/null & echo $!; exec sleep 600', helperPath, fifo], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const helperPid = await new Promise<number>((resolve) => sh.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
+    const writer = openSync(fifo, 'w');
+    const state = () => {
+      try {
+        return readFileSync(`/proc/${helperPid}/stat`, 'utf8').replace(/^.*\) /, '')[0];
+      } catch {
+        return 'gone';
+      }
+    };
+    const alive = () => state() !== 'Z' && state() !== 'gone';
+    try {
+      expect(alive()).toBe(true);
+      sh.kill('SIGKILL');
+      for (let i = 0; i < 500 && alive(); i++) await new Promise((r) => setTimeout(r, 10));
+      expect(alive()).toBe(false);
+    } finally {
+      if (alive()) process.kill(helperPid, 'SIGKILL');
+      closeSync(writer);
+      rmSync(fifo, { force: true });
+    }
   });
 
   it('uses ip for names only iproute2 knows, or when asked', () => {

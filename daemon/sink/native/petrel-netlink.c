@@ -6,7 +6,10 @@
  * rtnetlink messages that Node has already encoded (daemon/sink/rtnetlink.ts) to a NETLINK_ROUTE
  * socket, many per sendmsg, and reports back which ones the kernel refused.
  *
- * It runs in the network namespace it is started in (e.g. under `ip netns exec NS`).
+ * It runs in the network namespace it is started in (e.g. under `ip netns exec NS`), as
+ * `petrel-netlink [PARENT_PID]`, and dies with its parent: messages still queued in the pipe when
+ * the daemon goes must not reach the kernel after it (a restarted daemon would see its fresh
+ * routes deleted by the old one's queued removals).
  *
  * Input (stdin), frames of: u32 kind, u32 id, u32 len, then len bytes (host byte order).
  *   kind 1: len bytes of complete netlink messages (each with its own nlmsg_seq); id names the chunk.
@@ -29,6 +32,8 @@
  */
 #include <errno.h>
 #include <net/if.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <linux/netlink.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -262,8 +267,12 @@ static void open_socket(void)
 	}
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	/* Killed when the parent goes; if it went before this line, the parent is no longer the one named. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (argc > 1 && getppid() != (pid_t)atol(argv[1]))
+		return 5;
 	open_socket();
 	put_record(OUT_READY, 0, 0, "", 0);
 	flush_out();
