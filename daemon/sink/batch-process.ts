@@ -5,7 +5,7 @@
  * ip has got past them; errors come back as `Command failed -:N` with ip's running line number,
  * which maps them to the submitted line.
  *
- * stderr is merged into stdout (`sh -c 'exec "$@" 2>&1'`) so that one ordered stream carries
+ * stderr is merged into stdout (`sh -c '... exec "$@" 2>&1'`) so that one ordered stream carries
  * everything: an error printed for line N always arrives before the sentinel after it. With two
  * pipes Node could read the sentinel before an earlier error and report a failed route as done.
  *
@@ -65,7 +65,10 @@ export class IpBatchProcess {
 
   constructor(opts: BatchProcessOptions = {}) {
     const ip = opts.ipCommand ?? 'ip';
-    this.argv = [...(opts.commandPrefix ?? []), 'sh', '-c', 'exec "$@" 2>&1', 'sh', ip, '-o', '-force', '-batch', '-'];
+    // setpriv (util-linux) makes ip die with this process: lines still queued in its stdin must not
+    // reach the kernel after the daemon is gone (a restarted daemon's fresh routes would go).
+    const run = 'if command -v setpriv >/dev/null 2>&1; then exec setpriv --pdeathsig KILL "$@" 2>&1; fi; exec "$@" 2>&1';
+    this.argv = [...(opts.commandPrefix ?? []), 'sh', '-c', run, 'sh', ip, '-o', '-force', '-batch', '-'];
     this.timeoutMs = opts.timeoutMs ?? 60_000;
     this.idleMs = opts.idleMs ?? 120_000;
   }
