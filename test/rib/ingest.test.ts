@@ -28,6 +28,40 @@ describe('RouteEngine.applyUpdate', () => {
     expect(engine.routeCount()).toMatchObject({ routes: 2, networks: 2, primary: 2, attributeSets: 1 });
   });
 
+  it('applied at once: the same set again is ignored, a new set replaces the old one (freed), a withdrawal frees the last', async () => {
+    const { engine } = setup();
+    await engine.peerUp(EBGP, { send: () => undefined });
+    await engine.settled();
+    const a = attrs({ asPath: [{ type: 2, asns: [65001] }], localPref: undefined, med: 1 });
+    const b = attrs({ asPath: [{ type: 2, asns: [65001] }], localPref: undefined, med: 2 });
+    const cidrs = ['10.1.0.0/24', '10.1.1.0/24', '10.1.2.0/24'];
+    engine.applyUpdate(EBGP.name, announce(cidrs, a));
+    engine.applyUpdate(EBGP.name, announce(cidrs, { ...a, asPath: [{ type: 2, asns: [65001] }] }));
+    expect(engine.counters(EBGP.name).importUpdates).toMatchObject({ received: 6, accepted: 3, ignored: 3 });
+    expect(engine.routeCount()).toMatchObject({ routes: 3, attributeSets: 1 });
+    engine.applyUpdate(EBGP.name, announce(cidrs.slice(0, 2), b));
+    expect(engine.routeCount()).toMatchObject({ routes: 3, attributeSets: 2 });
+    expect([...engine.listRoutes()].find((r) => r.prefix === '10.1.0.0/24')?.attrs.med).toBe(2);
+    engine.applyUpdate(EBGP.name, announce(cidrs.slice(2), b));
+    expect(engine.routeCount()).toMatchObject({ routes: 3, attributeSets: 1 });
+    engine.applyUpdate(EBGP.name, withdraw(cidrs));
+    expect(engine.routeCount()).toMatchObject({ routes: 0, networks: 0, attributeSets: 0 });
+  });
+
+  it('applied at once: a set with our AS in its path is filtered and a treat-as-withdraw UPDATE withdraws, as when queued', async () => {
+    const { engine } = setup();
+    await engine.peerUp(EBGP, { send: () => undefined });
+    await engine.settled();
+    const ok = attrs({ asPath: [{ type: 2, asns: [65001] }], localPref: undefined });
+    engine.applyUpdate(EBGP.name, announce(['10.1.0.0/24', '10.1.1.0/24'], ok));
+    const loop = attrs({ asPath: [{ type: 2, asns: [65001, 64512] }], localPref: undefined });
+    engine.applyUpdate(EBGP.name, announce(['10.1.0.0/24'], loop));
+    expect(engine.counters(EBGP.name).importUpdates).toMatchObject({ received: 3, accepted: 2, filtered: 1 });
+    expect(engine.routeCount()).toMatchObject({ routes: 1 });
+    engine.applyUpdate(EBGP.name, { ...announce(['10.1.1.0/24'], ok), treatAsWithdraw: true });
+    expect(engine.routeCount()).toMatchObject({ routes: 0, attributeSets: 0 });
+  });
+
   it('queues behind a running task and keeps call order (announce, then withdraw, then announce again)', async () => {
     const { engine } = setup();
     const up = engine.peerUp(EBGP, { send: () => undefined });
