@@ -44,13 +44,18 @@ export class HubLab {
     return this.hub;
   }
 
-  /** Starts `kind` in the speaker namespace with `config` (kernel routes flushed first). */
+  /**
+   * Starts `kind` in the speaker namespace with `config` (kernel routes flushed first). Without
+   * `config.kernel` BIRD's config has no kernel protocol, so Petrel runs with `--sink none` (no
+   * kernel table kept), as in the ingest and propagate cells: the mock sink would keep a copy of
+   * every route that BIRD does not.
+   */
   async start(kind: SpeakerKind, config: HubSpeakerConfig, extraPools: readonly string[] = []): Promise<SpeakerProcess> {
     await flushBirdRoutes(this.ns.speakerNs);
     const dir = mkdtempSync(join(tmpdir(), `pt-bench-${kind}-`));
     this.dirs.push(dir);
     if (kind === 'bird') return startBird(this.ns.speakerNs, dir, birdHubConfig(config, join(dir, 'bird.log')));
-    return startPetrel(this.ns.speakerNs, dir, config.nodeName, config.address, petrelHubResources(config, extraPools), config.kernel ? 'kernel' : 'mock');
+    return startPetrel(this.ns.speakerNs, dir, config.nodeName, config.address, petrelHubResources(config, extraPools), config.kernel ? 'kernel' : 'none');
   }
 
   async teardown(): Promise<void> {
