@@ -2,7 +2,7 @@
 // Start-up time of the daemon: M daemons of one full-mesh cluster started at once on loopback
 // (127.0.1.x, a high port, `--sink mock`), timed from spawn until each control socket greets.
 // Prints per run: all-ready time, median per-daemon ready time, CPU ms and RSS per daemon.
-//   node scripts/startup-time.mjs [--daemon dist/petrel.mjs | --snapshot-blob <blob>] [-M 10] [--runs 5] [--node-arg=--flag ...]
+//   node scripts/startup-time.mjs [--daemon dist/petrel.mjs | --snapshot-blob <blob>] [-M 10] [--runs 5] [--node-arg=--flag ...] [--keep-ca-env]
 // Needs no root: nothing leaves loopback and no kernel table is touched.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -27,6 +27,10 @@ const nodeArgs = args.filter((a) => a.startsWith('--node-arg=')).map((a) => a.sl
 const blob = opt('--snapshot-blob', undefined);
 const entry = blob ? ['--snapshot-blob', resolve(blob), '--'] : [daemon];
 
+// NODE_EXTRA_CA_CERTS (an HTTPS proxy's CA on some build machines) costs every Node process ~30 ms
+// of CPU at start parsing the CA store; no calico-node container sets it. --keep-ca-env keeps it.
+const { NODE_EXTRA_CA_CERTS: _ca, ...strippedEnv } = process.env;
+const daemonEnv = args.includes('--keep-ca-env') ? process.env : strippedEnv;
 const now = () => Number(process.hrtime.bigint()) / 1e6;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const addr = (i) => `127.0.1.${i + 1}`;
@@ -76,7 +80,7 @@ async function once() {
   for (let i = 0; i < M; i++) {
     const ctl = join(dir, `n${i}.ctl`);
     const child = spawn(process.execPath, [...nodeArgs, ...entry, '--node', `n${i}`, '--listen', `${addr(i)}:${port}`, '--ctl-socket', ctl, '--sink', 'mock'], {
-      env: { ...process.env, PETREL_DATASTORE: `file:${ds}` },
+      env: { ...daemonEnv, PETREL_DATASTORE: `file:${ds}` },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let err = '';
