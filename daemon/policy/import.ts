@@ -18,15 +18,17 @@ export type ImportVerdict =
   | { readonly accept: true }
   | { readonly accept: false; readonly reason: 'asLoop' | 'originatorLoop' | 'clusterLoop' };
 
+// The verdicts are shared frozen constants: one is asked for per imported UPDATE, none allocated.
+const ACCEPT: ImportVerdict = Object.freeze({ accept: true });
+const AS_LOOP: ImportVerdict = Object.freeze({ accept: false, reason: 'asLoop' });
+const ORIGINATOR_LOOP: ImportVerdict = Object.freeze({ accept: false, reason: 'originatorLoop' });
+const CLUSTER_LOOP: ImportVerdict = Object.freeze({ accept: false, reason: 'clusterLoop' });
+
 export function importVerdict(ctx: ImportContext, attrs: RouteAttrs): ImportVerdict {
-  if (!ctx.ibgp && pathContainsAs(attrs, ctx.localAs) > (ctx.allowLocalAs ?? 0)) return { accept: false, reason: 'asLoop' };
-  if (ctx.ibgp && attrs.originatorId !== undefined && attrs.originatorId === ctx.routerId) {
-    return { accept: false, reason: 'originatorLoop' };
-  }
-  if (ctx.ibgp && ctx.clusterId !== undefined && attrs.clusterList?.includes(ctx.clusterId)) {
-    return { accept: false, reason: 'clusterLoop' };
-  }
-  return { accept: true };
+  if (!ctx.ibgp) return pathContainsAs(attrs, ctx.localAs) > (ctx.allowLocalAs ?? 0) ? AS_LOOP : ACCEPT;
+  if (attrs.originatorId !== undefined && attrs.originatorId === ctx.routerId) return ORIGINATOR_LOOP;
+  if (ctx.clusterId !== undefined && attrs.clusterList?.includes(ctx.clusterId)) return CLUSTER_LOOP;
+  return ACCEPT;
 }
 
 /** LOCAL_PREF received from an eBGP peer is meaningless to us (RFC 4271 §5.1.5): drop it. */

@@ -93,6 +93,8 @@ export class PeerSession {
   private readonly deps: PeerSessionDeps;
   private readonly log: Logger;
   private attempts: Attempt[] = [];
+  /** When the socket read being handled arrived (Date.now()). */
+  private readAt = 0;
   private readonly restartTimer = new TimerSet<'restart'>();
   private disabled = false;
   private disableMessage: string | undefined;
@@ -587,6 +589,8 @@ export class PeerSession {
   // ---------------------------------------------------------------- received messages
 
   private receive(att: Attempt, chunk: Uint8Array): void {
+    // The messages of one read arrived together: the hold timer restarts as of this read.
+    this.readAt = Date.now();
     att.framer.push(chunk);
     for (;;) {
       let msg: Uint8Array | null;
@@ -629,7 +633,13 @@ export class PeerSession {
       case MsgType.UPDATE:
         this.messages.updatesIn++;
         att.pendingUpdate = msg;
-        this.fire(att, { name: 'UpdateMsg' }, 'UPDATE received');
+        if (att.state === 'Established' && this.established === att) {
+          // Established × UpdateMsg (proto/fsm.ts): processUpdate, then the hold timer restarts.
+          // Done here without an event, a transition and a timer closure per UPDATE.
+          this.processUpdate(att);
+          this.restartHold(att);
+          if (att.cause && !att.superseded) this.lastError = att.cause;
+        } else this.fire(att, { name: 'UpdateMsg' }, 'UPDATE received');
         att.pendingUpdate = undefined;
         // Raised before receive() reads on, so nothing later in the same read can pre-empt it.
         if (att.updateError) {
@@ -681,6 +691,13 @@ export class PeerSession {
       if (loser === att) return;
     }
     this.fire(att, { name: 'BGPOpen' }, `OPEN from ${theirs.bgpId} AS ${att.negotiated.peerAs} hold ${theirs.holdTime}`);
+  }
+
+  /** The FSM's startTimer hold/negotiated in Established, as of the current read. */
+  private restartHold(att: Attempt): void {
+    const seconds = att.negotiated?.holdTime ?? 0;
+    if (!(seconds > 0)) return att.timers.stop('hold');
+    if (!att.timers.restart('hold', seconds, this.readAt)) this.startTimer(att, 'hold', 'negotiated');
   }
 
   private processUpdate(att: Attempt): void {

@@ -102,26 +102,35 @@ export class RibBridge implements IntentAwareEngine {
   private apply(peer: string, message: Uint8Array, context: CodecContext): void {
     const u = decodeUpdate(message, context);
     if (u.errors.length > 0) this.log.warn({ peer, errors: u.errors.map((e) => e.message), treatAsWithdraw: u.treatAsWithdraw }, 'UPDATE errors handled per RFC 7606');
-    const session = this.up.get(peer);
-    const done = (r: PeerUpdateResult) => {
-      // Only the session that sent the routes is reset, not a newer one that replaced it meanwhile.
-      if (r.maxPrefixExceeded && session && this.up.get(peer) === session) {
-        this.log.warn({ peer, prefixes: r.prefixes }, 'maximum number of prefixes reached: resetting the session');
-        session.reset(6, 1);
-      }
-    };
-    const failed = (e: unknown) => this.log.error({ peer, err: String(e) }, 'route engine update failed');
-    // Applied at once when the engine is idle (no promise per UPDATE); a reset still happens after
-    // this message's handling, never inside the session's receive loop.
+    // Applied at once when the engine is idle (no promise and no closure per UPDATE); a reset still
+    // happens after this message's handling, never inside the session's receive loop.
     let r: PeerUpdateResult | Promise<PeerUpdateResult>;
     try {
       r = this.rib.applyUpdate(peer, u);
     } catch (e) {
-      failed(e);
+      this.applyFailed(peer, e);
       return;
     }
-    if (r instanceof Promise) r.then(done, failed);
-    else if (r.maxPrefixExceeded) queueMicrotask(() => done(r as PeerUpdateResult));
+    if (r instanceof Promise) {
+      const session = this.up.get(peer);
+      r.then((res) => this.applied(peer, session, res), (e: unknown) => this.applyFailed(peer, e));
+    } else if (r.maxPrefixExceeded) {
+      const session = this.up.get(peer);
+      const res = r;
+      queueMicrotask(() => this.applied(peer, session, res));
+    }
+  }
+
+  /** Only the session that sent the routes is reset, not a newer one that replaced it meanwhile. */
+  private applied(peer: string, session: SessionUp | undefined, r: PeerUpdateResult): void {
+    if (r.maxPrefixExceeded && session && this.up.get(peer) === session) {
+      this.log.warn({ peer, prefixes: r.prefixes }, 'maximum number of prefixes reached: resetting the session');
+      session.reset(6, 1);
+    }
+  }
+
+  private applyFailed(peer: string, e: unknown): void {
+    this.log.error({ peer, err: String(e) }, 'route engine update failed');
   }
 
   /** A normal ROUTE-REFRESH request: everything we announced, again (BoRR/EoRR markers need nothing). */

@@ -49,6 +49,8 @@ interface Running {
   deadline: number;
   durationMs: number;
   configured: number;
+  /** Started with jitter: its duration is drawn afresh on each start, so never restarted cheaply. */
+  jittered: boolean;
   fire: () => void;
 }
 
@@ -73,13 +75,30 @@ export class TimerSet<Name extends string> {
       r.deadline = now + durationMs;
       r.durationMs = durationMs;
       r.configured = seconds;
+      r.jittered = false;
       r.fire = fire;
       return;
     }
     this.stop(name);
-    const t: Running = { handle: undefined as unknown as ReturnType<typeof setTimeout>, armedFor: now + durationMs, deadline: now + durationMs, durationMs, configured: seconds, fire };
+    const t: Running = { handle: undefined as unknown as ReturnType<typeof setTimeout>, armedFor: now + durationMs, deadline: now + durationMs, durationMs, configured: seconds, jittered: opts.jitter === true, fire };
     this.arm(name, t, durationMs);
     this.running.set(name, t);
+  }
+
+  /**
+   * Restarts a running timer as of `now` (ms since the epoch) for `seconds`, keeping the expiry
+   * action it was started with: what `start(name, seconds, sameFire)` does at `now`, with no
+   * closure to build (the hold timer restarts on every message received).
+   * False when it cannot be done that way (not running, started with jitter or for another
+   * duration, or the new deadline is before the pending setTimeout): the caller then calls `start`.
+   */
+  restart(name: Name, seconds: number, now: number): boolean {
+    const r = this.running.get(name);
+    if (!r || r.jittered || r.configured !== seconds) return false;
+    const deadline = now + r.durationMs;
+    if (deadline < r.armedFor) return false;
+    r.deadline = deadline;
+    return true;
   }
 
   private arm(name: Name, t: Running, ms: number): void {
