@@ -34,7 +34,11 @@ export async function pollKernel(pid: number, ns: string, baseline: number, n: n
       if (count < n) throw new Error(`main table grew by ${have} but only ${count} proto bird routes are there`);
       return { at: now, firstAt: firstAt ?? now };
     }
-    if (now > deadline) throw new Error(`kernel holds ${have} of ${n} routes after ${timeoutMs} ms`);
+    if (now > deadline) {
+      // Whether the routes are missing, or the table's other prefixes moved since the baseline.
+      const bird = await countKernelRoutes(ns, ['proto', 'bird']).catch(() => -1);
+      throw new Error(`kernel holds ${have} of ${n} routes after ${timeoutMs} ms (main table ${have + baseline} prefixes against a baseline of ${baseline}; ${bird} proto bird routes)`);
+    }
     await new Promise((r) => setTimeout(r, 2));
   }
 }
