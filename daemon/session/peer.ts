@@ -637,7 +637,7 @@ export class PeerSession {
           // Established × UpdateMsg (proto/fsm.ts): processUpdate, then the hold timer restarts.
           // Done here without an event, a transition and a timer closure per UPDATE.
           this.processUpdate(att);
-          this.restartHold(att);
+          if (att.state === 'Established') this.restartHold(att);
           if (att.cause && !att.superseded) this.lastError = att.cause;
         } else this.fire(att, { name: 'UpdateMsg' }, 'UPDATE received');
         att.pendingUpdate = undefined;

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { step } from '../../proto/fsm.js';
 import { TimerSet } from '../../daemon/session/timers.js';
 import { parseNotification } from '../../daemon/session/wire.js';
 import { freePort, peerIntent, ScriptedPeer, Speaker, until } from './helpers.js';
@@ -47,6 +48,16 @@ describe('TimerSet.restart (the hold timer restarted per message received)', () 
 });
 
 describe('hold timer on an Established session receiving UPDATEs', () => {
+  it('the FSM cell PeerSession runs directly per UPDATE: processUpdate, then hold restarts (negotiated)', () => {
+    // daemon/session/peer.ts onMessage does these actions without asking step(); keep them in sync.
+    expect(step('Established', { name: 'UpdateMsg' })).toEqual({
+      next: 'Established',
+      actions: [{ kind: 'processUpdate' }, { kind: 'startTimer', timer: 'hold', duration: 'negotiated' }],
+      fsmError: false,
+      ignored: false,
+    });
+  });
+
   let speaker: Speaker | undefined;
   let peer: ScriptedPeer | undefined;
   beforeEach(() => vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] }));
