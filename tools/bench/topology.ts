@@ -107,7 +107,18 @@ export function countKernelRoutes(ns: string, filter: readonly string[] = [], li
 
 /** Removes every `proto bird` route (BIRD's persist and Petrel's sink both use proto bird). */
 export async function flushBirdRoutes(ns: string): Promise<void> {
-  await nsExec(ns, 'ip', ['-4', 'route', 'flush', 'proto', 'bird']).catch(() => undefined);
+  // `ip route flush` dumps, then deletes in rounds, and gives up on the first delete that fails:
+  // a route someone else removed meanwhile (a stopped speaker's last removals still reaching the
+  // kernel) ends the flush with routes left over. Those would count as the next run's baseline,
+  // so flush until none is left, and say so if that does not happen.
+  let left = 0;
+  for (let round = 0; round < 20; round++) {
+    await nsExec(ns, 'ip', ['-4', 'route', 'flush', 'proto', 'bird']).catch(() => undefined);
+    const out = await nsExec(ns, 'ip', ['-4', '-o', 'route', 'show', 'proto', 'bird']);
+    left = out.split('\n').filter((l) => l.trim().length > 0).length;
+    if (left === 0) return;
+  }
+  throw new Error(`${left} proto bird routes still in ${ns} after 20 flushes`);
 }
 
 /**
