@@ -14,6 +14,7 @@
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { classifyBatchOutput, SENTINEL_LINE } from './iproute.js';
+import { ChildLease } from './child-lease.js';
 
 export interface BatchAnswer {
   /** 1-based line of the submission → the error ip printed for it. */
@@ -48,7 +49,6 @@ const MAX_LINES_PER_PROCESS = 1_000_000_000;
 export class IpBatchProcess {
   private readonly argv: readonly string[];
   private readonly timeoutMs: number;
-  private readonly idleMs: number;
   private child: ChildProcessWithoutNullStreams | undefined;
   private readonly jobs: Job[] = [];
   /** Lines written to the current process. */
@@ -56,10 +56,8 @@ export class IpBatchProcess {
   /** Output lines of ip not yet attributed to a line number (the error text before `Command failed`). */
   private pendingText: string[] = [];
   private partial = '';
-  private timer: NodeJS.Timeout | undefined;
-  private idleTimer: NodeJS.Timeout | undefined;
+  private readonly lease: ChildLease;
   /** Whether the process and its pipes currently keep Node running. */
-  private reffed = true;
   /** Processes started (for tests). */
   spawned = 0;
 
@@ -70,7 +68,7 @@ export class IpBatchProcess {
     const run = 'if command -v setpriv >/dev/null 2>&1; then exec setpriv --pdeathsig KILL "$@" 2>&1; fi; exec "$@" 2>&1';
     this.argv = [...(opts.commandPrefix ?? []), 'sh', '-c', run, 'sh', ip, '-o', '-force', '-batch', '-'];
     this.timeoutMs = opts.timeoutMs ?? 60_000;
-    this.idleMs = opts.idleMs ?? 120_000;
+    this.lease = new ChildLease(this.timeoutMs, opts.idleMs ?? 120_000, () => this.close());
   }
 
   /** Runs `lines` (each one batch command without its newline) and reports what failed. */
@@ -96,7 +94,7 @@ export class IpBatchProcess {
 
   /** Ends the process (stdin EOF); submissions still running are reported as aborted when it exits. */
   close(): void {
-    clearTimeout(this.idleTimer);
+    this.lease.stopIdle();
     this.child?.stdin.end();
   }
 
@@ -104,7 +102,7 @@ export class IpBatchProcess {
     const child = spawn(this.argv[0]!, this.argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
     this.spawned++;
     this.child = child;
-    this.reffed = true;
+    this.lease.started();
     this.written = 0;
     this.pendingText = [];
     this.partial = '';
@@ -148,9 +146,7 @@ export class IpBatchProcess {
   private onExit(child: ChildProcessWithoutNullStreams, how: string): void {
     if (this.child !== child) return;
     this.child = undefined;
-    clearTimeout(this.timer);
-    clearTimeout(this.idleTimer);
-    this.timer = undefined;
+    this.lease.stop();
     const said = [...this.pendingText, this.partial.trim()].filter((l) => l !== '');
     const reason = `ip -batch aborted (${how})${said.length > 0 ? `: ${said.join('; ')}` : ''}`;
     for (const job of this.jobs.splice(0)) job.resolve({ errors: job.errors, aborted: reason });
@@ -158,29 +154,7 @@ export class IpBatchProcess {
 
   /** Arms the timeout while work is outstanding, the idle close otherwise; refs the process only while busy. */
   private busy(): void {
-    const child = this.child;
-    if (!child) return;
-    clearTimeout(this.timer);
-    clearTimeout(this.idleTimer);
-    this.timer = undefined;
-    const working = this.jobs.length > 0;
-    if (working !== this.reffed) {
-      this.reffed = working;
-      // The pipes are sockets underneath, each a handle that would keep Node running. (stderr
-      // closes as soon as the shell redirects it, and a closed socket's ref() waits for a connect.)
-      for (const h of [child, child.stdin, child.stdout] as unknown as { ref(): void; unref(): void }[]) {
-        if (working) h.ref();
-        else h.unref();
-      }
-    }
-    if (working) {
-      this.timer = setTimeout(() => {
-        this.pendingText.push(`no answer within ${this.timeoutMs} ms`);
-        child.kill('SIGKILL');
-      }, this.timeoutMs);
-    } else {
-      this.idleTimer = setTimeout(() => this.close(), this.idleMs);
-      this.idleTimer.unref();
-    }
+    if (this.child) this.lease.update(this.child, this.jobs.length > 0, () => { this.pendingText.push(`no answer within ${this.timeoutMs} ms`); });
   }
+
 }

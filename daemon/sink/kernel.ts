@@ -259,12 +259,7 @@ export class KernelSink implements RouteSink {
     for (const r of changes.remove) push(r, true);
     for (const r of changes.add) push(r, false);
     send();
-    if (sent.length === 0) return { applied: 0, failures };
-    this.batches++;
-    let applied = 0;
-    for (const n of await Promise.all(sent)) applied += n;
-    if (failures.length > 0) this.log?.warn({ failures: failures.length, applied }, 'some kernel routes failed');
-    return { applied, failures };
+    return this.answer(sent, failures);
   }
 
   /** The helper's answer to one chunk, like settle() for ip. A helper that never started hands the chunk to ip (auto). */
@@ -323,6 +318,11 @@ export class KernelSink implements RouteSink {
     for (const r of changes.remove) push(r, true);
     for (const r of changes.add) push(r, false);
     for (const lane of this.lanes) send(lane);
+    return this.answer(sent, failures);
+  }
+
+  /** One apply's answer: the routes its chunks applied, plus the failures met on the way (either path). */
+  private async answer(sent: readonly Promise<number>[], failures: { route: SinkRoute; reason: string }[]): Promise<SinkResult> {
     if (sent.length === 0) return { applied: 0, failures };
     this.batches++;
     let applied = 0;

@@ -13,6 +13,7 @@ import { accessSync, constants as fsConstants } from 'node:fs';
 import { endianness } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ChildLease } from './child-lease.js';
 
 /** Where the build puts the helper, seen from this module: bundled (dist/), compiled (dist/daemon/sink/), or the source tree. */
 const CANDIDATES = ['petrel-netlink', '../../petrel-netlink', '../../dist/petrel-netlink'];
@@ -85,16 +86,13 @@ function reasonOf(text: string): string {
 export class NetlinkProcess {
   private readonly argv: readonly string[];
   private readonly timeoutMs: number;
-  private readonly idleMs: number;
   private child: ChildProcessWithoutNullStreams | undefined;
   private ready = false;
   private readonly ops: Op[] = [];
   private nextId = 1;
   private pending: Buffer = Buffer.alloc(0);
   private stderr = '';
-  private timer: NodeJS.Timeout | undefined;
-  private idleTimer: NodeJS.Timeout | undefined;
-  private reffed = true;
+  private readonly lease: ChildLease;
   /** Helpers started (for tests). */
   spawned = 0;
   /** Set when a helper died before it was ready: netlink cannot be used from here. */
@@ -104,7 +102,7 @@ export class NetlinkProcess {
     // Our pid: the helper dies with this process (and refuses to start if it is not its parent).
     this.argv = [...(opts.commandPrefix ?? []), opts.helperPath, String(process.pid)];
     this.timeoutMs = opts.timeoutMs ?? 60_000;
-    this.idleMs = opts.idleMs ?? 120_000;
+    this.lease = new ChildLease(this.timeoutMs, opts.idleMs ?? 120_000, () => this.close());
   }
 
   /** Sends a chunk of encoded messages; resolves when the kernel has dealt with all of them. */
@@ -136,7 +134,7 @@ export class NetlinkProcess {
 
   /** Ends the helper (stdin EOF); chunks still running are reported as aborted when it exits. */
   close(): void {
-    clearTimeout(this.idleTimer);
+    this.lease.stopIdle();
     this.child?.stdin.end();
   }
 
@@ -157,7 +155,7 @@ export class NetlinkProcess {
     this.spawned++;
     this.child = child;
     this.ready = false;
-    this.reffed = true;
+    this.lease.started();
     this.pending = Buffer.alloc(0);
     this.stderr = '';
     child.stdout.on('data', (d: Buffer) => this.onOutput(d));
@@ -215,9 +213,7 @@ export class NetlinkProcess {
   private onExit(child: ChildProcessWithoutNullStreams, how: string): void {
     if (this.child !== child) return;
     this.child = undefined;
-    clearTimeout(this.timer);
-    clearTimeout(this.idleTimer);
-    this.timer = undefined;
+    this.lease.stop();
     const said = this.stderr.trim().split('\n').filter((l) => l !== '').join('; ');
     const reason = `netlink helper aborted (${how})${said !== '' ? `: ${said}` : ''}`;
     const unstarted = !this.ready;
@@ -230,27 +226,7 @@ export class NetlinkProcess {
 
   /** Arms the timeout while work is outstanding, the idle close otherwise; refs the process only while busy. */
   private busy(): void {
-    const child = this.child;
-    if (!child) return;
-    clearTimeout(this.timer);
-    clearTimeout(this.idleTimer);
-    this.timer = undefined;
-    const working = this.ops.length > 0;
-    if (working !== this.reffed) {
-      this.reffed = working;
-      for (const h of [child, child.stdin, child.stdout, child.stderr] as unknown as { ref(): void; unref(): void }[]) {
-        if (working) h.ref();
-        else h.unref();
-      }
-    }
-    if (working) {
-      this.timer = setTimeout(() => {
-        this.stderr += `no answer within ${this.timeoutMs} ms\n`;
-        child.kill('SIGKILL');
-      }, this.timeoutMs);
-    } else {
-      this.idleTimer = setTimeout(() => this.close(), this.idleMs);
-      this.idleTimer.unref();
-    }
+    if (this.child) this.lease.update(this.child, this.ops.length > 0, () => { this.stderr += `no answer within ${this.timeoutMs} ms\n`; });
   }
+
 }
