@@ -170,7 +170,7 @@ async function runDaemon(o: PetrelOptions): Promise<void> {
     try {
       const ctl = await startControlServer({ path: sock.path, backend, families: sock.families });
       daemon.onClose(() => ctl.close());
-      log.info({ path: sock.path, families: sock.families, startupMs: Math.round(performance.now()) }, 'control socket ready');
+      log.info({ path: sock.path, families: sock.families, startupMs: Math.round(performance.now()), ...launch }, 'control socket ready');
     } catch (e) {
       await daemon.shutdown();
       throw new StartError(`control socket ${sock.path}: ${e instanceof Error ? e.message : String(e)}`);
@@ -278,8 +278,17 @@ function installSignals(daemon: Daemon, log: Logger, restartOnSigterm: boolean):
 class UsageError extends Error {}
 class StartError extends Error {}
 
+/** How the start path (daemon/launcher.cjs) loaded the daemon's code, for the start-up log line. */
+export interface LaunchInfo {
+  /** The build-time V8 code cache: accepted, rejected (another Node/V8 or flags), stale, missing or off. */
+  readonly codeCache?: string;
+}
+
+let launch: LaunchInfo = {};
+
 /** Runs the `petrel` command line (node-style argv); a usage error exits 2, a failed start 1. */
-export function main(argv: readonly string[] = process.argv): void {
+export function main(argv: readonly string[] = process.argv, info: LaunchInfo = {}): void {
+  launch = info;
   buildProgram(runDaemon)
     .parseAsync([...argv])
     .catch((err: unknown) => {

@@ -1,10 +1,10 @@
-/** Runs the daemon as the `petrel` bin does (`node dist/petrel.mjs`, the bundle) and follows its JSON log lines. */
+/** Runs the daemon as the `petrel` bin does (`node dist/petrel.cjs`: the bundle through its code cache) and follows its JSON log lines. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { waitFor } from '../../tools/lab/netns.js';
 
-export const MAIN = resolve(import.meta.dirname, '../../dist/petrel.mjs');
+export const MAIN = resolve(import.meta.dirname, '../../dist/petrel.cjs');
 
 export function ensureBuilt(): void {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run npm run build first (npm test does)`);

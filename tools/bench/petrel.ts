@@ -1,6 +1,6 @@
 /**
  * Petrel as the speaker under test: Calico v3 resources for each scenario (the same peers and blocks
- * the BIRD configs get), and a runner for the daemon (`node dist/petrel.mjs`) inside a namespace.
+ * the BIRD configs get), and a runner for the daemon (`node dist/petrel.cjs`, the `petrel` bin) inside a namespace.
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
@@ -9,8 +9,8 @@ import { nsSpawn } from '../lab/netns.js';
 import { NotReadyError } from './harness.js';
 import { SpeakerProcess, type HubSpeakerConfig } from './speaker.js';
 
-/** The daemon's bundle (scripts/bundle.mjs), dist/petrel.mjs beside this file's dist/tools/bench/. */
-export const DAEMON_JS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'petrel.mjs');
+/** The daemon's start path (scripts/bundle.mjs: the bundle run from its code cache), dist/petrel.cjs beside this file's dist/tools/bench/. */
+export const DAEMON_JS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'petrel.cjs');
 
 export function petrelBuilt(): boolean {
   return existsSync(DAEMON_JS);
