@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { nodeCrypto } from './crypto.js';
 import { isIpv4 } from '../proto/prefix.js';
 
 /**
@@ -9,7 +9,7 @@ import { isIpv4 } from '../proto/prefix.js';
 export function chooseRouterId(nodeName: string, ipv4Address: string | undefined, env: { CALICO_ROUTER_ID?: string } = {}): string {
   const fromEnv = env.CALICO_ROUTER_ID?.trim();
   if (fromEnv === 'hash') {
-    const d = createHash('sha256').update(nodeName).digest();
+    const d = nodeCrypto().createHash('sha256').update(nodeName).digest();
     const first = (d[0] as number) > 223 ? (d[0] as number) - 32 : (d[0] as number);
     return `${first}.${d[1]}.${d[2]}.${d[3]}`;
   }

@@ -3,7 +3,7 @@
  * holding `pid:token`. A lock whose pid is dead is taken over by renaming it away first (rename is
  * atomic, so only one waiter wins the takeover).
  */
-import { randomUUID } from 'node:crypto';
+import { nodeCrypto } from '../crypto.js';
 import { link, open, readFile, rename, unlink } from 'node:fs/promises';
 import { DatastoreError } from '../errors.js';
 
@@ -20,7 +20,7 @@ export function processAlive(pid: number): boolean {
 const pause = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export async function acquireFileLock(lockPath: string, timeoutMs = 30_000): Promise<() => Promise<void>> {
-  const token = `${process.pid}:${randomUUID()}`;
+  const token = `${process.pid}:${nodeCrypto().randomUUID()}`;
   const deadline = Date.now() + timeoutMs;
   for (let attempt = 0; ; attempt++) {
     try {

@@ -6,7 +6,7 @@
 import { watch as fsWatch, type FSWatcher } from 'node:fs';
 import { mkdir, open, readFile, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { randomUUID } from 'node:crypto';
+import { nodeCrypto } from '../crypto.js';
 import { ConfigError, DatastoreError, formatIssue, type ConfigIssue } from '../errors.js';
 import { parseResources, yamlLibrary, type ParseResult } from '../parse.js';
 import { IPAM_KINDS, resourceKey, stripOrigin, type Resource } from '../resources.js';
@@ -28,7 +28,7 @@ export function serializeResources(resources: readonly Resource[]): string {
 
 async function writeAtomic(path: string, text: string): Promise<void> {
   const dir = dirname(path);
-  const tmp = join(dir, `.${basename(path)}.tmp-${process.pid}-${randomUUID()}`);
+  const tmp = join(dir, `.${basename(path)}.tmp-${process.pid}-${nodeCrypto().randomUUID()}`);
   const fh = await open(tmp, 'w', 0o644);
   try {
     await fh.writeFile(text);
