@@ -14,8 +14,11 @@
  * V8 then still rejects it when it was made by another Node/V8 version or with other V8 flags.
  * Missing, stale or rejected, the bundle is compiled as usual. PETREL_CODE_CACHE=off skips it,
  * PETREL_CODE_CACHE=<file> reads another file; the daemon logs which case it was ('control socket
- * ready', field codeCache). PETREL_CODE_CACHE_WRITE=<file> (the build's training run) writes the
- * cache at exit, once the daemon has run, so the functions V8 compiled lazily are in it too.
+ * ready', field codeCache; PETREL_CODE_CACHE_REPORT=1 also prints it on stderr at once, as the build
+ * checks). PETREL_CODE_CACHE_WRITE=<file> (the build's training run) writes the cache at exit, once
+ * the daemon has run, so the functions V8 compiled lazily are in it too. V8 flags set at run time
+ * (v8.setFlagsFromString) change the flags V8 checks: set them here, before the compile, or the
+ * cache made at exit is rejected at every start.
  */
 const { readFileSync, writeFileSync } = require('node:fs');
 const { join } = require('node:path');
@@ -53,6 +56,7 @@ const script = new vm.Script(`(function (exports, require, module, __filename, _
   ...(cache.data ? { cachedData: cache.data } : {}),
 });
 const codeCache = cache.data && script.cachedDataRejected ? 'rejected' : cache.state;
+if (process.env.PETREL_CODE_CACHE_REPORT) process.stderr.write(`petrel: code cache ${codeCache}\n`);
 
 const out = process.env.PETREL_CODE_CACHE_WRITE;
 if (out) {

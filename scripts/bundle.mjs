@@ -15,7 +15,7 @@
 // datastore (the etcd3/gRPC stack behind it is required from node_modules then); the YAML library
 // is still required on demand from node_modules by config/parse.ts.
 import { build } from 'esbuild';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -187,6 +187,10 @@ async function train(target) {
     for (const c of children) c.kill('SIGTERM');
     await Promise.all(exited);
     if (!existsSync(out)) throw new Error('the training daemon wrote no cache');
+    // A cache V8 rejects (e.g. V8 flags changed at run time after the compile) is useless: check it.
+    const check = spawnSync(process.execPath, [join(outdir, 'petrel.cjs'), '--help'], { env: { ...env, PETREL_CODE_CACHE: out, PETREL_CODE_CACHE_REPORT: '1' }, encoding: 'utf8' });
+    const state = /petrel: code cache (\w+)/.exec(check.stderr ?? '')?.[1];
+    if (state !== 'accepted') throw new Error(`the daemon does not accept the cache it made (${state ?? check.stderr}): V8 flags set after the compile?`);
     writeAtomic(target, readFileSync(out));
   } finally {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
