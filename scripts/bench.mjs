@@ -44,8 +44,8 @@ if (build) {
   const r = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.json'), '--outDir', outDir], { stdio: ['ignore', 'inherit', 'inherit'] });
   if (r.status !== 0) console.error('bench: tsc reported errors; running what was emitted');
 }
-// The daemon runs from its one-file bundle (outDir/petrel.mjs), as `npm run build` makes it. It is
-// made from the sources even with --no-build (under a second), so a run never measures a stale daemon.
+// The daemon runs from its one-file bundle (outDir/petrel.cjs and its code cache), as `npm run build` makes it. It is
+// made from the sources even with --no-build (a few seconds, most of it the code cache's training run), so a run never measures a stale daemon.
 const b = spawnSync(process.execPath, [join(root, 'scripts', 'bundle.mjs'), '--outdir', outDir], { stdio: ['ignore', 'inherit', 'inherit'] });
 if (b.status !== 0) console.error('bench: bundling the daemon failed');
 
