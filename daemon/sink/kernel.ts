@@ -20,7 +20,7 @@ import type { Logger } from 'pino';
 import type { RouteSink, SinkResult, SinkRoute } from '../model.js';
 import { constants as osConstants } from 'node:os';
 import { IpBatchProcess, type BatchAnswer } from './batch-process.js';
-import { deleteLine, invalidReason, isAlreadyGone, parseRouteDump, replaceLine, type LineOptions } from './iproute.js';
+import { deleteLine, isAlreadyGone, optionsInvalidReason, parseRouteDump, replaceLine, routeInvalidReason, type LineOptions } from './iproute.js';
 import { findNetlinkHelper, NetlinkProcess, type ChunkAnswer } from './netlink-process.js';
 import { MessageWriter, protocolNumber, tableNumber, type RouteTarget } from './rtnetlink.js';
 
@@ -223,6 +223,8 @@ export class KernelSink implements RouteSink {
     const helper = this.netlink!;
     const target = this.target!;
     const w = this.writer;
+    // The options are the same for every route: checked once.
+    const badOptions = optionsInvalidReason(this.lineOpts);
     let routes: SinkRoute[] = [];
     let removes = 0;
     let firstSeq = 0;
@@ -233,7 +235,7 @@ export class KernelSink implements RouteSink {
       removes = 0;
     };
     const push = (route: SinkRoute, remove: boolean) => {
-      const bad = invalidReason(route, this.lineOpts);
+      const bad = routeInvalidReason(route) ?? badOptions;
       if (bad !== undefined) {
         failures.push({ route, reason: bad });
         return;
@@ -292,6 +294,7 @@ export class KernelSink implements RouteSink {
   private async applyIp(changes: Changes): Promise<SinkResult> {
     const failures: { route: SinkRoute; reason: string }[] = [];
     const sent: Promise<number>[] = [];
+    const badOptions = optionsInvalidReason(this.lineOpts);
     // Each chunk goes to ip as soon as it is written, so ip works while the next one is built.
     const send = (lane: Lane) => {
       if (lane.lines.length === 0) return;
@@ -301,7 +304,7 @@ export class KernelSink implements RouteSink {
       lane.removes = 0;
     };
     const push = (route: SinkRoute, remove: boolean) => {
-      const bad = invalidReason(route, this.lineOpts);
+      const bad = routeInvalidReason(route) ?? badOptions;
       if (bad !== undefined) {
         failures.push({ route, reason: bad });
         return;

@@ -10,7 +10,8 @@
  *                         order iproute2 writes for our lines); each a u16 length, u16 type and the
  *                         value padded to 4 bytes.
  *
- * Routes are validated before they get here (iproute.ts invalidReason): the encoder trusts them.
+ * Routes are validated before they get here (iproute.ts invalidReason, or its route and options
+ * halves): the encoder trusts them.
  */
 import type { SinkRoute } from '../model.js';
 import { parsePrefix6, parseIpv4, parseIpv6 } from '../../proto/prefix.js';
