@@ -237,39 +237,36 @@ export class KernelSink implements RouteSink {
     let routes: SinkRoute[] = [];
     let removes = 0;
     let firstSeq = 0;
-    const send = () => {
-      if (routes.length === 0) return;
-      sent.push(this.settleNetlink(helper.run(w.take()), firstSeq, routes, removes, failures));
-      routes = [];
-      removes = 0;
-    };
-    const push = (route: SinkRoute, remove: boolean) => {
+    // One loop, removals first (a prefix moving to another metric must not lose its new route),
+    // and no closure per call: a table's first applies run this while it is being optimised, and
+    // a fresh closure per call (or a chunk branch first taken late) sent it back to the interpreter.
+    const nr = changes.remove.length;
+    const total = nr + changes.add.length;
+    for (let i = 0; i < total; i++) {
+      const remove = i < nr;
+      const route = remove ? changes.remove[i]! : changes.add[i - nr]!;
       const bad = routeInvalidReason(route) ?? badOptions;
-      if (bad !== undefined) {
-        failures.push({ route, reason: bad });
-        return;
+      const reason = bad ?? (!remove && route.dev !== undefined && route.type === 'unicast' ? absent.get(route.dev) : undefined);
+      if (reason !== undefined) failures.push({ route, reason });
+      else {
+        // Sequence numbers run on (from 1), restarting only between chunks: an answer's seq -
+        // firstSeq is the route's place in its chunk.
+        if (routes.length === 0 && this.seq > 0xf0000000) this.seq = 0;
+        this.seq++;
+        if (routes.length === 0) firstSeq = this.seq;
+        if (remove) {
+          w.remove(route, target, this.seq);
+          removes++;
+        } else w.replace(route, target, this.seq, route.type === 'unicast' && route.dev !== undefined ? this.ifindex.get(route.dev) : undefined);
+        routes.push(route);
       }
-      const noDevice = !remove && route.dev !== undefined && route.type === 'unicast' ? absent.get(route.dev) : undefined;
-      if (noDevice !== undefined) {
-        failures.push({ route, reason: noDevice });
-        return;
+      // A full chunk goes at once, so the helper works while the next is written; so does the last.
+      if (routes.length > 0 && (routes.length >= this.chunkLines || i === total - 1)) {
+        sent.push(this.settleNetlink(helper.run(w.take()), firstSeq, routes, removes, failures));
+        routes = [];
+        removes = 0;
       }
-      // Sequence numbers run on (from 1), restarting only between chunks: an answer's seq -
-      // firstSeq is the route's place in its chunk.
-      if (routes.length === 0 && this.seq > 0xf0000000) this.seq = 0;
-      this.seq++;
-      if (routes.length === 0) firstSeq = this.seq;
-      if (remove) {
-        w.remove(route, target, this.seq);
-        removes++;
-      } else w.replace(route, target, this.seq, route.type === 'unicast' && route.dev !== undefined ? this.ifindex.get(route.dev) : undefined);
-      routes.push(route);
-      if (routes.length >= this.chunkLines) send();
-    };
-    // Removals first: a prefix moving to another metric must not lose its new route.
-    for (const r of changes.remove) push(r, true);
-    for (const r of changes.add) push(r, false);
-    send();
+    }
     return this.answer(sent, failures);
   }
 
