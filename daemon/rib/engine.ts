@@ -1524,8 +1524,11 @@ export class RouteEngine {
     if (this.sink === null) return;
     try {
       const result = await this.sink.apply({ add, remove });
-      for (const r of add) this.kernelRejected.delete(r.prefix);
-      for (const r of remove) this.kernelRejected.delete(r.prefix);
+      // Prefixes whose install failed before are cleared by this batch (none, almost always).
+      if (this.kernelRejected.size > 0) {
+        for (const r of add) this.kernelRejected.delete(r.prefix);
+        for (const r of remove) this.kernelRejected.delete(r.prefix);
+      }
       this.recordSinkFailures(result);
     } catch (e) {
       // A sink must report per route; if it throws anyway, record the whole batch as failed.
