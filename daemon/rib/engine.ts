@@ -202,6 +202,13 @@ export class RouteEngine {
    */
   private sinkPending = new PrefixMap();
   private sinkBefore: SinkRoute[] = [];
+  /**
+   * The queue batches are being taken from (nothing is added to it, so a walk resumes where the
+   * last batch stopped: sinkFrom), with its sinkBefore; the new changes queue in sinkPending.
+   */
+  private sinkTaking = new PrefixMap();
+  private sinkTakingBefore: SinkRoute[] = [];
+  private sinkFrom = 0;
   /** Batches handed to the sink and not answered yet (at most SINK_IN_FLIGHT). */
   private sinkInFlight = 0;
   /** Routes in the next batch: FIRST_SINK_BATCH once the sink was idle, then doubling up to sinkBatch. */
@@ -648,7 +655,7 @@ export class RouteEngine {
       const chain = this.chain;
       await chain.catch(() => undefined);
       if (this.sinkLoop) await this.sinkLoop;
-      if (chain === this.chain && !this.sinkLoop && this.sinkPending.size === 0) return;
+      if (chain === this.chain && !this.sinkLoop && this.sinkQueued === 0) return;
     }
   }
 
@@ -1408,8 +1415,9 @@ export class RouteEngine {
    */
   private queueSink(key: PrefixKey, beforeAttr: number, policy: KernelPolicy): void {
     if (this.sink === null) return;
-    // Queued already: the kernel still holds what was noted then.
-    if (this.sinkPending.has(key)) return;
+    // Queued already: the kernel still holds what was noted then (and the batch that takes it
+    // reads its latest route).
+    if (this.sinkPending.has(key) || (this.sinkTaking.size > 0 && this.sinkTaking.has(key))) return;
     const before = this.sinkRouteOfAttr(key, beforeAttr, policy);
     this.sinkPending.set(key, before === null ? -1 : this.sinkBefore.push(before) - 1);
   }
@@ -1435,12 +1443,12 @@ export class RouteEngine {
    * UPDATEs processed back to back join one batch) or when an answer frees a slot.
    */
   private scheduleSink(): void {
-    if (this.sinkPending.size === 0) return;
+    if (this.sinkQueued === 0) return;
     if (this.sinkLoop === undefined) this.sinkLoop = new Promise<void>((resolve) => (this.sinkIdle = resolve));
     // No slot free: the next answer pumps.
     if (this.sinkInFlight >= SINK_IN_FLIGHT) return;
-    if (this.sinkPending.size >= this.sinkLimit) this.pumpSink(false);
-    if (this.sinkPending.size > 0 && this.sinkInFlight < SINK_IN_FLIGHT) this.pumpSoon();
+    if (this.sinkQueued >= this.sinkLimit) this.pumpSink(false);
+    if (this.sinkQueued > 0 && this.sinkInFlight < SINK_IN_FLIGHT) this.pumpSoon();
   }
 
   /** Pumps (anything queued) on the next macrotask. */
@@ -1463,13 +1471,13 @@ export class RouteEngine {
   /** Hands batches to the sink while a slot is free: full ones, and with `any` what is queued. */
   private pumpSink(any: boolean): void {
     try {
-      while (this.sinkInFlight < SINK_IN_FLIGHT && this.sinkPending.size > 0 && (any || this.sinkPending.size >= this.sinkLimit)) this.sendSinkBatch();
+      while (this.sinkInFlight < SINK_IN_FLIGHT && this.sinkQueued > 0 && (any || this.sinkQueued >= this.sinkLimit)) this.sendSinkBatch();
     } catch (e) {
       this.log?.error({ err: e }, 'kernel batch failed');
       // Tried again on the next turn.
-      if (this.sinkInFlight === 0 && this.sinkPending.size > 0) this.pumpSoon();
+      if (this.sinkInFlight === 0 && this.sinkQueued > 0) this.pumpSoon();
     }
-    if (this.sinkInFlight === 0 && this.sinkPending.size === 0 && !this.sinkSoon) {
+    if (this.sinkInFlight === 0 && this.sinkQueued === 0 && !this.sinkSoon) {
       // Idle: the next backlog starts with a small batch again.
       this.sinkLimit = Math.min(this.sinkBatch, FIRST_SINK_BATCH);
       const idle = this.sinkIdle;
@@ -1479,31 +1487,47 @@ export class RouteEngine {
     }
   }
 
+  /** Changes queued for the sink and not yet in a batch. */
+  private get sinkQueued(): number {
+    return this.sinkTaking.size + this.sinkPending.size;
+  }
+
   /** Takes up to a batch of changes from the queue, in the order queued, and hands them to the sink. */
   private sendSinkBatch(): void {
-    const pending = this.sinkPending;
-    const before = this.sinkBefore;
     const limit = this.sinkLimit;
     const add: SinkRoute[] = [];
     const remove: SinkRoute[] = [];
     let taken = 0;
     // What the kernel should hold is read now: a prefix that changed many times since it was
-    // queued costs one kernel route. The walk starts at the beginning: what earlier batches took
-    // are holes there (squeezed out when the map grows).
-    const pos = pending.walk(0, (bi, key) => {
-      pending.delete(key);
-      taken++;
-      const b = bi < 0 ? null : before[bi]!;
-      const a = this.wantedSinkRoute(key);
-      if (sameSinkRoute(b, a)) return true;
-      if (a) add.push(a);
-      else if (b) remove.push(b);
-      return add.length + remove.length < limit;
-    });
-    if (pos < 0 || pending.size === 0) {
-      // All taken: a fresh queue (the old one keeps the capacity of its largest backlog).
-      this.sinkPending = new PrefixMap();
-      this.sinkBefore = [];
+    // queued costs one kernel route. The batch is built in one go, so no prefix is queued again
+    // meanwhile: it may go on from the end of one queue into the next.
+    while (add.length + remove.length < limit) {
+      if (this.sinkTaking.size === 0) {
+        if (this.sinkPending.size === 0) break;
+        this.sinkTaking = this.sinkPending;
+        this.sinkTakingBefore = this.sinkBefore;
+        this.sinkFrom = 0;
+        this.sinkPending = new PrefixMap();
+        this.sinkBefore = [];
+      }
+      const taking = this.sinkTaking;
+      const before = this.sinkTakingBefore;
+      const pos = taking.walk(this.sinkFrom, (bi, key) => {
+        taking.delete(key);
+        taken++;
+        const b = bi < 0 ? null : before[bi]!;
+        const a = this.wantedSinkRoute(key);
+        if (sameSinkRoute(b, a)) return true;
+        if (a) add.push(a);
+        else if (b) remove.push(b);
+        return add.length + remove.length < limit;
+      });
+      if (pos < 0 || taking.size === 0) {
+        // All taken (the next batch starts on the changes queued since).
+        this.sinkTaking = new PrefixMap();
+        this.sinkTakingBefore = [];
+        this.sinkFrom = 0;
+      } else this.sinkFrom = pos;
     }
     const n = add.length + remove.length;
     // Building and handing over a batch counts toward the turn of a queued task.

@@ -128,6 +128,31 @@ describe('kernel batches', () => {
     await engine.settled();
   });
 
+  it('takes a backlog batch by batch where the last one stopped; a prefix changed again before its turn goes once, as it is then', async () => {
+    const sink = new HeldSink();
+    const engine = await engineWith(sink, 1000);
+    const all = prefixes(3000);
+    for (let i = 0; i < all.length; i += 500) engine.applyUpdate(EBGP.name, announce(all.slice(i, i + 500), A));
+    expect(sink.calls.map((c) => c.size)).toEqual([1000, 1000]);
+    // all[10] went in the first batch: its withdrawal is a later batch. all[2500] waits in the
+    // backlog: it goes as it is when its turn comes, i.e. not at all.
+    engine.applyUpdate(EBGP.name, withdraw([all[10]!, all[2500]!]));
+    ok(sink.calls[0]!);
+    ok(sink.calls[1]!);
+    // The rest: 999 additions where the second batch stopped, and the removal.
+    await waitFor('the rest', async () => sink.calls.reduce((n, c) => n + c.size, 0) === 3000, 5000, 5);
+    for (const c of sink.calls.slice(2)) ok(c);
+    await engine.settled();
+    const added = sink.calls.flatMap((c) => c.add.map((r) => r.prefix));
+    expect(added).toHaveLength(2999);
+    expect(new Set(added).size).toBe(2999);
+    expect(added).not.toContain(all[2500]);
+    expect(added.slice(0, 2000)).toEqual(all.slice(0, 2000));
+    const removedIn = sink.calls.findIndex((c) => c.remove.some((r) => r.prefix === all[10]));
+    expect(removedIn).toBeGreaterThan(0);
+    expect(sink.calls.flatMap((c) => c.remove.map((r) => r.prefix))).toEqual([all[10]]);
+  });
+
   it('spreads the batches of a sink that answers at once over turns (a full batch per turn)', async () => {
     const sink = new HeldSink();
     const engine = await engineWith(sink, 1000);
