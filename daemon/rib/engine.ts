@@ -152,6 +152,8 @@ const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Routes in the first kernel batch of a backlog (later batches double up to sinkBatch). */
 const FIRST_SINK_BATCH = 1000;
+/** Kernel batches handed to the sink at once: it programs one while the next waits in its pipe. */
+const SINK_IN_FLIGHT = 2;
 
 export class RouteEngine {
   private intent: NodeIntent;
@@ -194,12 +196,30 @@ export class RouteEngine {
   private budget = 0;
   /** The time stamped on best-route changes, read once per batch of decisions. */
   private clock = 0;
-  /** Prefixes whose kernel route may have changed → what the kernel holds (index into sinkBefore; -1: nothing). */
+  /**
+   * Prefixes whose kernel route may have changed → what the kernel holds (index into sinkBefore;
+   * -1: nothing), in the order they were queued; batches take them in that order.
+   */
   private sinkPending = new PrefixMap();
   private sinkBefore: SinkRoute[] = [];
-  /** The queue the sink loop is working through. */
-  private sinkTaking: PrefixMap | undefined;
+  /**
+   * The queue batches are being taken from (nothing is added to it, so a walk resumes where the
+   * last batch stopped: sinkFrom), with its sinkBefore; the new changes queue in sinkPending.
+   */
+  private sinkTaking = new PrefixMap();
+  private sinkTakingBefore: SinkRoute[] = [];
+  private sinkFrom = 0;
+  /** Batches handed to the sink and not answered yet (at most SINK_IN_FLIGHT). */
+  private sinkInFlight = 0;
+  /** Routes in the next batch: FIRST_SINK_BATCH once the sink was idle, then doubling up to sinkBatch. */
+  private sinkLimit = FIRST_SINK_BATCH;
+  /** A pump is queued for the next macrotask. */
+  private sinkSoon = false;
+  /** Routes handed to the sink in this turn of the event loop (reset by setImmediate). */
+  private sinkTurnRoutes = 0;
+  /** Resolves once nothing is queued for the sink or in flight (undefined: that is so now). */
   private sinkLoop: Promise<void> | undefined;
+  private sinkIdle: (() => void) | undefined;
   private readonly routesByFamily = { 4: 0, 6: 0 };
   private readonly networksByFamily = { 4: 0, 6: 0 };
   /** The most recent kernel failures (bounded), for status output. */
@@ -216,6 +236,7 @@ export class RouteEngine {
     this.yieldEvery = opts.yieldEvery ?? 2048;
     this.budget = this.yieldEvery;
     this.sinkBatch = opts.sinkBatch ?? 20_000;
+    this.sinkLimit = Math.min(this.sinkBatch, FIRST_SINK_BATCH);
     this.staticProtocol = opts.staticProtocol ?? 'static1';
     this.kernelProtocol = opts.kernelProtocol ?? 'kernel1';
     this.kernelOptions = {
@@ -634,7 +655,7 @@ export class RouteEngine {
       const chain = this.chain;
       await chain.catch(() => undefined);
       if (this.sinkLoop) await this.sinkLoop;
-      if (chain === this.chain && !this.sinkLoop && this.sinkPending.size === 0) return;
+      if (chain === this.chain && !this.sinkLoop && this.sinkQueued === 0) return;
     }
   }
 
@@ -1394,7 +1415,9 @@ export class RouteEngine {
    */
   private queueSink(key: PrefixKey, beforeAttr: number, policy: KernelPolicy): void {
     if (this.sink === null) return;
-    if (this.sinkPending.has(key) || this.sinkTaking?.has(key)) return;
+    // Queued already: the kernel still holds what was noted then (and the batch that takes it
+    // reads its latest route).
+    if (this.sinkPending.has(key) || (this.sinkTaking.size > 0 && this.sinkTaking.has(key))) return;
     const before = this.sinkRouteOfAttr(key, beforeAttr, policy);
     this.sinkPending.set(key, before === null ? -1 : this.sinkBefore.push(before) - 1);
   }
@@ -1410,81 +1433,126 @@ export class RouteEngine {
     this.scheduleSink();
   }
 
+  /**
+   * Kernel batches: the first small, so the kernel starts on it within milliseconds, then doubling
+   * up to sinkBatch; SINK_IN_FLIGHT of them handed over at once, so the sink programs one while the
+   * next waits (sinks apply their calls in call order). While a slot is free, a full batch goes as
+   * soon as one is queued, from the UPDATE that completed it (while a table arrives the kernel
+   * works on its first routes while the rest are decided, rather than after the socket read, or
+   * the whole table, was), and whatever is queued goes at the end of the turn (setImmediate: the
+   * UPDATEs processed back to back join one batch) or when an answer frees a slot.
+   */
   private scheduleSink(): void {
-    if (this.sinkLoop || this.sinkPending.size === 0) return;
-    // Start on the next macrotask: UPDATEs processed back to back (microtasks) join one batch.
-    this.sinkLoop = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.runSink()).finally(() => {
-      this.sinkLoop = undefined;
-      // Changes queued while the last apply ran.
-      this.scheduleSink();
+    if (this.sinkQueued === 0) return;
+    if (this.sinkLoop === undefined) this.sinkLoop = new Promise<void>((resolve) => (this.sinkIdle = resolve));
+    // No slot free: the next answer pumps.
+    if (this.sinkInFlight >= SINK_IN_FLIGHT) return;
+    if (this.sinkQueued >= this.sinkLimit) this.pumpSink(false);
+    if (this.sinkQueued > 0 && this.sinkInFlight < SINK_IN_FLIGHT) this.pumpSoon();
+  }
+
+  /** Pumps (anything queued) on the next macrotask. */
+  private pumpSoon(): void {
+    if (this.sinkSoon) return;
+    this.sinkSoon = true;
+    setImmediate(() => {
+      this.sinkSoon = false;
+      this.pumpSink(true);
     });
+  }
+
+  /** An answer freed a slot: the next batch goes now, unless this turn already handed over a full batch's worth (a sink that answers at once). */
+  private sinkAnswered(): void {
+    this.sinkInFlight--;
+    if (this.sinkTurnRoutes >= this.sinkBatch) this.pumpSoon();
+    else this.pumpSink(true);
+  }
+
+  /** Hands batches to the sink while a slot is free: full ones, and with `any` what is queued. */
+  private pumpSink(any: boolean): void {
+    try {
+      while (this.sinkInFlight < SINK_IN_FLIGHT && this.sinkQueued > 0 && (any || this.sinkQueued >= this.sinkLimit)) this.sendSinkBatch();
+    } catch (e) {
+      this.log?.error({ err: e }, 'kernel batch failed');
+      // Tried again on the next turn.
+      if (this.sinkInFlight === 0 && this.sinkQueued > 0) this.pumpSoon();
+    }
+    if (this.sinkInFlight === 0 && this.sinkQueued === 0 && !this.sinkSoon) {
+      // Idle: the next backlog starts with a small batch again.
+      this.sinkLimit = Math.min(this.sinkBatch, FIRST_SINK_BATCH);
+      const idle = this.sinkIdle;
+      this.sinkLoop = undefined;
+      this.sinkIdle = undefined;
+      idle?.();
+    }
+  }
+
+  /** Changes queued for the sink and not yet in a batch. */
+  private get sinkQueued(): number {
+    return this.sinkTaking.size + this.sinkPending.size;
+  }
+
+  /** Takes up to a batch of changes from the queue, in the order queued, and hands them to the sink. */
+  private sendSinkBatch(): void {
+    const limit = this.sinkLimit;
+    const add: SinkRoute[] = [];
+    const remove: SinkRoute[] = [];
+    let taken = 0;
+    // What the kernel should hold is read now: a prefix that changed many times since it was
+    // queued costs one kernel route. The batch is built in one go, so no prefix is queued again
+    // meanwhile: it may go on from the end of one queue into the next.
+    while (add.length + remove.length < limit) {
+      if (this.sinkTaking.size === 0) {
+        if (this.sinkPending.size === 0) break;
+        this.sinkTaking = this.sinkPending;
+        this.sinkTakingBefore = this.sinkBefore;
+        this.sinkFrom = 0;
+        this.sinkPending = new PrefixMap();
+        this.sinkBefore = [];
+      }
+      const taking = this.sinkTaking;
+      const before = this.sinkTakingBefore;
+      const pos = taking.walk(this.sinkFrom, (bi, key) => {
+        taking.delete(key);
+        taken++;
+        const b = bi < 0 ? null : before[bi]!;
+        const a = this.wantedSinkRoute(key);
+        if (sameSinkRoute(b, a)) return true;
+        if (a) add.push(a);
+        else if (b) remove.push(b);
+        return add.length + remove.length < limit;
+      });
+      if (pos < 0 || taking.size === 0) {
+        // All taken (the next batch starts on the changes queued since).
+        this.sinkTaking = new PrefixMap();
+        this.sinkTakingBefore = [];
+        this.sinkFrom = 0;
+      } else this.sinkFrom = pos;
+    }
+    const n = add.length + remove.length;
+    // Building and handing over a batch counts toward the turn of a queued task.
+    this.spend(taken + n);
+    if (n === 0) return;
+    if (n >= limit) this.sinkLimit = Math.min(this.sinkBatch, limit * 2);
+    this.sinkInFlight++;
+    if (this.sinkTurnRoutes === 0) setImmediate(() => (this.sinkTurnRoutes = 0));
+    this.sinkTurnRoutes += n;
+    void this.applySink(add, remove).then(() => this.sinkAnswered());
   }
 
   private async settledSink(): Promise<void> {
     while (this.sinkLoop) await this.sinkLoop;
   }
 
-  private async runSink(): Promise<void> {
-    while (this.sinkPending.size > 0) {
-      // Take the queue; changes made while the batches below are applied queue anew, except for
-      // prefixes still waiting in this one (they get their latest route when their turn comes).
-      const taking = this.sinkPending;
-      const before = this.sinkBefore;
-      this.sinkPending = new PrefixMap();
-      this.sinkBefore = [];
-      this.sinkTaking = taking;
-      let add: SinkRoute[] = [];
-      let remove: SinkRoute[] = [];
-      // The first batch is small so the kernel starts on it within milliseconds; batches then
-      // double up to sinkBatch.
-      let limit = Math.min(this.sinkBatch, FIRST_SINK_BATCH);
-      const take = (bi: number, key: PrefixKey): boolean => {
-        taking.delete(key);
-        const b = bi < 0 ? null : before[bi]!;
-        const a = this.wantedSinkRoute(key);
-        if (sameSinkRoute(b, a)) return true;
-        if (a) add.push(a);
-        else if (b) remove.push(b);
-        // Building counts toward the turn: a batch of a big backlog is built over several turns
-        // rather than in the same turn as the previous batch's apply.
-        this.budget--;
-        return add.length + remove.length < limit && this.budget > 0;
-      };
-      // Two batches in flight: the sink programs one while the next is built (sinks apply their
-      // calls in call order; applySink never rejects).
-      let inFlight: Promise<void> | undefined;
-      try {
-        for (let pos = 0; pos >= 0; ) {
-          pos = taking.walk(pos, take);
-          const n = add.length + remove.length;
-          // The turn's budget ran out part way through the batch: go on building it after a yield.
-          if (pos >= 0 && n < limit) {
-            await this.pause();
-            continue;
-          }
-          if (n === 0) continue;
-          const applying = this.applySink(add, remove);
-          // A sink that answers at once (mock) did its work just now: the next batch is built after a yield.
-          this.spend(n);
-          add = [];
-          remove = [];
-          limit = Math.min(this.sinkBatch, limit * 2);
-          if (inFlight) await inFlight;
-          inFlight = applying;
-        }
-        if (inFlight) await inFlight;
-      } finally {
-        this.sinkTaking = undefined;
-      }
-    }
-  }
-
   private async applySink(add: SinkRoute[], remove: SinkRoute[]): Promise<void> {
     if (this.sink === null) return;
     try {
       const result = await this.sink.apply({ add, remove });
-      for (const r of add) this.kernelRejected.delete(r.prefix);
-      for (const r of remove) this.kernelRejected.delete(r.prefix);
+      // Prefixes whose install failed before are cleared by this batch (none, almost always).
+      if (this.kernelRejected.size > 0) {
+        for (const r of add) this.kernelRejected.delete(r.prefix);
+        for (const r of remove) this.kernelRejected.delete(r.prefix);
+      }
       this.recordSinkFailures(result);
     } catch (e) {
       // A sink must report per route; if it throws anyway, record the whole batch as failed.

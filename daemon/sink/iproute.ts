@@ -81,16 +81,33 @@ function isWord(text: string): boolean {
 
 /** Why `r` cannot be written as a batch line, or undefined when it can. */
 export function invalidReason(r: SinkRoute, opts: LineOptions): string | undefined {
+  return routeInvalidReason(r) ?? optionsInvalidReason(opts);
+}
+
+/** The IPv4 gateway checked last and found valid: a peer's routes share their next hop, checked once. */
+let validVia4: string | undefined;
+
+/** What is wrong with the route itself (invalidReason without the options, which a batch checks once). */
+export function routeInvalidReason(r: SinkRoute): string | undefined {
   const family = prefixFamily(r.prefix);
   if (typeof family === 'string') return family;
   if (r.type !== 'blackhole' && r.type !== 'unicast') return `unsupported route type '${String(r.type)}'`;
   if (r.type === 'unicast') {
-    if (r.via === undefined && r.dev === undefined) return 'a unicast route needs a gateway or a device';
-    if (r.via !== undefined && !(family === 4 ? scanIpv4(r.via, 0, r.via.length) >= 0 : isIpv6(r.via))) return `bad gateway '${r.via}' for an IPv${family} route`;
+    const via = r.via;
+    if (via === undefined && r.dev === undefined) return 'a unicast route needs a gateway or a device';
+    if (via !== undefined && !(family === 4 && via === validVia4)) {
+      if (!(family === 4 ? scanIpv4(via, 0, via.length) >= 0 : isIpv6(via))) return `bad gateway '${via}' for an IPv${family} route`;
+      if (family === 4) validVia4 = via;
+    }
     if (r.dev !== undefined && !DEV_RE.test(r.dev)) return `bad device name '${r.dev}'`;
-    if (r.onlink && r.via === undefined) return 'onlink needs a gateway';
+    if (r.onlink && via === undefined) return 'onlink needs a gateway';
   }
   if (r.metric !== undefined && !(Number.isInteger(r.metric) && r.metric >= 0 && r.metric <= 0xffffffff)) return `bad metric ${r.metric}`;
+  return undefined;
+}
+
+/** What is wrong with the protocol or table every route of a batch is written with. */
+export function optionsInvalidReason(opts: LineOptions): string | undefined {
   if (!isWord(opts.protocol)) return `bad protocol '${opts.protocol}'`;
   if (opts.table !== undefined && !isWord(String(opts.table))) return `bad table '${opts.table}'`;
   return undefined;

@@ -10,7 +10,8 @@
  * - iproute2: one long-lived `ip -force -batch -` (batch-process.ts) fed text lines. Used when the
  *   helper is missing or cannot start, for protocol or table names only iproute2 knows, or when
  *   asked (`impl: 'ip'`, or PETREL_KERNEL_SINK=ip).
- * The start-up dump always reads through `ip -json`.
+ * The start-up dump reads through the helper too (an RTM_GETROUTE dump decoded here, one process
+ * fork less per family than `ip -json route show`), and through `ip -json` when it cannot.
  *
  * The command prefix is injectable: tests run the sink against a namespace with
  * `commandPrefix: ['ip', 'netns', 'exec', ns]`.
@@ -20,9 +21,9 @@ import type { Logger } from 'pino';
 import type { RouteSink, SinkResult, SinkRoute } from '../model.js';
 import { constants as osConstants } from 'node:os';
 import { IpBatchProcess, type BatchAnswer } from './batch-process.js';
-import { deleteLine, invalidReason, isAlreadyGone, parseRouteDump, replaceLine, type LineOptions } from './iproute.js';
+import { deleteLine, isAlreadyGone, optionsInvalidReason, parseRouteDump, replaceLine, routeInvalidReason, type LineOptions } from './iproute.js';
 import { findNetlinkHelper, NetlinkProcess, type ChunkAnswer } from './netlink-process.js';
-import { MessageWriter, protocolNumber, tableNumber, type RouteTarget } from './rtnetlink.js';
+import { decodeRouteMessage, MessageWriter, protocolNumber, routeDumpRequest, tableNumber, type RouteTarget } from './rtnetlink.js';
 
 /** How routes reach the kernel: the netlink helper, iproute2, or the helper when it can (auto). */
 export type KernelSinkImpl = 'auto' | 'netlink' | 'ip';
@@ -108,6 +109,8 @@ export class KernelSink implements RouteSink {
   private seq = 0;
   /** Interface name → ifindex, in the sink's namespace (names that exist; refreshed on ENODEV). */
   private readonly ifindex = new Map<string, number>();
+  /** warm() was called: the helper is meant to stay. */
+  private warmed = false;
   /** Set while an apply waits for interface names: later applies queue behind it, keeping call order. */
   private gate: Promise<void> | undefined;
 
@@ -148,6 +151,11 @@ export class KernelSink implements RouteSink {
     return this.netlink?.spawned ?? 0;
   }
 
+  /** Whether a netlink helper is running now. */
+  get helperRunning(): boolean {
+    return this.netlink?.running ?? false;
+  }
+
   /** Whether the next apply goes through the netlink helper. */
   get usesNetlink(): boolean {
     return this.netlink !== undefined && (this.forced || this.netlink.unusable === undefined);
@@ -158,6 +166,7 @@ export class KernelSink implements RouteSink {
    * do not wait for a spawn: a fork of the whole Node process plus ip's start, tens of ms under load.
    */
   warm(): void {
+    this.warmed = true;
     if (this.usesNetlink) this.netlink!.warm();
     else for (const l of this.lanes) l.batch.warm();
   }
@@ -223,42 +232,41 @@ export class KernelSink implements RouteSink {
     const helper = this.netlink!;
     const target = this.target!;
     const w = this.writer;
+    // The options are the same for every route: checked once.
+    const badOptions = optionsInvalidReason(this.lineOpts);
     let routes: SinkRoute[] = [];
     let removes = 0;
     let firstSeq = 0;
-    const send = () => {
-      if (routes.length === 0) return;
-      sent.push(this.settleNetlink(helper.run(w.take()), firstSeq, routes, removes, failures));
-      routes = [];
-      removes = 0;
-    };
-    const push = (route: SinkRoute, remove: boolean) => {
-      const bad = invalidReason(route, this.lineOpts);
-      if (bad !== undefined) {
-        failures.push({ route, reason: bad });
-        return;
+    // One loop, removals first (a prefix moving to another metric must not lose its new route),
+    // and no closure per call: a table's first applies run this while it is being optimised, and
+    // a fresh closure per call (or a chunk branch first taken late) sent it back to the interpreter.
+    const nr = changes.remove.length;
+    const total = nr + changes.add.length;
+    for (let i = 0; i < total; i++) {
+      const remove = i < nr;
+      const route = remove ? changes.remove[i]! : changes.add[i - nr]!;
+      const bad = routeInvalidReason(route) ?? badOptions;
+      const reason = bad ?? (!remove && route.dev !== undefined && route.type === 'unicast' ? absent.get(route.dev) : undefined);
+      if (reason !== undefined) failures.push({ route, reason });
+      else {
+        // Sequence numbers run on (from 1), restarting only between chunks: an answer's seq -
+        // firstSeq is the route's place in its chunk.
+        if (routes.length === 0 && this.seq > 0xf0000000) this.seq = 0;
+        this.seq++;
+        if (routes.length === 0) firstSeq = this.seq;
+        if (remove) {
+          w.remove(route, target, this.seq);
+          removes++;
+        } else w.replace(route, target, this.seq, route.type === 'unicast' && route.dev !== undefined ? this.ifindex.get(route.dev) : undefined);
+        routes.push(route);
       }
-      const noDevice = !remove && route.dev !== undefined && route.type === 'unicast' ? absent.get(route.dev) : undefined;
-      if (noDevice !== undefined) {
-        failures.push({ route, reason: noDevice });
-        return;
+      // A full chunk goes at once, so the helper works while the next is written; so does the last.
+      if (routes.length > 0 && (routes.length >= this.chunkLines || i === total - 1)) {
+        sent.push(this.settleNetlink(helper.run(w.take()), firstSeq, routes, removes, failures));
+        routes = [];
+        removes = 0;
       }
-      // Sequence numbers run on (from 1), restarting only between chunks: an answer's seq -
-      // firstSeq is the route's place in its chunk.
-      if (routes.length === 0 && this.seq > 0xf0000000) this.seq = 0;
-      this.seq++;
-      if (routes.length === 0) firstSeq = this.seq;
-      if (remove) {
-        w.remove(route, target, this.seq);
-        removes++;
-      } else w.replace(route, target, this.seq, route.type === 'unicast' && route.dev !== undefined ? this.ifindex.get(route.dev) : undefined);
-      routes.push(route);
-      if (routes.length >= this.chunkLines) send();
-    };
-    // Removals first: a prefix moving to another metric must not lose its new route.
-    for (const r of changes.remove) push(r, true);
-    for (const r of changes.add) push(r, false);
-    send();
+    }
     return this.answer(sent, failures);
   }
 
@@ -292,6 +300,7 @@ export class KernelSink implements RouteSink {
   private async applyIp(changes: Changes): Promise<SinkResult> {
     const failures: { route: SinkRoute; reason: string }[] = [];
     const sent: Promise<number>[] = [];
+    const badOptions = optionsInvalidReason(this.lineOpts);
     // Each chunk goes to ip as soon as it is written, so ip works while the next one is built.
     const send = (lane: Lane) => {
       if (lane.lines.length === 0) return;
@@ -301,7 +310,7 @@ export class KernelSink implements RouteSink {
       lane.removes = 0;
     };
     const push = (route: SinkRoute, remove: boolean) => {
-      const bad = invalidReason(route, this.lineOpts);
+      const bad = routeInvalidReason(route) ?? badOptions;
       if (bad !== undefined) {
         failures.push({ route, reason: bad });
         return;
@@ -353,8 +362,75 @@ export class KernelSink implements RouteSink {
 
   /** Our routes (proto bird) in the table, both families (read side by side). */
   async dump(): Promise<SinkRoute[]> {
+    if (this.usesNetlink) {
+      const read = await this.dumpNetlink();
+      if (read !== undefined) return read;
+    }
     const families = await Promise.all(([4, 6] as const).map((f) => this.dumpFamily(f)));
     return families.flat();
+  }
+
+  /**
+   * The dump through the helper, as the `ip -json route show proto P [table T]` path reads it:
+   * the table's routes of our protocol, cache entries left out, devices by name. Undefined when
+   * the helper could not do it (`ip` is asked instead).
+   */
+  private async dumpNetlink(): Promise<SinkRoute[] | undefined> {
+    const helper = this.netlink!;
+    const target = this.target!;
+    // A sink made only to read the table (the daemon's graceful-restart check) lets its helper go after.
+    const dumpOnly = !helper.running && !this.warmed && this.batches === 0;
+    try {
+      return await this.readNetlink(helper, target);
+    } finally {
+      if (dumpOnly && !this.warmed && this.batches === 0 && helper.idle) helper.close();
+    }
+  }
+
+  private async readNetlink(helper: NetlinkProcess, target: RouteTarget): Promise<SinkRoute[] | undefined> {
+    const requests = ([4, 6] as const).map((family) => {
+      if (this.seq > 0xf0000000) this.seq = 0;
+      return helper.dump(routeDumpRequest(family, target.protocol, ++this.seq));
+    });
+    const answers = await Promise.all(requests);
+    const failed = answers.find((a) => a.failed !== undefined);
+    if (failed) {
+      this.log?.warn({ reason: failed.failed }, 'kernel routes read through ip: the netlink dump failed');
+      return undefined;
+    }
+    const out: SinkRoute[] = [];
+    const devices = new Map<number, string>();
+    const oifs: (number | undefined)[] = [];
+    for (const [i, answer] of answers.entries()) {
+      const family = i === 0 ? 4 : 6;
+      for (const m of answer.messages) {
+        const r = decodeRouteMessage(m);
+        if (!r || r.family !== family || r.protocol !== target.protocol || r.table !== target.table || r.cloned) continue;
+        const route: { -readonly [K in keyof SinkRoute]: SinkRoute[K] } = { prefix: r.prefix, type: r.blackhole ? 'blackhole' : 'unicast' };
+        if (r.gateway !== undefined) route.via = r.gateway;
+        if (r.onlink) route.onlink = true;
+        if (r.metric !== undefined && r.metric !== (family === 4 ? 0 : 1024)) route.metric = r.metric;
+        const oif = route.type === 'unicast' ? r.oif : undefined;
+        if (oif !== undefined) devices.set(oif, '');
+        out.push(route);
+        oifs.push(oif);
+      }
+    }
+    // Device names, once each (a route shows its device by name, as ip prints it).
+    for (const [index, name] of await Promise.all([...devices.keys()].map(async (index) => [index, await helper.indexName(index)] as const))) {
+      if (name === undefined) {
+        this.log?.warn({ reason: helper.unusable ?? 'it stopped' }, 'kernel routes read through ip: the netlink helper failed');
+        return undefined;
+      }
+      devices.set(index, name ?? `if${index}`);
+    }
+    // The same key order as the ip path's routes: prefix, type, via, dev, onlink, metric.
+    return out.map((route, i) => {
+      const oif = oifs[i];
+      if (oif === undefined) return route;
+      const { prefix, type, via, onlink, metric } = route;
+      return { prefix, type, ...(via !== undefined ? { via } : {}), dev: devices.get(oif)!, ...(onlink ? { onlink } : {}), ...(metric !== undefined ? { metric } : {}) };
+    });
   }
 
   private async dumpFamily(family: 4 | 6): Promise<SinkRoute[]> {

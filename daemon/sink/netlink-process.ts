@@ -1,7 +1,9 @@
 /**
  * The netlink helper (native/petrel-netlink.c) as a long-lived child process: chunks of encoded
  * rtnetlink messages go in, the kernel's refusals come back per message (by nlmsg_seq), then a
- * per-chunk "done". It also resolves interface names to ifindexes, in the helper's namespace.
+ * per-chunk "done". It also resolves interface names to ifindexes and back, and runs dumps (the
+ * start-up read of our routes: RTM_GETROUTE, answered with the kernel's messages), in the helper's
+ * namespace.
  *
  * Like batch-process.ts: started on demand, answers matched in order, dropped when it dies (the
  * chunks it had not finished are reported as aborted), closed after an idle period, and never
@@ -64,15 +66,30 @@ export interface NetlinkProcessOptions {
 
 const IN_MESSAGES = 1;
 const IN_IFNAME = 2;
+const IN_DUMP = 3;
+const IN_IFINDEX = 4;
 const OUT_READY = 0;
 const OUT_FAILED = 1;
 const OUT_DONE = 2;
 const OUT_IFINDEX = 3;
 const OUT_FATAL = 4;
+const OUT_MESSAGE = 5;
+const OUT_IFNAME = 6;
+
+export interface DumpAnswer {
+  /** The netlink messages of the answer (copies). */
+  readonly messages: readonly Buffer[];
+  /** Set when the dump failed (the kernel's errno text, or the helper stopped): the messages are not all. */
+  readonly failed?: string;
+  /** The helper never started. */
+  readonly unstarted?: boolean;
+}
 
 type Op =
   | { readonly kind: 'chunk'; readonly id: number; readonly errors: Map<number, MessageFailure>; readonly resolve: (a: ChunkAnswer) => void }
-  | { readonly kind: 'lookup'; readonly id: number; readonly resolve: (ifindex: number | undefined) => void };
+  | { readonly kind: 'lookup'; readonly id: number; readonly resolve: (ifindex: number | undefined) => void }
+  | { readonly kind: 'name'; readonly id: number; readonly resolve: (name: string | null | undefined) => void }
+  | { readonly kind: 'dump'; readonly id: number; readonly messages: Buffer[]; readonly resolve: (a: DumpAnswer) => void };
 
 /** The reason text iproute2 would print: the extended-ACK message with a full stop, else strerror. */
 function reasonOf(text: string): string {
@@ -122,6 +139,38 @@ export class NetlinkProcess {
       const id = this.nextId++ >>> 0;
       this.ops.push({ kind: 'lookup', id, resolve });
       this.send(child, IN_IFNAME, id, Buffer.from(name));
+    });
+  }
+
+  /** Whether the helper is running with nothing outstanding. */
+  get idle(): boolean {
+    return this.child !== undefined && this.ops.length === 0;
+  }
+
+  /** Whether a helper is running. */
+  get running(): boolean {
+    return this.child !== undefined;
+  }
+
+  /** Sends one dump request (a complete netlink message); resolves with the answer's messages. */
+  dump(request: Buffer): Promise<DumpAnswer> {
+    const child = this.child ?? this.start();
+    return new Promise((resolve) => {
+      const id = this.nextId++ >>> 0;
+      this.ops.push({ kind: 'dump', id, messages: [], resolve });
+      this.send(child, IN_DUMP, id, request);
+    });
+  }
+
+  /** The name of interface `index` in the helper's namespace: null when there is none, undefined when the helper failed. */
+  indexName(index: number): Promise<string | null | undefined> {
+    const child = this.child ?? this.start();
+    return new Promise((resolve) => {
+      const id = this.nextId++ >>> 0;
+      this.ops.push({ kind: 'name', id, resolve });
+      const b = Buffer.alloc(4);
+      b.writeUInt32LE(index >>> 0, 0);
+      this.send(child, IN_IFINDEX, id, b);
     });
   }
 
@@ -177,6 +226,12 @@ export class NetlinkProcess {
       const kind = buf.readUInt32LE(at);
       const id = buf.readUInt32LE(at + 4);
       const value = buf.readInt32LE(at + 8);
+      if (kind === OUT_MESSAGE) {
+        const op = this.ops[0];
+        if (op?.kind === 'dump') op.messages.push(Buffer.from(buf.subarray(at + 16, at + 16 + len)));
+        at += 16 + len;
+        continue;
+      }
       const text = len > 0 ? buf.toString('utf8', at + 16, at + 16 + len) : '';
       at += 16 + len;
       this.onRecord(kind, id, value, text);
@@ -203,6 +258,12 @@ export class NetlinkProcess {
     if (kind === OUT_DONE && op.kind === 'chunk') {
       this.ops.shift();
       op.resolve(value === 0 ? { errors: op.errors } : { errors: op.errors, aborted: `netlink: ${text || `errno ${value}`}` });
+    } else if (kind === OUT_DONE && op.kind === 'dump') {
+      this.ops.shift();
+      op.resolve(value === 0 ? { messages: op.messages } : { messages: op.messages, failed: `netlink dump: ${text || `errno ${value}`}` });
+    } else if (kind === OUT_IFNAME && op.kind === 'name') {
+      this.ops.shift();
+      op.resolve(value === 0 && text !== '' ? text : null);
     } else if (kind === OUT_IFINDEX && op.kind === 'lookup') {
       this.ops.shift();
       op.resolve(value);
@@ -219,7 +280,8 @@ export class NetlinkProcess {
     const unstarted = !this.ready;
     if (unstarted) this.unusable = reason;
     for (const op of this.ops.splice(0)) {
-      if (op.kind === 'lookup') op.resolve(undefined);
+      if (op.kind === 'lookup' || op.kind === 'name') op.resolve(undefined);
+      else if (op.kind === 'dump') op.resolve(unstarted ? { messages: op.messages, failed: reason, unstarted: true } : { messages: op.messages, failed: reason });
       else op.resolve(unstarted ? { errors: op.errors, aborted: reason, unstarted: true } : { errors: op.errors, aborted: reason });
     }
   }

@@ -10,13 +10,17 @@
  *                         order iproute2 writes for our lines); each a u16 length, u16 type and the
  *                         value padded to 4 bytes.
  *
- * Routes are validated before they get here (iproute.ts invalidReason): the encoder trusts them.
+ * Routes are validated before they get here (iproute.ts invalidReason, or its route and options
+ * halves): the encoder trusts them.
  */
 import type { SinkRoute } from '../model.js';
-import { parsePrefix6, parseIpv4, parseIpv6 } from '../../proto/prefix.js';
+import { formatIpv4, formatIpv6, parsePrefix6, parseIpv4, parseIpv6 } from '../../proto/prefix.js';
 
 export const RTM_NEWROUTE = 24;
 export const RTM_DELROUTE = 25;
+export const RTM_GETROUTE = 26;
+const NLM_F_DUMP = 0x300;
+const RTM_F_CLONED = 0x200;
 export const NLM_F_REQUEST = 0x1;
 export const NLM_F_ACK = 0x4;
 export const NLM_F_REPLACE = 0x100;
@@ -37,6 +41,7 @@ const RTA_OIF = 4;
 const RTA_GATEWAY = 5;
 const RTA_PRIORITY = 6;
 const RTA_TABLE = 15;
+const RTA_MULTIPATH = 9;
 
 /*
  * Byte stores instead of Buffer's writeUInt*: those run through range checks in JavaScript, and
@@ -303,4 +308,87 @@ export class MessageWriter {
 export function failureReason(strerror: string, extAck: string): string {
   if (extAck === '') return strerror;
   return extAck.endsWith('.') ? extAck : `${extAck}.`;
+}
+
+/** RTM_GETROUTE dumping every route of `family`; the helper passes on only answers of `protocol` (0: all). */
+export function routeDumpRequest(family: 4 | 6, protocol: number, seq: number): Buffer {
+  const b = Buffer.alloc(28);
+  u32le(b, 0, 28);
+  u16le(b, 4, RTM_GETROUTE);
+  u16le(b, 6, NLM_F_REQUEST | NLM_F_DUMP);
+  u32le(b, 8, seq >>> 0);
+  b[16] = family === 4 ? AF_INET : AF_INET6;
+  b[21] = protocol;
+  return b;
+}
+
+/** A route of a dump, as `ip -json route show` would describe it (before its parse into a SinkRoute). */
+export interface DumpedRoute {
+  readonly family: 4 | 6;
+  readonly protocol: number;
+  readonly table: number;
+  /** RTM_F_CLONED (a cache entry, which `ip route show` leaves out). */
+  readonly cloned: boolean;
+  /** CIDR text, /0 and host routes included. */
+  readonly prefix: string;
+  readonly blackhole: boolean;
+  readonly gateway?: string;
+  /** RTA_OIF; absent for a route with several next hops (as is RTA_GATEWAY). */
+  readonly oif?: number;
+  readonly onlink: boolean;
+  readonly metric?: number;
+}
+
+/** One RTM_NEWROUTE message of a dump (undefined when it is not one, or is cut short). */
+export function decodeRouteMessage(m: Uint8Array): DumpedRoute | undefined {
+  if (m.length < 28) return undefined;
+  const dv = new DataView(m.buffer, m.byteOffset, m.byteLength);
+  const len = dv.getUint32(0, true);
+  if (dv.getUint16(4, true) !== RTM_NEWROUTE || len > m.length || len < 28) return undefined;
+  const af = m[16]!;
+  if (af !== AF_INET && af !== AF_INET6) return undefined;
+  const v6 = af === AF_INET6;
+  const dstLen = m[17]!;
+  let table = m[20]!;
+  const flags = dv.getUint32(24, true);
+  let dst: Uint8Array | undefined;
+  let gateway: string | undefined;
+  let oif: number | undefined;
+  let metric: number | undefined;
+  let multipath = false;
+  for (let at = 28; at + 4 <= len; ) {
+    const alen = dv.getUint16(at, true);
+    const type = dv.getUint16(at + 2, true) & 0x3fff;
+    if (alen < 4 || at + alen > len) break;
+    const body = m.subarray(at + 4, at + alen);
+    if (type === RTA_DST) dst = body;
+    else if (type === RTA_GATEWAY) gateway = addressText(body, v6);
+    else if (type === RTA_OIF && body.length >= 4) oif = dv.getUint32(at + 4, true);
+    else if (type === RTA_PRIORITY && body.length >= 4) metric = dv.getUint32(at + 4, true);
+    else if (type === RTA_TABLE && body.length >= 4) table = dv.getUint32(at + 4, true);
+    else if (type === RTA_MULTIPATH) multipath = true;
+    at += (alen + 3) & ~3;
+  }
+  const full = new Uint8Array(v6 ? 16 : 4);
+  if (dst) full.set(dst.subarray(0, full.length));
+  const prefix = `${addressText(full, v6)}/${dstLen}`;
+  return {
+    family: v6 ? 6 : 4,
+    protocol: m[21]!,
+    table,
+    cloned: (flags & RTM_F_CLONED) !== 0,
+    prefix,
+    blackhole: m[23] === RTN_BLACKHOLE,
+    ...(gateway !== undefined && !multipath ? { gateway } : {}),
+    ...(oif !== undefined && !multipath ? { oif } : {}),
+    onlink: (flags & RTNH_F_ONLINK) !== 0,
+    ...(metric !== undefined ? { metric } : {}),
+  };
+}
+
+function addressText(b: Uint8Array, v6: boolean): string {
+  if (!v6) return b.length >= 4 ? formatIpv4(((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0) : '';
+  const words = [0, 0, 0, 0];
+  for (let w = 0; w < 4; w++) words[w] = ((b[4 * w]! << 24) | (b[4 * w + 1]! << 16) | (b[4 * w + 2]! << 8) | b[4 * w + 3]!) >>> 0;
+  return formatIpv6(words);
 }

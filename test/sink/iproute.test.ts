@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyBatchOutput, deleteLine, invalidReason, parseRouteDump, replaceLine } from '../../daemon/sink/iproute.js';
+import { classifyBatchOutput, deleteLine, invalidReason, optionsInvalidReason, parseRouteDump, replaceLine, routeInvalidReason } from '../../daemon/sink/iproute.js';
 
 const opts = { protocol: 'bird' };
 
@@ -21,6 +21,16 @@ describe('iproute2 batch lines', () => {
     expect(invalidReason({ prefix: '10.244.1.0/26', type: 'blackhole', metric: -1 }, opts)).toMatch(/bad metric/);
     expect(invalidReason({ prefix: '10.244.1.0/26', type: 'blackhole' }, { protocol: 'bird;x' })).toMatch(/bad protocol/);
     expect(invalidReason({ prefix: '10.244.1.0/26', type: 'unicast', via: '10.0.0.1', dev: 'veth0', onlink: true }, opts)).toBeUndefined();
+    // A gateway found valid once is remembered; a different (bad) one right after is still refused.
+    expect(routeInvalidReason({ prefix: '10.244.2.0/26', type: 'unicast', via: '10.0.0.1' })).toBeUndefined();
+    expect(routeInvalidReason({ prefix: '10.244.3.0/26', type: 'unicast', via: '10.0.0.01' })).toMatch(/bad gateway/);
+    expect(routeInvalidReason({ prefix: '10.244.3.0/26', type: 'unicast', via: '10.0.0.1' })).toBeUndefined();
+    expect(routeInvalidReason({ prefix: 'fd00::/64', type: 'unicast', via: '10.0.0.1' })).toMatch(/bad gateway/);
+    // The two halves: the route's own checks, then the options every route of a batch shares.
+    expect(routeInvalidReason({ prefix: '10.244.1.0/26', type: 'blackhole' })).toBeUndefined();
+    expect(optionsInvalidReason({ protocol: 'bird;x' })).toMatch(/bad protocol/);
+    expect(optionsInvalidReason({ protocol: 'bird', table: 'a b' })).toMatch(/bad table/);
+    expect(optionsInvalidReason(opts)).toBeUndefined();
   });
 
   it('reads a batch\'s merged output: failures by line number, the sentinel, and error text', () => {

@@ -12,7 +12,7 @@ import { closeSync, copyFileSync, openSync, readFileSync, rmSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addNamespace, addVethPair, deleteNamespace, nsExec, routes } from '../../tools/lab/netns.js';
+import { addNamespace, addVethPair, deleteNamespace, nsExec, routes, waitFor } from '../../tools/lab/netns.js';
 import { KernelSink, type KernelSinkOptions } from '../../daemon/sink/kernel.js';
 import { IpBatchProcess } from '../../daemon/sink/batch-process.js';
 import { MockSink } from '../../daemon/sink/mock.js';
@@ -232,6 +232,80 @@ describe.each(IMPLS)('one long-lived process (%s)', (impl) => {
     expect(res.failures.every((f, k) => f.route.prefix === bad(3 * k).prefix && /gateway|unreachable/i.test(f.reason))).toBe(true);
     expect((await routes(ns, ['proto', 'bird'])).length).toBe(n - n / 3);
     sink.close();
+  });
+});
+
+describe('the start-up dump', () => {
+  const byPrefix = (a: SinkRoute, b: SinkRoute) => (a.prefix < b.prefix ? -1 : a.prefix > b.prefix ? 1 : (a.metric ?? 0) - (b.metric ?? 0));
+
+  it('reads the same routes through the netlink helper as through ip -json, of every shape, and only ours in our table', async () => {
+    await flushBird();
+    const add = async (args: string[]) => nsExec(ns, 'ip', args);
+    await add(['route', 'add', '10.245.0.0/24', 'via', '172.16.30.8', 'proto', 'bird']);
+    await add(['route', 'add', '10.245.1.0/26', 'via', '172.16.30.8', 'dev', DEV, 'onlink', 'proto', 'bird']);
+    await add(['route', 'add', 'blackhole', '10.245.2.0/26', 'proto', 'bird']);
+    await add(['route', 'add', '10.245.3.0/24', 'via', '172.16.30.8', 'proto', 'bird', 'metric', '7']);
+    await add(['route', 'add', '10.245.3.0/24', 'via', '172.16.30.8', 'proto', 'bird', 'metric', '9']);
+    await add(['route', 'add', '10.245.4.5/32', 'dev', DEV, 'proto', 'bird']);
+    await add(['route', 'add', '0.0.0.0/0', 'via', '172.16.30.8', 'proto', 'bird', 'metric', '50']);
+    await add(['-6', 'route', 'add', 'fd00:245::/64', 'via', 'fd00:30::8', 'proto', 'bird']);
+    await add(['-6', 'route', 'add', 'fd00:245:1::/64', 'via', 'fd00:30::8', 'proto', 'bird', 'metric', '5']);
+    await add(['-6', 'route', 'add', 'blackhole', 'fd00:245:2::/122', 'proto', 'bird']);
+    await add(['-6', 'route', 'add', 'fd00:245:3::1/128', 'dev', DEV, 'proto', 'bird']);
+    // Not ours: another protocol, another table.
+    await add(['route', 'add', '10.245.9.0/24', 'via', '172.16.30.8', 'proto', 'static']);
+    await add(['route', 'add', '10.245.8.0/24', 'via', '172.16.30.8', 'proto', 'bird', 'table', '100']);
+    try {
+      const helper = sinkOn('netlink');
+      const ip = sinkOn('ip');
+      const viaHelper = (await helper.dump()).sort(byPrefix);
+      const viaIp = (await ip.dump()).sort(byPrefix);
+      expect(helper.helpersStarted).toBe(1);
+      // Made only to read the table: its helper goes once the dump is in.
+      await waitFor('the dump-only helper ends', async () => !helper.helperRunning, 5000, 5);
+      expect(viaHelper).toEqual(viaIp);
+      const expected: SinkRoute[] = [
+        { prefix: '0.0.0.0/0', type: 'unicast', via: '172.16.30.8', dev: DEV, metric: 50 },
+        { prefix: '10.245.0.0/24', type: 'unicast', via: '172.16.30.8', dev: DEV },
+        { prefix: '10.245.1.0/26', type: 'unicast', via: '172.16.30.8', dev: DEV, onlink: true },
+        { prefix: '10.245.2.0/26', type: 'blackhole' },
+        { prefix: '10.245.3.0/24', type: 'unicast', via: '172.16.30.8', dev: DEV, metric: 7 },
+        { prefix: '10.245.3.0/24', type: 'unicast', via: '172.16.30.8', dev: DEV, metric: 9 },
+        { prefix: '10.245.4.5/32', type: 'unicast', dev: DEV },
+        { prefix: 'fd00:245:1::/64', type: 'unicast', via: 'fd00:30::8', dev: DEV, metric: 5 },
+        { prefix: 'fd00:245:2::/122', type: 'blackhole' },
+        { prefix: 'fd00:245:3::1/128', type: 'unicast', dev: DEV },
+        { prefix: 'fd00:245::/64', type: 'unicast', via: 'fd00:30::8', dev: DEV },
+      ];
+      expect(viaHelper).toEqual(expected.sort(byPrefix));
+      // A sink that is to program the table keeps its helper.
+      const kept = sinkOn('netlink');
+      kept.warm();
+      expect(await kept.dump()).toHaveLength(viaHelper.length);
+      expect(kept.helperRunning).toBe(true);
+      expect(kept.helpersStarted).toBe(1);
+      kept.close();
+      // The other table, asked for.
+      expect(await sinkOn('netlink', { table: 100 }).dump()).toEqual(await sinkOn('ip', { table: 100 }).dump());
+      expect((await sinkOn('netlink', { table: 100 }).dump()).map((r) => r.prefix)).toEqual(['10.245.8.0/24']);
+      helper.close();
+    } finally {
+      await nsExec(ns, 'ip', ['route', 'del', '10.245.9.0/24', 'proto', 'static']);
+      await nsExec(ns, 'ip', ['route', 'flush', 'proto', 'bird', 'table', '100']);
+      await nsExec(ns, 'ip', ['route', 'del', '0.0.0.0/0', 'proto', 'bird', 'metric', '50']);
+      await nsExec(ns, 'ip', ['-6', 'route', 'flush', 'proto', 'bird']);
+      await flushBird();
+    }
+  });
+
+  it('reads through ip when the helper cannot start', async () => {
+    await flushBird();
+    await nsExec(ns, 'ip', ['route', 'add', '10.246.0.0/24', 'via', '172.16.30.8', 'proto', 'bird']);
+    const sink = new KernelSink({ commandPrefix: ['ip', 'netns', 'exec', ns], impl: 'auto', helperPath: '/nonexistent/petrel-netlink' });
+    expect(sink.usesNetlink).toBe(true);
+    expect(await sink.dump()).toEqual([{ prefix: '10.246.0.0/24', type: 'unicast', via: '172.16.30.8', dev: DEV }]);
+    expect(sink.usesNetlink).toBe(false);
+    await flushBird();
   });
 });
 

@@ -14,6 +14,10 @@
  * Input (stdin), frames of: u32 kind, u32 id, u32 len, then len bytes (host byte order).
  *   kind 1: len bytes of complete netlink messages (each with its own nlmsg_seq); id names the chunk.
  *   kind 2: an interface name (len bytes, no NUL) to resolve to its ifindex; id is echoed.
+ *   kind 3: one dump request message (e.g. RTM_GETROUTE with NLM_F_DUMP); id names it. The
+ *           answers are passed on, except those whose rtmsg protocol differs from the request's
+ *           when the request names one (a dump of our own routes need not copy every other one).
+ *   kind 4: an interface index (u32) to resolve to its name; id is echoed.
  * Output (stdout), records of: u32 kind, i32 id, i32 value, u32 len, then len bytes of text.
  *   kind 0: ready (written once at start, after the socket is set up).
  *   kind 1: a message failed: id = its nlmsg_seq, value = errno, text = strerror(errno), a newline,
@@ -23,6 +27,8 @@
  *           of unknown fate.
  *   kind 3: answer to a name lookup: value = ifindex, 0 when there is no such interface.
  *   kind 4: fatal start-up error: value = errno, text says what; the program then exits 1.
+ *   kind 5: a message of a dump's answer: text = the netlink message (then kind 2 ends the dump).
+ *   kind 6: answer to an index lookup: text = the interface name, value = 0 (ENODEV when none).
  *
  * Why an ACK only on the last message of each sendmsg: the kernel answers every failed message
  * whether or not it asked for an ACK (netlink_rcv_skb acks when NLM_F_ACK is set *or* the handler
@@ -35,6 +41,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,8 +65,8 @@
 #define NLMSGERR_ATTR_MSG 1
 #endif
 
-enum { IN_MESSAGES = 1, IN_IFNAME = 2 };
-enum { OUT_READY = 0, OUT_FAILED = 1, OUT_DONE = 2, OUT_IFINDEX = 3, OUT_FATAL = 4 };
+enum { IN_MESSAGES = 1, IN_IFNAME = 2, IN_DUMP = 3, IN_IFINDEX = 4 };
+enum { OUT_READY = 0, OUT_FAILED = 1, OUT_DONE = 2, OUT_IFINDEX = 3, OUT_FATAL = 4, OUT_MESSAGE = 5, OUT_IFNAME = 6 };
 
 /* Largest input frame accepted (a chunk of a few thousand routes is ~200 KB). */
 #define MAX_FRAME (64u << 20)
@@ -95,8 +102,8 @@ static void flush_out(void)
 static void put_record(uint32_t kind, int32_t id, int32_t value, const char *text, uint32_t len)
 {
 	uint32_t head[4] = { kind, (uint32_t)id, (uint32_t)value, len };
-	if (len > 4096)
-		len = head[3] = 4096;
+	if (len > 8192)
+		len = head[3] = 8192;
 	if (outlen + sizeof head + len > sizeof outbuf)
 		flush_out();
 	memcpy(outbuf + outlen, head, sizeof head);
@@ -205,6 +212,54 @@ static int send_piece(unsigned char *msgs, size_t len, struct nlmsghdr *last)
 	}
 }
 
+/*
+ * Sends one dump request and passes its answers on (kind 5) until the kernel's NLMSG_DONE.
+ * Returns 0, or an errno (the kernel's, or ENOBUFS / EIO when the answer could not be read whole).
+ */
+static int dump(unsigned char *req, size_t len)
+{
+	static unsigned char rbuf[1 << 16];
+	struct nlmsghdr *h = (struct nlmsghdr *)req;
+	if (len < NLMSG_LENGTH(sizeof(struct rtmsg)) || h->nlmsg_len != len)
+		return EINVAL;
+	const struct rtmsg *want = NLMSG_DATA(h);
+	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+	struct iovec iov = { req, len };
+	struct msghdr m = { .msg_name = &kernel, .msg_namelen = sizeof kernel, .msg_iov = &iov, .msg_iovlen = 1 };
+	ssize_t sent;
+	do
+		sent = sendmsg(nl, &m, 0);
+	while (sent < 0 && errno == EINTR);
+	if (sent < 0)
+		return errno;
+	for (;;) {
+		ssize_t n = recv(nl, rbuf, sizeof rbuf, 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno;
+		}
+		if (n == 0)
+			return EIO;
+		for (struct nlmsghdr *a = (struct nlmsghdr *)rbuf; NLMSG_OK(a, (size_t)n); a = NLMSG_NEXT(a, n)) {
+			if (a->nlmsg_seq != h->nlmsg_seq)
+				continue; /* a late answer to something else */
+			if (a->nlmsg_type == NLMSG_DONE)
+				return 0;
+			if (a->nlmsg_type == NLMSG_ERROR) {
+				const struct nlmsgerr *e = NLMSG_DATA(a);
+				return e->error ? -e->error : 0;
+			}
+			if (a->nlmsg_len >= NLMSG_LENGTH(sizeof(struct rtmsg)) && want->rtm_protocol != 0 &&
+			    ((const struct rtmsg *)NLMSG_DATA(a))->rtm_protocol != want->rtm_protocol)
+				continue;
+			if (a->nlmsg_len > 8192)
+				return EMSGSIZE;
+			put_record(OUT_MESSAGE, (int32_t)a->nlmsg_seq, 0, (const char *)a, a->nlmsg_len);
+		}
+	}
+}
+
 /* Sends a chunk of messages in pieces of at most max_send bytes and max_msgs messages. */
 static int send_chunk(unsigned char *buf, size_t len)
 {
@@ -298,6 +353,17 @@ int main(int argc, char **argv)
 			int err = send_chunk(buf, head[2]);
 			const char *text = err ? strerror(err) : "";
 			put_record(OUT_DONE, (int32_t)head[1], err, text, (uint32_t)strlen(text));
+		} else if (head[0] == IN_DUMP) {
+			int err = dump(buf, head[2]);
+			const char *text = err ? strerror(err) : "";
+			put_record(OUT_DONE, (int32_t)head[1], err, text, (uint32_t)strlen(text));
+		} else if (head[0] == IN_IFINDEX) {
+			char name[IF_NAMESIZE] = "";
+			uint32_t index = 0;
+			if (head[2] == sizeof index)
+				memcpy(&index, buf, sizeof index);
+			int found = index != 0 && if_indextoname(index, name) != NULL;
+			put_record(OUT_IFNAME, (int32_t)head[1], found ? 0 : ENODEV, name, found ? (uint32_t)strlen(name) : 0);
 		} else if (head[0] == IN_IFNAME) {
 			buf[head[2]] = '\0';
 			put_record(OUT_IFINDEX, (int32_t)head[1], (int32_t)if_nametoindex((char *)buf), "", 0);

@@ -5,6 +5,7 @@
  */
 import type { CellPart } from '../harness.js';
 import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { AgentHandle } from '../agent-handle.js';
 import { HUB, countKernelRoutes, flushBirdRoutes, mainTablePrefixes } from '../topology.js';
 import { HubLab, hubConfig, injectorNeighbor } from '../hub.js';
@@ -105,15 +106,42 @@ export async function sinkAlone(ns: string, n: number, impl: KernelSinkImpl): Pr
   }
 }
 
+/**
+ * CPU time (ms) used so far by process `pid`: every thread of it and of its live child processes
+ * (Petrel's netlink helper, where the kernel does the route inserts), from /proc/.../schedstat (ns).
+ */
+export function cpuMsOf(pid: number): number {
+  let ns = 0;
+  const visit = (p: number): void => {
+    let tasks: string[];
+    try {
+      tasks = readdirSync(`/proc/${p}/task`);
+    } catch {
+      return;
+    }
+    for (const t of tasks) {
+      try {
+        ns += Number(readFileSync(`/proc/${p}/task/${t}/schedstat`, 'utf8').split(' ')[0]);
+        for (const c of readFileSync(`/proc/${p}/task/${t}/children`, 'utf8').split(' ')) if (c.trim() !== '') visit(Number(c));
+      } catch {
+        // the thread or process ended meanwhile
+      }
+    }
+  };
+  visit(pid);
+  return ns / 1e6;
+}
+
 async function kernelOnce(lab: HubLab, kind: 'bird' | 'petrel', shape: TableShape, timeoutMs: number): Promise<{ value: number; extra: Record<string, number> }> {
   const speaker = await lab.start(kind, hubConfig([injectorNeighbor], true));
   let agent: AgentHandle | undefined;
   try {
     const baseline = mainTablePrefixes(speaker.pid);
+    const cpu0 = cpuMsOf(speaker.pid);
     agent = AgentHandle.start(lab.ns.agentNs, { timeoutMs, peers: [injectSpec('inj', shape, HUB.speaker)] });
     const est = await agent.wait('established', 'inj', timeoutMs);
     const done = await pollKernel(speaker.pid, lab.ns.speakerNs, baseline, shape.prefixes, timeoutMs);
-    return { value: done.at - est.t, extra: { firstRouteMs: done.firstAt - est.t, peakRssMB: speaker.memory().peakKb / 1024 } };
+    return { value: done.at - est.t, extra: { firstRouteMs: done.firstAt - est.t, cpuMs: cpuMsOf(speaker.pid) - cpu0, peakRssMB: speaker.memory().peakKb / 1024 } };
   } finally {
     await agent?.stop();
     await speaker.stop();
