@@ -46,8 +46,13 @@ export const DEFAULT_WORK_PER_TURN = 4096;
 const MESSAGE_COST = 4;
 
 export class UpdateIntake {
+  // A waiting message is its bytes' buffer, offset and length, not the view it arrived as: a full
+  // table can wait here whole (the sessions read faster than the RIB applies), and a view object
+  // per message would survive young-generation GCs (each copied twice) only to die later.
   private peers: string[] = [];
-  private messages: Uint8Array[] = [];
+  private buffers: ArrayBufferLike[] = [];
+  private offsets = new Int32Array(INITIAL_CAPACITY);
+  private lengths = new Int32Array(INITIAL_CAPACITY);
   private contexts: CodecContext[] = [];
   private head = 0;
   private turnWork = 0;
@@ -62,7 +67,7 @@ export class UpdateIntake {
 
   /** Messages waiting. */
   get backlog(): number {
-    return this.messages.length - this.head;
+    return this.buffers.length - this.head;
   }
 
   /** One received UPDATE. Throws what apply throws when the message is applied at once. */
@@ -79,9 +84,7 @@ export class UpdateIntake {
     // Waiting behind a task (a session that just came up): validate now, so a malformed UPDATE is
     // answered from the read that brought it. Waiting for the next turn: validated when applied.
     if (!this.target.idle) this.target.check(peer, message, context);
-    this.peers.push(peer);
-    this.messages.push(message);
-    this.contexts.push(context);
+    this.push(peer, message, context);
     this.scheduleDrain();
   }
 
@@ -100,27 +103,52 @@ export class UpdateIntake {
   /** Forgets the waiting messages of `peer` (its session ended: they must not reach a later one). */
   drop(peer: string): void {
     if (this.backlog === 0) return;
-    const peers: string[] = [];
-    const messages: Uint8Array[] = [];
-    const contexts: CodecContext[] = [];
-    for (let i = this.head; i < this.messages.length; i++) {
-      if (this.peers[i] === peer) continue;
-      peers.push(this.peers[i]!);
-      messages.push(this.messages[i]!);
-      contexts.push(this.contexts[i]!);
+    const { peers, buffers, offsets, lengths, contexts, head } = this;
+    const end = buffers.length;
+    this.clear();
+    for (let i = head; i < end; i++) {
+      if (peers[i] === peer) continue;
+      this.pushRaw(peers[i]!, buffers[i]!, offsets[i]!, lengths[i]!, contexts[i]!);
     }
-    this.peers = peers;
-    this.messages = messages;
-    this.contexts = contexts;
+    this.head = 0;
+  }
+
+  private push(peer: string, message: Uint8Array, context: CodecContext): void {
+    this.pushRaw(peer, message.buffer, message.byteOffset, message.length, context);
+  }
+
+  private pushRaw(peer: string, buffer: ArrayBufferLike, offset: number, length: number, context: CodecContext): void {
+    const i = this.buffers.length;
+    if (i === this.offsets.length) {
+      const offsets = new Int32Array(i * 2);
+      offsets.set(this.offsets);
+      this.offsets = offsets;
+      const lengths = new Int32Array(i * 2);
+      lengths.set(this.lengths);
+      this.lengths = lengths;
+    }
+    this.peers.push(peer);
+    this.buffers.push(buffer);
+    this.offsets[i] = offset;
+    this.lengths[i] = length;
+    this.contexts.push(context);
+  }
+
+  private clear(): void {
+    this.peers = [];
+    this.buffers = [];
+    this.contexts = [];
+    this.offsets = new Int32Array(INITIAL_CAPACITY);
+    this.lengths = new Int32Array(INITIAL_CAPACITY);
     this.head = 0;
   }
 
   private applyNext(): void {
     const i = this.head++;
     const peer = this.peers[i]!;
-    const message = this.messages[i]!;
+    const message = new Uint8Array(this.buffers[i]!, this.offsets[i]!, this.lengths[i]!);
     const context = this.contexts[i]!;
-    this.messages[i] = EMPTY;
+    this.buffers[i] = NO_BUFFER;
     const before = this.target.work;
     try {
       this.target.apply(peer, message, context);
@@ -164,18 +192,25 @@ export class UpdateIntake {
 
   private compact(): void {
     if (this.head === 0) return;
-    if (this.head === this.messages.length) {
-      this.peers = [];
-      this.messages = [];
-      this.contexts = [];
-      this.head = 0;
-    } else if (this.head > 4096 && this.head * 2 > this.messages.length) {
-      this.peers = this.peers.slice(this.head);
-      this.messages = this.messages.slice(this.head);
-      this.contexts = this.contexts.slice(this.head);
+    const n = this.buffers.length;
+    if (this.head === n) this.clear();
+    else if (this.head > 4096 && this.head * 2 > n) {
+      const h = this.head;
+      this.peers = this.peers.slice(h);
+      this.buffers = this.buffers.slice(h);
+      this.contexts = this.contexts.slice(h);
+      const cap = Math.max(INITIAL_CAPACITY, this.offsets.length >> 1);
+      const offsets = new Int32Array(cap);
+      offsets.set(this.offsets.subarray(h, n));
+      this.offsets = offsets;
+      const lengths = new Int32Array(cap);
+      lengths.set(this.lengths.subarray(h, n));
+      this.lengths = lengths;
       this.head = 0;
     }
   }
 }
 
-const EMPTY = new Uint8Array(0);
+const INITIAL_CAPACITY = 1024;
+const NO_BUFFER = new ArrayBuffer(0);
+

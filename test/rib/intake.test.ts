@@ -126,4 +126,38 @@ describe('UpdateIntake', () => {
     expect(t.failures).toHaveLength(1);
     expect(t.failures[0]![0]).toBe('A');
   });
+
+  it('applies waiting messages that are views into shared read buffers with exactly their bytes, in order, through compaction and a dropped peer', async () => {
+    // Each "read" is one buffer holding many messages, as the framer hands them out (views).
+    const received: [string, number[]][] = [];
+    const t = new Target();
+    t.apply = (peer: string, message: Uint8Array) => {
+      t.work += 1;
+      received.push([peer, [...message]]);
+    };
+    const intake = new UpdateIntake(t, 64);
+    const expected: [string, number[]][] = [];
+    let n = 0;
+    for (let read = 0; read < 40; read++) {
+      const buf = new Uint8Array(300 * 7 + 5);
+      for (let i = 0; i < 300; i++, n++) {
+        const peer = n % 5 === 0 ? 'B' : 'A';
+        const bytes = [n & 255, (n >> 8) & 255, read, 1 + (n % 4)];
+        buf.set(bytes, 5 + i * 7);
+        intake.receive(peer, buf.subarray(5 + i * 7, 5 + i * 7 + bytes.length), ctx);
+        expected.push([peer, bytes]);
+      }
+      // Part way, B goes down: its waiting messages are forgotten; those applied stay applied.
+      if (read === 20) {
+        intake.drop('B');
+        const appliedB = received.filter((r) => r[0] === 'B');
+        for (let i = expected.length - 1; i >= 0; i--) if (expected[i]![0] === 'B') expected.splice(i, 1);
+        expected.push(...appliedB);
+      }
+    }
+    await until(() => intake.backlog === 0, 10_000);
+    const sortByPeer = (xs: [string, number[]][]) => [...xs.filter((x) => x[0] === 'A'), ...xs.filter((x) => x[0] === 'B')];
+    expect(sortByPeer(received)).toEqual(sortByPeer(expected));
+    expect(received.length).toBeGreaterThan(4096);
+  });
 });
