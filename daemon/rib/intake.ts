@@ -38,12 +38,22 @@ export interface IntakeTarget {
   readonly idle: boolean;
   /** Resolves once the engine has no queued task. */
   whenIdle(): Promise<void>;
+  /** Stop reading from `peer` (more than HIGH_WATER_BYTES wait); resume once LOW_WATER_BYTES or less do. */
+  pause?(peer: string): void;
+  resume?(peer: string): void;
 }
 
 /** Work per turn of the event loop: ~4,000 prefixes decided with no peer to export to, ~370 with ten: a few ms. */
 export const DEFAULT_WORK_PER_TURN = 4096;
 /** The work counted for a message on top of what the engine reports (decoding, an ignored UPDATE). */
 const MESSAGE_COST = 4;
+/**
+ * Bytes waiting past which the session that sends more is paused (TCP flow control then holds the
+ * rest of its table in the kernel and at the peer, not here), and at or under which paused
+ * sessions read again: tens of turns of work, so the RIB never waits for a read.
+ */
+export const HIGH_WATER_BYTES = 1 << 20;
+export const LOW_WATER_BYTES = 256 << 10;
 
 export class UpdateIntake {
   // A waiting message is its bytes' buffer, offset and length, not the view it arrived as: a full
@@ -55,6 +65,10 @@ export class UpdateIntake {
   private lengths = new Int32Array(INITIAL_CAPACITY);
   private contexts: CodecContext[] = [];
   private head = 0;
+  /** Bytes of the waiting messages. */
+  private waitingBytes = 0;
+  /** Sessions told to stop reading. */
+  private readonly paused = new Set<string>();
   private turnWork = 0;
   private turnResetScheduled = false;
   private draining = false;
@@ -85,6 +99,10 @@ export class UpdateIntake {
     // answered from the read that brought it. Waiting for the next turn: validated when applied.
     if (!this.target.idle) this.target.check(peer, message, context);
     this.push(peer, message, context);
+    if (this.waitingBytes > HIGH_WATER_BYTES && !this.paused.has(peer)) {
+      this.paused.add(peer);
+      this.target.pause?.(peer);
+    }
     this.scheduleDrain();
   }
 
@@ -95,6 +113,7 @@ export class UpdateIntake {
     try {
       while (this.backlog > 0) this.applyNext();
       this.compact();
+      this.resumeIfLow();
     } finally {
       this.flushing = false;
     }
@@ -102,15 +121,18 @@ export class UpdateIntake {
 
   /** Forgets the waiting messages of `peer` (its session ended: they must not reach a later one). */
   drop(peer: string): void {
-    if (this.backlog === 0) return;
-    const { peers, buffers, offsets, lengths, contexts, head } = this;
-    const end = buffers.length;
-    this.clear();
-    for (let i = head; i < end; i++) {
-      if (peers[i] === peer) continue;
-      this.pushRaw(peers[i]!, buffers[i]!, offsets[i]!, lengths[i]!, contexts[i]!);
+    // Its session ended: a later one starts reading on its own.
+    this.paused.delete(peer);
+    if (this.backlog > 0) {
+      const { peers, buffers, offsets, lengths, contexts, head } = this;
+      const end = buffers.length;
+      this.clear();
+      for (let i = head; i < end; i++) {
+        if (peers[i] === peer) continue;
+        this.pushRaw(peers[i]!, buffers[i]!, offsets[i]!, lengths[i]!, contexts[i]!);
+      }
     }
-    this.head = 0;
+    this.resumeIfLow();
   }
 
   private push(peer: string, message: Uint8Array, context: CodecContext): void {
@@ -132,6 +154,7 @@ export class UpdateIntake {
     this.offsets[i] = offset;
     this.lengths[i] = length;
     this.contexts.push(context);
+    this.waitingBytes += length;
   }
 
   private clear(): void {
@@ -141,14 +164,25 @@ export class UpdateIntake {
     this.offsets = new Int32Array(INITIAL_CAPACITY);
     this.lengths = new Int32Array(INITIAL_CAPACITY);
     this.head = 0;
+    this.waitingBytes = 0;
+  }
+
+  /** Paused sessions read again once little is left waiting. */
+  private resumeIfLow(): void {
+    if (this.paused.size === 0 || this.waitingBytes > LOW_WATER_BYTES) return;
+    const peers = [...this.paused];
+    this.paused.clear();
+    for (const p of peers) this.target.resume?.(p);
   }
 
   private applyNext(): void {
     const i = this.head++;
     const peer = this.peers[i]!;
-    const message = new Uint8Array(this.buffers[i]!, this.offsets[i]!, this.lengths[i]!);
+    const length = this.lengths[i]!;
+    const message = new Uint8Array(this.buffers[i]!, this.offsets[i]!, length);
     const context = this.contexts[i]!;
     this.buffers[i] = NO_BUFFER;
+    this.waitingBytes -= length;
     const before = this.target.work;
     try {
       this.target.apply(peer, message, context);
@@ -183,6 +217,7 @@ export class UpdateIntake {
         // What this turn already applied at once (in the socket reads) counts against its budget.
         while (this.backlog > 0 && this.target.idle && this.turnWork < this.workPerTurn) this.applyNext();
         this.compact();
+        this.resumeIfLow();
         if (this.backlog > 0) await new Promise<void>((resolve) => setImmediate(resolve));
       }
     } finally {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { UpdateIntake, type IntakeTarget } from '../../daemon/rib/intake.js';
+import { HIGH_WATER_BYTES, LOW_WATER_BYTES, UpdateIntake, type IntakeTarget } from '../../daemon/rib/intake.js';
 import { defaultCodecContext } from '../../proto/index.js';
 
 const ctx = defaultCodecContext();
@@ -12,6 +12,8 @@ class Target implements IntakeTarget {
   idle = true;
   private waiters: (() => void)[] = [];
   throwOn = -1;
+  pause?: (peer: string) => void;
+  resume?: (peer: string) => void;
   /** One unit of work per byte, so budgets read as bytes here. */
   work = 0;
   apply(peer: string, message: Uint8Array): void {
@@ -159,5 +161,42 @@ describe('UpdateIntake', () => {
     const sortByPeer = (xs: [string, number[]][]) => [...xs.filter((x) => x[0] === 'A'), ...xs.filter((x) => x[0] === 'B')];
     expect(sortByPeer(received)).toEqual(sortByPeer(expected));
     expect(received.length).toBeGreaterThan(4096);
+  });
+
+  it('pauses the session that brings the waiting bytes past HIGH_WATER_BYTES, once, and resumes it when LOW_WATER_BYTES or less wait', async () => {
+    const t = new Target();
+    const events: string[] = [];
+    t.pause = (peer: string) => void events.push(`pause ${peer} ${intake.backlog}`);
+    t.resume = (peer: string) => void events.push(`resume ${peer} ${intake.backlog}`);
+    // One 100 KiB message per turn.
+    const intake = new UpdateIntake(t, 100 * 1024);
+    const size = 100 * 1024;
+    for (let i = 1; i <= 16; i++) intake.receive(i % 4 === 0 ? 'B' : 'A', msg(i, size), ctx);
+    // The first applied at once; 15 wait (1.5 MiB): the 11th waiting (from B) passed 1 MiB and paused B; the next
+    // one (from A) paused A; later ones pause nobody twice.
+    expect(HIGH_WATER_BYTES).toBe(1024 * 1024);
+    expect(events).toEqual(['pause B 11', 'pause A 12']);
+    await until(() => intake.backlog === 0);
+    // Resumed after the turn that left at most 256 KiB (two messages) waiting.
+    expect(events.slice(2)).toEqual(['resume B 2', 'resume A 2']);
+    expect(LOW_WATER_BYTES).toBe(256 * 1024);
+    expect(t.applied.map((a) => a[1])).toEqual([...Array(16).keys()].map((i) => i + 1));
+  });
+
+  it('forgets a paused session that ended, and resumes the others if little is left', async () => {
+    const t = new Target();
+    const events: string[] = [];
+    t.pause = (peer: string) => void events.push(`pause ${peer}`);
+    t.resume = (peer: string) => void events.push(`resume ${peer}`);
+    t.idle = false;
+    const intake = new UpdateIntake(t, 1e9);
+    for (let i = 1; i <= 13; i++) intake.receive(i <= 11 ? 'A' : 'B', msg(i, 100 * 1024), ctx);
+    expect(events).toEqual(['pause A', 'pause B']);
+    // A's session ends: its eleven messages go; B's two (200 KiB) are under the low-water mark.
+    intake.drop('A');
+    expect(events).toEqual(['pause A', 'pause B', 'resume B']);
+    t.setIdle();
+    await until(() => intake.backlog === 0);
+    expect(t.applied.map((a) => a[1])).toEqual([12, 13]);
   });
 });
