@@ -50,10 +50,11 @@ const MESSAGE_COST = 4;
 /**
  * Bytes waiting past which the session that sends more is paused (TCP flow control then holds the
  * rest of its table in the kernel and at the peer, not here), and at or under which paused
- * sessions read again: tens of turns of work, so the RIB never waits for a read.
+ * sessions read again: a few turns of work, so the RIB never waits for a read. Also bounds what
+ * one turn frames and queues (a cold process does that slowly; the control socket waits).
  */
-export const HIGH_WATER_BYTES = 1 << 20;
-export const LOW_WATER_BYTES = 256 << 10;
+export const HIGH_WATER_BYTES = 256 << 10;
+export const LOW_WATER_BYTES = 64 << 10;
 
 export class UpdateIntake {
   // A waiting message is its bytes' buffer, offset and length, not the view it arrived as: a full

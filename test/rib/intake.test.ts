@@ -168,18 +168,18 @@ describe('UpdateIntake', () => {
     const events: string[] = [];
     t.pause = (peer: string) => void events.push(`pause ${peer} ${intake.backlog}`);
     t.resume = (peer: string) => void events.push(`resume ${peer} ${intake.backlog}`);
-    // One 100 KiB message per turn.
-    const intake = new UpdateIntake(t, 100 * 1024);
-    const size = 100 * 1024;
+    // Messages of a tenth of the high-water mark, one per turn.
+    const size = HIGH_WATER_BYTES / 10;
+    const intake = new UpdateIntake(t, size);
     for (let i = 1; i <= 16; i++) intake.receive(i % 4 === 0 ? 'B' : 'A', msg(i, size), ctx);
-    // The first applied at once; 15 wait (1.5 MiB): the 11th waiting (from B) passed 1 MiB and paused B; the next
-    // one (from A) paused A; later ones pause nobody twice.
-    expect(HIGH_WATER_BYTES).toBe(1024 * 1024);
+    // The first applied at once; 15 wait: the 11th waiting (from B) passed the mark and paused B; the next one
+    // (from A) paused A; later ones pause nobody twice.
     expect(events).toEqual(['pause B 11', 'pause A 12']);
     await until(() => intake.backlog === 0);
-    // Resumed after the turn that left at most 256 KiB (two messages) waiting.
+    // Resumed after the turn that left at most the low-water mark (two messages) waiting.
+    expect(2 * size).toBeLessThanOrEqual(LOW_WATER_BYTES);
+    expect(3 * size).toBeGreaterThan(LOW_WATER_BYTES);
     expect(events.slice(2)).toEqual(['resume B 2', 'resume A 2']);
-    expect(LOW_WATER_BYTES).toBe(256 * 1024);
     expect(t.applied.map((a) => a[1])).toEqual([...Array(16).keys()].map((i) => i + 1));
   });
 
@@ -190,9 +190,9 @@ describe('UpdateIntake', () => {
     t.resume = (peer: string) => void events.push(`resume ${peer}`);
     t.idle = false;
     const intake = new UpdateIntake(t, 1e9);
-    for (let i = 1; i <= 13; i++) intake.receive(i <= 11 ? 'A' : 'B', msg(i, 100 * 1024), ctx);
+    for (let i = 1; i <= 13; i++) intake.receive(i <= 11 ? 'A' : 'B', msg(i, HIGH_WATER_BYTES / 10), ctx);
     expect(events).toEqual(['pause A', 'pause B']);
-    // A's session ends: its eleven messages go; B's two (200 KiB) are under the low-water mark.
+    // A's session ends: its eleven messages go; B's two are under the low-water mark.
     intake.drop('A');
     expect(events).toEqual(['pause A', 'pause B', 'resume B']);
     t.setIdle();

@@ -72,7 +72,7 @@ describe('UPDATEs through the session', () => {
     expect([...rib.listRoutes({ protocol: name })].map((r) => r.prefix).sort()).toEqual(['10.48.0.0/26', '10.48.1.0/26']);
   });
 
-  it('stops reading while more than a MiB of UPDATEs waits for the RIB, and reads the rest once it caught up', async () => {
+  it('stops reading while more than HIGH_WATER_BYTES of UPDATEs wait for the RIB, and reads the rest once it caught up', async () => {
     let pauses = 0;
     let resumes = 0;
     class CountingBridge extends RibBridge {
