@@ -8,7 +8,9 @@
  * bytes received (a full table is a few MiB on the wire, where decoded UPDATEs and a promise
  * each cost hundreds of MB and most of the ingest in GC) and are applied one budget per turn,
  * so timers, keepalives and the control socket get a turn between budgets. The sessions read
- * faster than that; what bounds the wait is the size of what peers send.
+ * faster than that: once more than HIGH_WATER_BYTES wait, the session whose message passed the
+ * mark stops reading (TCP flow control keeps the rest of its table at the peer) until
+ * LOW_WATER_BYTES or less wait.
  *
  * A message that waits behind an engine task is decoded once on arrival too (the result dropped),
  * so a malformed one is still thrown back to its session from the read that brought it; one that
@@ -57,9 +59,9 @@ export const HIGH_WATER_BYTES = 256 << 10;
 export const LOW_WATER_BYTES = 64 << 10;
 
 export class UpdateIntake {
-  // A waiting message is its bytes' buffer, offset and length, not the view it arrived as: a full
-  // table can wait here whole (the sessions read faster than the RIB applies), and a view object
-  // per message would survive young-generation GCs (each copied twice) only to die later.
+  // A waiting message is its bytes' buffer, offset and length, not the view it arrived as: thousands
+  // of small UPDATEs can wait, and a view object each would survive young-generation GCs only to
+  // die soon after.
   private peers: string[] = [];
   private buffers: ArrayBufferLike[] = [];
   private offsets = new Int32Array(INITIAL_CAPACITY);
@@ -127,6 +129,8 @@ export class UpdateIntake {
     if (this.backlog > 0) {
       const { peers, buffers, offsets, lengths, contexts, head } = this;
       const end = buffers.length;
+      // clear() may keep the offset and length arrays: entry i is read before any write, and the
+      // writes go to indices at or below it.
       this.clear();
       for (let i = head; i < end; i++) {
         if (peers[i] === peer) continue;
@@ -162,8 +166,11 @@ export class UpdateIntake {
     this.peers = [];
     this.buffers = [];
     this.contexts = [];
-    this.offsets = new Int32Array(INITIAL_CAPACITY);
-    this.lengths = new Int32Array(INITIAL_CAPACITY);
+    // Entries are written before they are read: only a grown pair is given back.
+    if (this.offsets.length !== INITIAL_CAPACITY) {
+      this.offsets = new Int32Array(INITIAL_CAPACITY);
+      this.lengths = new Int32Array(INITIAL_CAPACITY);
+    }
     this.head = 0;
     this.waitingBytes = 0;
   }
