@@ -234,16 +234,6 @@ export function sameAttrs(a: RouteAttrs, b: RouteAttrs): boolean {
   return extraFields(a) === extraFields(b);
 }
 
-const PLAIN_FIELDS = new Set(['origin', 'asPath', 'nextHop', 'med', 'localPref', 'unknown']);
-
-/** Whether `a` has no field but origin, AS path, next hop, MED, LOCAL_PREF and unknown attributes (most sets). */
-function plainSet(a: RouteAttrs): boolean {
-  if (a.communities !== undefined || a.nextHopLinkLocal !== undefined || a.atomicAggregate !== undefined || a.aggregator !== undefined) return false;
-  if (a.extCommunities !== undefined || a.largeCommunities !== undefined || a.originatorId !== undefined || a.clusterList !== undefined || a.local !== undefined) return false;
-  for (const k in a) if (!PLAIN_FIELDS.has(k)) return false;
-  return true;
-}
-
 /** Slot bits of an id; the rest is the slot's generation (1..MAX_GEN), so ids stay positive int32s. */
 const SLOT_BITS = 22;
 const SLOTS = 2 ** SLOT_BITS;
@@ -424,17 +414,6 @@ export class AttrStore {
       }
     }
     const unknown = a.unknown.length === 0 ? NO_UNKNOWN : a.unknown;
-    if (nextHop !== undefined && plainSet(a)) {
-      // A set of a full table, built by one object literal per combination of fields: V8 keeps an
-      // allocation site per literal and, when nearly every object of one survives (a table of
-      // distinct sets), allocates them in old space at once instead of copying each twice in
-      // young-generation GCs.
-      const origin = a.origin;
-      const med = a.med;
-      const localPref = a.localPref;
-      if (med !== undefined) return localPref !== undefined ? { origin, asPath: path, nextHop, med, localPref, unknown } : { origin, asPath: path, nextHop, med, unknown };
-      return localPref !== undefined ? { origin, asPath: path, nextHop, localPref, unknown } : { origin, asPath: path, nextHop, unknown };
-    }
     const out: RouteAttrs = { ...a, asPath: path, unknown };
     if (nextHop !== undefined) (out as { nextHop?: string }).nextHop = nextHop;
     return out;

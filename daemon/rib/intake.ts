@@ -59,13 +59,8 @@ export const HIGH_WATER_BYTES = 256 << 10;
 export const LOW_WATER_BYTES = 64 << 10;
 
 export class UpdateIntake {
-  // A waiting message is its bytes' buffer, offset and length, not the view it arrived as: thousands
-  // of small UPDATEs can wait, and a view object each would survive young-generation GCs only to
-  // die soon after.
   private peers: string[] = [];
-  private buffers: ArrayBufferLike[] = [];
-  private offsets = new Int32Array(INITIAL_CAPACITY);
-  private lengths = new Int32Array(INITIAL_CAPACITY);
+  private messages: Uint8Array[] = [];
   private contexts: CodecContext[] = [];
   private head = 0;
   /** Bytes of the waiting messages. */
@@ -84,7 +79,7 @@ export class UpdateIntake {
 
   /** Messages waiting. */
   get backlog(): number {
-    return this.buffers.length - this.head;
+    return this.messages.length - this.head;
   }
 
   /** One received UPDATE. Throws what apply throws when the message is applied at once. */
@@ -127,50 +122,25 @@ export class UpdateIntake {
     // Its session ended: a later one starts reading on its own.
     this.paused.delete(peer);
     if (this.backlog > 0) {
-      const { peers, buffers, offsets, lengths, contexts, head } = this;
-      const end = buffers.length;
-      // clear() may keep the offset and length arrays: entry i is read before any write, and the
-      // writes go to indices at or below it.
+      const { peers, messages, contexts, head } = this;
+      const end = messages.length;
       this.clear();
-      for (let i = head; i < end; i++) {
-        if (peers[i] === peer) continue;
-        this.pushRaw(peers[i]!, buffers[i]!, offsets[i]!, lengths[i]!, contexts[i]!);
-      }
+      for (let i = head; i < end; i++) if (peers[i] !== peer) this.push(peers[i]!, messages[i]!, contexts[i]!);
     }
     this.resumeIfLow();
   }
 
   private push(peer: string, message: Uint8Array, context: CodecContext): void {
-    this.pushRaw(peer, message.buffer, message.byteOffset, message.length, context);
-  }
-
-  private pushRaw(peer: string, buffer: ArrayBufferLike, offset: number, length: number, context: CodecContext): void {
-    const i = this.buffers.length;
-    if (i === this.offsets.length) {
-      const offsets = new Int32Array(i * 2);
-      offsets.set(this.offsets);
-      this.offsets = offsets;
-      const lengths = new Int32Array(i * 2);
-      lengths.set(this.lengths);
-      this.lengths = lengths;
-    }
     this.peers.push(peer);
-    this.buffers.push(buffer);
-    this.offsets[i] = offset;
-    this.lengths[i] = length;
+    this.messages.push(message);
     this.contexts.push(context);
-    this.waitingBytes += length;
+    this.waitingBytes += message.length;
   }
 
   private clear(): void {
     this.peers = [];
-    this.buffers = [];
+    this.messages = [];
     this.contexts = [];
-    // Entries are written before they are read: only a grown pair is given back.
-    if (this.offsets.length !== INITIAL_CAPACITY) {
-      this.offsets = new Int32Array(INITIAL_CAPACITY);
-      this.lengths = new Int32Array(INITIAL_CAPACITY);
-    }
     this.head = 0;
     this.waitingBytes = 0;
   }
@@ -186,11 +156,10 @@ export class UpdateIntake {
   private applyNext(): void {
     const i = this.head++;
     const peer = this.peers[i]!;
-    const length = this.lengths[i]!;
-    const message = new Uint8Array(this.buffers[i]!, this.offsets[i]!, length);
+    const message = this.messages[i]!;
     const context = this.contexts[i]!;
-    this.buffers[i] = NO_BUFFER;
-    this.waitingBytes -= length;
+    this.messages[i] = EMPTY;
+    this.waitingBytes -= message.length;
     const before = this.target.work;
     try {
       this.target.apply(peer, message, context);
@@ -235,25 +204,14 @@ export class UpdateIntake {
 
   private compact(): void {
     if (this.head === 0) return;
-    const n = this.buffers.length;
-    if (this.head === n) this.clear();
-    else if (this.head > 4096 && this.head * 2 > n) {
-      const h = this.head;
-      this.peers = this.peers.slice(h);
-      this.buffers = this.buffers.slice(h);
-      this.contexts = this.contexts.slice(h);
-      const cap = Math.max(INITIAL_CAPACITY, this.offsets.length >> 1);
-      const offsets = new Int32Array(cap);
-      offsets.set(this.offsets.subarray(h, n));
-      this.offsets = offsets;
-      const lengths = new Int32Array(cap);
-      lengths.set(this.lengths.subarray(h, n));
-      this.lengths = lengths;
+    if (this.head === this.messages.length) this.clear();
+    else if (this.head > 4096 && this.head * 2 > this.messages.length) {
+      this.peers = this.peers.slice(this.head);
+      this.messages = this.messages.slice(this.head);
+      this.contexts = this.contexts.slice(this.head);
       this.head = 0;
     }
   }
 }
 
-const INITIAL_CAPACITY = 1024;
-const NO_BUFFER = new ArrayBuffer(0);
-
+const EMPTY = new Uint8Array(0);
