@@ -3,7 +3,7 @@
  * (RFC 4724) and RFC 7606 error classification. Prefixes stay numeric end to end.
  */
 import { AttrFlag, AttrType, HEADER_LENGTH, MAX_EXTENDED_MESSAGE_LENGTH, MAX_MESSAGE_LENGTH, MsgType, UpdateSubcode } from './constants.js';
-import type { CodecContext } from './context.js';
+import { type CodecContext, defaultCodecContext } from './context.js';
 import { type BgpError, updateError } from './errors.js';
 import { writeHeader } from './header.js';
 import { ipv4Bytes, ipv6Bytes, readU16 } from './bytes.js';
@@ -61,17 +61,7 @@ export function decodeUpdate(msg: Uint8Array, ctx: CodecContext): UpdateMessage 
   const attrLen = readU16(b, o);
   o += 2;
   if (o + attrLen > end) throw updateError(UpdateSubcode.MALFORMED_ATTRIBUTE_LIST, 'session-reset', undefined, 'path attribute length overruns the message');
-  const s: AttrParseState = {
-    b,
-    ctx,
-    attrs: newAttributes(),
-    sawPathAttributes: false,
-    sawOrigin: false,
-    sawAsPath: false,
-    treatAsWithdraw: false,
-    discarded: NO_CODES,
-    errors: NO_ERRORS,
-  };
+  const s = parseState(b, ctx);
   decodeAttributes(s, o, o + attrLen);
   o += attrLen;
   const n = o < end ? decodePrefixes4(b, o, end, ctx.addPathRx.ipv4) : null;
@@ -105,7 +95,48 @@ export function decodeUpdate(msg: Uint8Array, ctx: CodecContext): UpdateMessage 
     s.discarded.length === 0
   )
     msgOut.endOfRib = { afi: s.mpUnreach.afi, safi: s.mpUnreach.safi };
+  // The message and the set now belong to the caller alone.
+  STATE.b = EMPTY_BYTES;
+  STATE.attrs = DETACHED;
   return msgOut;
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+const EMPTY_BYTES = new Uint8Array(0);
+const DETACHED = newAttributes();
+const STATE: Mutable<AttrParseState> = {
+  b: EMPTY_BYTES,
+  ctx: defaultCodecContext(),
+  attrs: DETACHED,
+  sawPathAttributes: false,
+  sawOrigin: false,
+  sawAsPath: false,
+  mpReach: undefined,
+  mpUnreach: undefined,
+  as4Path: undefined,
+  as4Aggregator: undefined,
+  treatAsWithdraw: false,
+  discarded: NO_CODES,
+  errors: NO_ERRORS,
+};
+
+/** The parse state of one UPDATE: one object for every call (nothing keeps it; only its values go into the result). */
+function parseState(b: Uint8Array, ctx: CodecContext): AttrParseState {
+  const s = STATE;
+  s.b = b;
+  s.ctx = ctx;
+  s.attrs = newAttributes();
+  s.sawPathAttributes = false;
+  s.sawOrigin = false;
+  s.sawAsPath = false;
+  s.mpReach = undefined;
+  s.mpUnreach = undefined;
+  s.as4Path = undefined;
+  s.as4Aggregator = undefined;
+  s.treatAsWithdraw = false;
+  s.discarded = NO_CODES;
+  s.errors = NO_ERRORS;
+  return s;
 }
 
 /** RFC 4271 §6.3 missing well-known attributes; RFC 7606 §3d: treat-as-withdraw, data = the missing code. */

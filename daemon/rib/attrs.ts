@@ -263,6 +263,10 @@ export class AttrStore {
   /** Shared components: AS paths by hash, next-hop strings. Bounded; cleared when large. */
   private paths = new Map<number, AsPathSegment[]>();
   private hops = new Map<string, string>();
+  private lastGivenPath: readonly AsPathSegment[] | undefined;
+  private lastKeptPath: AsPathSegment[] = [];
+  private lastGivenHop: string | undefined;
+  private lastKeptHop = '';
   onFree: ((id: number) => void) | undefined;
 
   /** Returns the id of `attrs`, taking one reference. The object may be kept: do not mutate it afterwards. */
@@ -378,19 +382,39 @@ export class AttrStore {
   private compact(a: RouteAttrs, pathHash: number): RouteAttrs {
     if (this.paths.size > 65536) this.paths.clear();
     if (this.hops.size > 65536) this.hops.clear();
-    let path = this.paths.get(pathHash);
-    if (path === undefined || !sameAsPath(path, a.asPath)) {
-      // A frozen path (the codec's decoded ones) cannot change under us: kept as it is.
-      path = frozenPath(a.asPath) ? a.asPath : a.asPath.map((seg) => ({ type: seg.type, asns: [...seg.asns] }));
-      this.paths.set(pathHash, path);
+    // Consecutive sets of a table mostly share the codec's one frozen path and one next-hop
+    // string: the last ones given and kept answer without a lookup.
+    let path: AsPathSegment[];
+    if (a.asPath === this.lastGivenPath) path = this.lastKeptPath;
+    else {
+      let shared = this.paths.get(pathHash);
+      const frozen = frozenPath(a.asPath);
+      if (shared === undefined || !sameAsPath(shared, a.asPath)) {
+        // A frozen path (the codec's decoded ones) cannot change under us: kept as it is.
+        shared = frozen ? a.asPath : a.asPath.map((seg) => ({ type: seg.type, asns: [...seg.asns] }));
+        this.paths.set(pathHash, shared);
+      }
+      path = shared;
+      // Only a frozen path is known to hold the same ASes when it is seen again.
+      if (frozen) {
+        this.lastGivenPath = a.asPath;
+        this.lastKeptPath = path;
+      }
     }
     let nextHop = a.nextHop;
     if (nextHop !== undefined) {
-      const shared = this.hops.get(nextHop);
-      if (shared === undefined) this.hops.set(nextHop, nextHop);
-      else nextHop = shared;
+      if (nextHop === this.lastGivenHop) nextHop = this.lastKeptHop;
+      else {
+        const given = nextHop;
+        const shared = this.hops.get(nextHop);
+        if (shared === undefined) this.hops.set(nextHop, nextHop);
+        else nextHop = shared;
+        this.lastGivenHop = given;
+        this.lastKeptHop = nextHop;
+      }
     }
-    const out: RouteAttrs = { ...a, asPath: path, unknown: a.unknown.length === 0 ? NO_UNKNOWN : a.unknown };
+    const unknown = a.unknown.length === 0 ? NO_UNKNOWN : a.unknown;
+    const out: RouteAttrs = { ...a, asPath: path, unknown };
     if (nextHop !== undefined) (out as { nextHop?: string }).nextHop = nextHop;
     return out;
   }

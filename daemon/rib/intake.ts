@@ -8,7 +8,9 @@
  * bytes received (a full table is a few MiB on the wire, where decoded UPDATEs and a promise
  * each cost hundreds of MB and most of the ingest in GC) and are applied one budget per turn,
  * so timers, keepalives and the control socket get a turn between budgets. The sessions read
- * faster than that; what bounds the wait is the size of what peers send.
+ * faster than that: once more than HIGH_WATER_BYTES wait, the session whose message passed the
+ * mark stops reading (TCP flow control keeps the rest of its table at the peer) until
+ * LOW_WATER_BYTES or less wait.
  *
  * A message that waits behind an engine task is decoded once on arrival too (the result dropped),
  * so a malformed one is still thrown back to its session from the read that brought it; one that
@@ -38,18 +40,33 @@ export interface IntakeTarget {
   readonly idle: boolean;
   /** Resolves once the engine has no queued task. */
   whenIdle(): Promise<void>;
+  /** Stop reading from `peer` (more than HIGH_WATER_BYTES wait); resume once LOW_WATER_BYTES or less do. */
+  pause?(peer: string): void;
+  resume?(peer: string): void;
 }
 
 /** Work per turn of the event loop: ~4,000 prefixes decided with no peer to export to, ~370 with ten: a few ms. */
 export const DEFAULT_WORK_PER_TURN = 4096;
 /** The work counted for a message on top of what the engine reports (decoding, an ignored UPDATE). */
 const MESSAGE_COST = 4;
+/**
+ * Bytes waiting past which the session that sends more is paused (TCP flow control then holds the
+ * rest of its table in the kernel and at the peer, not here), and at or under which paused
+ * sessions read again: a few turns of work, so the RIB never waits for a read. Also bounds what
+ * one turn frames and queues (a cold process does that slowly; the control socket waits).
+ */
+export const HIGH_WATER_BYTES = 256 << 10;
+export const LOW_WATER_BYTES = 64 << 10;
 
 export class UpdateIntake {
   private peers: string[] = [];
   private messages: Uint8Array[] = [];
   private contexts: CodecContext[] = [];
   private head = 0;
+  /** Bytes of the waiting messages. */
+  private waitingBytes = 0;
+  /** Sessions told to stop reading. */
+  private readonly paused = new Set<string>();
   private turnWork = 0;
   private turnResetScheduled = false;
   private draining = false;
@@ -79,9 +96,11 @@ export class UpdateIntake {
     // Waiting behind a task (a session that just came up): validate now, so a malformed UPDATE is
     // answered from the read that brought it. Waiting for the next turn: validated when applied.
     if (!this.target.idle) this.target.check(peer, message, context);
-    this.peers.push(peer);
-    this.messages.push(message);
-    this.contexts.push(context);
+    this.push(peer, message, context);
+    if (this.waitingBytes > HIGH_WATER_BYTES && !this.paused.has(peer)) {
+      this.paused.add(peer);
+      this.target.pause?.(peer);
+    }
     this.scheduleDrain();
   }
 
@@ -92,6 +111,7 @@ export class UpdateIntake {
     try {
       while (this.backlog > 0) this.applyNext();
       this.compact();
+      this.resumeIfLow();
     } finally {
       this.flushing = false;
     }
@@ -99,20 +119,38 @@ export class UpdateIntake {
 
   /** Forgets the waiting messages of `peer` (its session ended: they must not reach a later one). */
   drop(peer: string): void {
-    if (this.backlog === 0) return;
-    const peers: string[] = [];
-    const messages: Uint8Array[] = [];
-    const contexts: CodecContext[] = [];
-    for (let i = this.head; i < this.messages.length; i++) {
-      if (this.peers[i] === peer) continue;
-      peers.push(this.peers[i]!);
-      messages.push(this.messages[i]!);
-      contexts.push(this.contexts[i]!);
+    // Its session ended: a later one starts reading on its own.
+    this.paused.delete(peer);
+    if (this.backlog > 0) {
+      const { peers, messages, contexts, head } = this;
+      const end = messages.length;
+      this.clear();
+      for (let i = head; i < end; i++) if (peers[i] !== peer) this.push(peers[i]!, messages[i]!, contexts[i]!);
     }
-    this.peers = peers;
-    this.messages = messages;
-    this.contexts = contexts;
+    this.resumeIfLow();
+  }
+
+  private push(peer: string, message: Uint8Array, context: CodecContext): void {
+    this.peers.push(peer);
+    this.messages.push(message);
+    this.contexts.push(context);
+    this.waitingBytes += message.length;
+  }
+
+  private clear(): void {
+    this.peers = [];
+    this.messages = [];
+    this.contexts = [];
     this.head = 0;
+    this.waitingBytes = 0;
+  }
+
+  /** Paused sessions read again once little is left waiting. */
+  private resumeIfLow(): void {
+    if (this.paused.size === 0 || this.waitingBytes > LOW_WATER_BYTES) return;
+    const peers = [...this.paused];
+    this.paused.clear();
+    for (const p of peers) this.target.resume?.(p);
   }
 
   private applyNext(): void {
@@ -121,6 +159,7 @@ export class UpdateIntake {
     const message = this.messages[i]!;
     const context = this.contexts[i]!;
     this.messages[i] = EMPTY;
+    this.waitingBytes -= message.length;
     const before = this.target.work;
     try {
       this.target.apply(peer, message, context);
@@ -155,6 +194,7 @@ export class UpdateIntake {
         // What this turn already applied at once (in the socket reads) counts against its budget.
         while (this.backlog > 0 && this.target.idle && this.turnWork < this.workPerTurn) this.applyNext();
         this.compact();
+        this.resumeIfLow();
         if (this.backlog > 0) await new Promise<void>((resolve) => setImmediate(resolve));
       }
     } finally {
@@ -164,12 +204,8 @@ export class UpdateIntake {
 
   private compact(): void {
     if (this.head === 0) return;
-    if (this.head === this.messages.length) {
-      this.peers = [];
-      this.messages = [];
-      this.contexts = [];
-      this.head = 0;
-    } else if (this.head > 4096 && this.head * 2 > this.messages.length) {
+    if (this.head === this.messages.length) this.clear();
+    else if (this.head > 4096 && this.head * 2 > this.messages.length) {
       this.peers = this.peers.slice(this.head);
       this.messages = this.messages.slice(this.head);
       this.contexts = this.contexts.slice(this.head);

@@ -71,7 +71,7 @@ export class LocRib {
     const s = this.slots.get4(addr, len);
     if (s !== undefined) return s;
     const fresh = this.emptySlot();
-    this.slots.set4(addr, len, fresh);
+    this.slots.add4(addr, len, fresh);
     return fresh;
   }
 

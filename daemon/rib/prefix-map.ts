@@ -96,6 +96,15 @@ export class PrefixMap {
     return undefined;
   }
 
+  /** Adds (addr, len) → value for a key the caller just found absent (get4): set4 without its second lookup. */
+  add4(addr: number, len: number, value: number): void {
+    const e = this.append();
+    this.eAddr[e] = addr;
+    this.eLen[e] = len + 1;
+    this.eVal[e] = value;
+    this.link(e, PrefixMap.hash(addr, len) & this.mask);
+  }
+
   /** Removes the key; returns its value, or undefined when it was absent. */
   delete4(addr: number, len: number): number | undefined {
     const l = len + 1;

@@ -24,6 +24,12 @@ export interface SessionUp {
   send(update: Uint8Array): boolean;
   /** Resets the session with this NOTIFICATION (e.g. Cease 6/1 for too many prefixes). */
   reset(code: number, subcode: number): void;
+  /**
+   * Stops reading from the peer until resumeReading (TCP flow control holds what it sends): the
+   * engine is behind with what this session already delivered. Optional for other sessions.
+   */
+  pauseReading?(): void;
+  resumeReading?(): void;
 }
 
 export interface RouteEngine {

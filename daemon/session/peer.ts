@@ -743,6 +743,14 @@ export class PeerSession {
       reset: (code, subcode) => {
         if (this.established === att) this.resetSession(code, subcode, 'reset by route engine');
       },
+      // Short pauses (the engine works through what waits within a few turns): the hold timer,
+      // restarted by the last read, is far longer.
+      pauseReading: () => {
+        if (this.established === att) att.socket?.pause();
+      },
+      resumeReading: () => {
+        if (this.established === att) att.socket?.resume();
+      },
     }));
   }
 

@@ -70,6 +70,8 @@ export class RibBridge implements IntentAwareEngine {
         return rib.work;
       },
       whenIdle: () => rib.whenIdle(),
+      pause: (peer) => this.up.get(peer)?.pauseReading?.(),
+      resume: (peer) => this.up.get(peer)?.resumeReading?.(),
     });
     rib.beforeTask = () => this.intake.flush();
     // One socket read's UPDATEs are exported as one batch (see RouteEngine.batchFlush).

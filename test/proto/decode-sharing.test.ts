@@ -84,4 +84,32 @@ describe('decoded attribute sharing between UPDATEs', () => {
     expect(out.length).toBe(80);
     expect(out[78]).toBe(0x0a002700);
   });
+
+  it('carries nothing of one UPDATE into the next (MP_REACH, errors, AS4 merging): each decodes as it does first in a fresh run', () => {
+    const mp = encodeUpdate({ withdrawn: new Uint32Array(0), attrs: { origin: 0, asPath: [{ type: 2, asns: [65001] }], nextHop: '2001:db8::1', unknown: [] }, nlri: new Uint32Array(0), mpReach: { afi: 2, safi: 1, nextHop: ['2001:db8::1'], nlri: Uint32Array.of(0x20010db8, 0, 0, 0, 32) } }, ctx4);
+    const { nextHop: _dropped, ...noHop } = base;
+    const messages: [Uint8Array, CodecContext][] = [
+      [mp, ctx4],
+      [updateBytes(base, [0x0a000000, 24]), ctx4],
+      [updateBytes(noHop, [0x0a000000, 24]), ctx4],
+      [updateBytes({ ...base, asPath: [{ type: 2, asns: [65001, 4200000000] }] }, [0x0a000100, 24], ctx2), ctx2],
+      [updateBytes(base, [0x0a000200, 24], ctx2), ctx2],
+      [updateBytes({ ...base, unknown: [{ flags: 0xc0, code: 99, value: Uint8Array.of(1) }] }, [0x0a000300, 24]), ctx4],
+      [updateBytes(base, [0x0a000400, 24]), ctx4],
+    ];
+    // Alone: each message decoded after a neutral one; in sequence: after the message before it.
+    const alone = messages.map(([m, c]) => {
+      decodeUpdate(updateBytes({ ...base, asPath: [{ type: 2, asns: [1] }] }, [0x0b000000, 24]), ctx4);
+      return decodeUpdate(m, c);
+    });
+    const inSequence = messages.map(([m, c]) => decodeUpdate(m, c));
+    expect(inSequence).toEqual(alone);
+    expect(inSequence[0]!.mpReach?.afi).toBe(2);
+    expect(inSequence[1]!.mpReach).toBeUndefined();
+    expect(inSequence[2]!.errors).toHaveLength(1);
+    expect(inSequence[3]!.attrs!.asPath).toEqual([{ type: 2, asns: [65001, 4200000000] }]);
+    expect(inSequence[4]!.attrs!.asPath).toEqual(base.asPath);
+    expect(inSequence[6]!.errors).toEqual([]);
+    expect(inSequence[6]!.attrs!.unknown).toEqual([]);
+  });
 });

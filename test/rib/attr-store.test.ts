@@ -48,6 +48,36 @@ describe('AttrStore', () => {
     expect(store.size).toBe(0);
   });
 
+  it('keeps a copy of every variant with its defined fields and values', () => {
+    const store = new AttrStore();
+    const defined = (a: object) => Object.fromEntries(Object.entries(a).filter(([, v]) => v !== undefined));
+    const inputs = [base, ...VARIANTS.map((v) => ({ ...base, ...v }) as RouteAttrs), { origin: 2, asPath: [], unknown: [], nextHop: '10.0.0.3', localPref: 7 } as RouteAttrs];
+    for (const input of inputs) {
+      const kept = store.get(store.intern(input));
+      expect(defined(kept)).toStrictEqual(defined(input));
+      expect(attrsKey(kept)).toBe(attrsKey(input));
+    }
+  });
+
+  it('shares the last frozen path and next hop given, and never a path that can change between two sets', () => {
+    const store = new AttrStore();
+    const frozen = Object.freeze([Object.freeze({ type: 2 as const, asns: Object.freeze([65001, 65002]) as number[] })]) as RouteAttrs['asPath'];
+    const a = store.get(store.intern({ ...base, asPath: frozen, med: 1 }));
+    const b = store.get(store.intern({ ...base, asPath: frozen, med: 2 }));
+    expect(b.asPath).toBe(a.asPath);
+    expect(b.nextHop).toBe('10.0.0.1');
+    // A plain array is copied, and the same array changed afterwards gives its new ASes.
+    const path = [{ type: 2 as const, asns: [65010] }];
+    const c = store.get(store.intern({ ...base, asPath: path, med: 3 }));
+    path[0]!.asns.push(65011);
+    const d = store.get(store.intern({ ...base, asPath: path, med: 4 }));
+    expect(c.asPath).toEqual([{ type: 2, asns: [65010] }]);
+    expect(d.asPath).toEqual([{ type: 2, asns: [65010, 65011] }]);
+    const e = store.get(store.intern({ ...base, asPath: frozen, nextHop: '10.0.0.9', med: 5 }));
+    expect(e.asPath).toBe(a.asPath);
+    expect(e.nextHop).toBe('10.0.0.9');
+  });
+
   it('holds many sets across growth and rehash, with ids that are positive 32-bit integers', () => {
     const store = new AttrStore();
     const ids: number[] = [];

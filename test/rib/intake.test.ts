@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { UpdateIntake, type IntakeTarget } from '../../daemon/rib/intake.js';
+import { HIGH_WATER_BYTES, LOW_WATER_BYTES, UpdateIntake, type IntakeTarget } from '../../daemon/rib/intake.js';
 import { defaultCodecContext } from '../../proto/index.js';
 
 const ctx = defaultCodecContext();
@@ -12,6 +12,8 @@ class Target implements IntakeTarget {
   idle = true;
   private waiters: (() => void)[] = [];
   throwOn = -1;
+  pause?: (peer: string) => void;
+  resume?: (peer: string) => void;
   /** One unit of work per byte, so budgets read as bytes here. */
   work = 0;
   apply(peer: string, message: Uint8Array): void {
@@ -125,5 +127,76 @@ describe('UpdateIntake', () => {
     expect(t.applied).toEqual([['A', 1], ['B', 3]]);
     expect(t.failures).toHaveLength(1);
     expect(t.failures[0]![0]).toBe('A');
+  });
+
+  it('applies waiting messages that are views into shared read buffers with exactly their bytes, in order, through compaction and a dropped peer', async () => {
+    // Each "read" is one buffer holding many messages, as the framer hands them out (views).
+    const received: [string, number[]][] = [];
+    const t = new Target();
+    t.apply = (peer: string, message: Uint8Array) => {
+      t.work += 1;
+      received.push([peer, [...message]]);
+    };
+    const intake = new UpdateIntake(t, 64);
+    const expected: [string, number[]][] = [];
+    let n = 0;
+    for (let read = 0; read < 40; read++) {
+      const buf = new Uint8Array(300 * 7 + 5);
+      for (let i = 0; i < 300; i++, n++) {
+        const peer = n % 5 === 0 ? 'B' : 'A';
+        const bytes = [n & 255, (n >> 8) & 255, read, 1 + (n % 4)];
+        buf.set(bytes, 5 + i * 7);
+        intake.receive(peer, buf.subarray(5 + i * 7, 5 + i * 7 + bytes.length), ctx);
+        expected.push([peer, bytes]);
+      }
+      // Part way, B goes down: its waiting messages are forgotten; those applied stay applied.
+      if (read === 20) {
+        intake.drop('B');
+        const appliedB = received.filter((r) => r[0] === 'B');
+        for (let i = expected.length - 1; i >= 0; i--) if (expected[i]![0] === 'B') expected.splice(i, 1);
+        expected.push(...appliedB);
+      }
+    }
+    await until(() => intake.backlog === 0, 10_000);
+    const sortByPeer = (xs: [string, number[]][]) => [...xs.filter((x) => x[0] === 'A'), ...xs.filter((x) => x[0] === 'B')];
+    expect(sortByPeer(received)).toEqual(sortByPeer(expected));
+    expect(received.length).toBeGreaterThan(4096);
+  });
+
+  it('pauses the session that brings the waiting bytes past HIGH_WATER_BYTES, once, and resumes it when LOW_WATER_BYTES or less wait', async () => {
+    const t = new Target();
+    const events: string[] = [];
+    t.pause = (peer: string) => void events.push(`pause ${peer} ${intake.backlog}`);
+    t.resume = (peer: string) => void events.push(`resume ${peer} ${intake.backlog}`);
+    // Messages of a tenth of the high-water mark, one per turn.
+    const size = HIGH_WATER_BYTES / 10;
+    const intake = new UpdateIntake(t, size);
+    for (let i = 1; i <= 16; i++) intake.receive(i % 4 === 0 ? 'B' : 'A', msg(i, size), ctx);
+    // The first applied at once; 15 wait: the 11th waiting (from B) passed the mark and paused B; the next one
+    // (from A) paused A; later ones pause nobody twice.
+    expect(events).toEqual(['pause B 11', 'pause A 12']);
+    await until(() => intake.backlog === 0);
+    // Resumed after the turn that left at most the low-water mark (two messages) waiting.
+    expect(2 * size).toBeLessThanOrEqual(LOW_WATER_BYTES);
+    expect(3 * size).toBeGreaterThan(LOW_WATER_BYTES);
+    expect(events.slice(2)).toEqual(['resume B 2', 'resume A 2']);
+    expect(t.applied.map((a) => a[1])).toEqual([...Array(16).keys()].map((i) => i + 1));
+  });
+
+  it('forgets a paused session that ended, and resumes the others if little is left', async () => {
+    const t = new Target();
+    const events: string[] = [];
+    t.pause = (peer: string) => void events.push(`pause ${peer}`);
+    t.resume = (peer: string) => void events.push(`resume ${peer}`);
+    t.idle = false;
+    const intake = new UpdateIntake(t, 1e9);
+    for (let i = 1; i <= 13; i++) intake.receive(i <= 11 ? 'A' : 'B', msg(i, HIGH_WATER_BYTES / 10), ctx);
+    expect(events).toEqual(['pause A', 'pause B']);
+    // A's session ends: its eleven messages go; B's two are under the low-water mark.
+    intake.drop('A');
+    expect(events).toEqual(['pause A', 'pause B', 'resume B']);
+    t.setIdle();
+    await until(() => intake.backlog === 0);
+    expect(t.applied.map((a) => a[1])).toEqual([12, 13]);
   });
 });

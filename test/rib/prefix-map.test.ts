@@ -4,9 +4,9 @@ import { PrefixMap } from '../../daemon/rib/prefix-map.js';
 import { cidrToKey } from '../../daemon/rib/keys.js';
 
 describe('PrefixMap', () => {
-  it('behaves as a Map of prefix keys, iteration order included', () => {
+  it('behaves as a Map of prefix keys (add4 included), iteration order included', () => {
     const op = fc.record({
-      kind: fc.constantFrom('set', 'delete', 'get'),
+      kind: fc.constantFrom('set', 'delete', 'get', 'add'),
       // Few distinct keys so sets, deletes and re-inserts collide; some IPv6 keys mixed in.
       v6: fc.boolean(),
       n: fc.integer({ min: 0, max: 300 }),
@@ -19,7 +19,12 @@ describe('PrefixMap', () => {
         const ref = new Map<number | string, number>();
         for (const o of ops) {
           const key = o.v6 ? `v6-${o.n % 20}` : (((o.n * 0x01000100) >>> 0) * 64 + o.len);
-          if (o.kind === 'set') {
+          if (o.kind === 'add') {
+            // add4: an IPv4 key the caller found absent.
+            if (o.v6 || ref.has(key)) continue;
+            m.add4((o.n * 0x01000100) >>> 0, o.len, o.value);
+            ref.set(key, o.value);
+          } else if (o.kind === 'set') {
             expect(m.set(key, o.value)).toBe(ref.get(key));
             ref.set(key, o.value);
           } else if (o.kind === 'delete') {

@@ -18,6 +18,7 @@ import { RibBridge } from '../../daemon/session/rib-bridge.js';
 import { parseNotification } from '../../daemon/session/wire.js';
 import { MockSink } from '../../daemon/sink/index.js';
 import type { NodeIntent, PeerIntent } from '../../daemon/model.js';
+import type { SessionUp } from '../../daemon/session/engine.js';
 import { freePort, peerIntent, ScriptedPeer, Speaker, until } from './helpers.js';
 
 const cleanup: (() => Promise<void>)[] = [];
@@ -33,11 +34,11 @@ function nodeIntent(peers: PeerIntent[]): NodeIntent {
 }
 
 /** A speaker on 127.0.0.1 with the real RIB, and a scripted peer 127.0.0.5 that reached Established. */
-async function established(o: Partial<PeerIntent> = {}, grCapable = false, ownBlocks: string[] = []) {
+async function established(o: Partial<PeerIntent> = {}, grCapable = false, ownBlocks: string[] = [], bridgeOf = (r: Rib) => new RibBridge(r, silentLogger())) {
   const port = await freePort();
   const peer = peerIntent('127.0.0.5', { peerPort: port, passive: true, ...o });
   const rib = new Rib({ intent: { ...nodeIntent([peer]), ownBlocks }, sink: new MockSink(), log: silentLogger() });
-  const speaker = new Speaker('127.0.0.1', port, '127.0.0.1', silentLogger(), new RibBridge(rib, silentLogger()));
+  const speaker = new Speaker('127.0.0.1', port, '127.0.0.1', silentLogger(), bridgeOf(rib));
   cleanup.push(() => speaker.close());
   await speaker.start([peer]);
   const remote = await ScriptedPeer.connect('127.0.0.1', port, '127.0.0.5');
@@ -69,6 +70,34 @@ describe('UPDATEs through the session', () => {
     for (const m of announce(['10.48.0.0/26', '10.48.1.0/26'])) remote.socket.write(m);
     await until('two routes in the RIB', () => [...rib.listRoutes({ protocol: name })].length === 2, 100_000);
     expect([...rib.listRoutes({ protocol: name })].map((r) => r.prefix).sort()).toEqual(['10.48.0.0/26', '10.48.1.0/26']);
+  });
+
+  it('stops reading while more than HIGH_WATER_BYTES of UPDATEs wait for the RIB, and reads the rest once it caught up', async () => {
+    let pauses = 0;
+    let resumes = 0;
+    class CountingBridge extends RibBridge {
+      override peerUp(up: SessionUp): void {
+        super.peerUp({ ...up, pauseReading: () => void (pauses++, up.pauseReading?.()), resumeReading: () => void (resumes++, up.resumeReading?.()) });
+      }
+    }
+    const { remote, rib, name } = await established({}, false, [], (r) => new CountingBridge(r, silentLogger()));
+    // 120,000 /24s, 4 per attribute set (by MED): about 2 MB of small UPDATEs written at once.
+    const n = 120_000;
+    const ctx = defaultCodecContext();
+    const messages: Uint8Array[] = [];
+    for (let set = 0; set < n / 4; set++) {
+      const packed = new Uint32Array(8);
+      for (let i = 0; i < 4; i++) {
+        packed[2 * i] = ((set * 4 + i + 65536) * 256) >>> 0;
+        packed[2 * i + 1] = 24;
+      }
+      messages.push(...encodeUpdates({ origin: 0, asPath: [], nextHop: '127.0.0.5', localPref: 100, med: set, unknown: [] }, 1, packed, ctx));
+    }
+    remote.socket.write(Buffer.concat(messages));
+    await until('every route imported', () => rib.counters(name).imported === n, 1_000_000);
+    expect(pauses).toBeGreaterThan(0);
+    expect(resumes).toBe(pauses);
+    expect(remote.closed).toBe(false);
   });
 
   it('resets the session with 3/1 on a malformed attribute list', async () => {
