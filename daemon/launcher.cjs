@@ -25,6 +25,13 @@ const { join } = require('node:path');
 const { createRequire } = require('node:module');
 const vm = require('node:vm');
 
+// V8 gives a function its feedback vector (what its inline caches learn) only after it has run a
+// while; until then every property access and call in it takes the generic, slow path. A daemon's
+// session code runs a few dozen times per peer and mostly never gets there: with feedback from the
+// first call, the session phase of the 30-node mesh costs ~20 % less CPU per daemon (56 -> 43 ms),
+// for a few hundred KB of feedback vectors. Set before the compile below: it is one of the flags
+// the code cache is checked against (the build's training run starts through this file too).
+require('node:v8').setFlagsFromString('--no-lazy-feedback-allocation');
 const file = join(__dirname, 'petrel-daemon.cjs');
 const MAGIC = 'petrel-code-cache ';
 
