@@ -24,6 +24,7 @@ const { readFileSync, writeFileSync } = require('node:fs');
 const { join } = require('node:path');
 const { createRequire } = require('node:module');
 const vm = require('node:vm');
+const v8 = require('node:v8');
 
 const file = join(__dirname, 'petrel-daemon.cjs');
 const MAGIC = 'petrel-code-cache ';
@@ -61,9 +62,23 @@ if (process.env.PETREL_CODE_CACHE_REPORT) process.stderr.write(`petrel: code cac
 const out = process.env.PETREL_CODE_CACHE_WRITE;
 if (out) {
   delete process.env.PETREL_CODE_CACHE_WRITE;
-  process.on('exit', () => writeFileSync(out, Buffer.concat([Buffer.from(`${MAGIC}${id}\n`, 'latin1'), script.createCachedData()])));
+  process.on('exit', () => {
+    // The flags as they were at the compile (see below), or V8 rejects the cache at every start.
+    v8.setFlagsFromString('--lazy-feedback-allocation');
+    writeFileSync(out, Buffer.concat([Buffer.from(`${MAGIC}${id}\n`, 'latin1'), script.createCachedData()]));
+  });
 }
 
 const mod = { exports: {} };
 script.runInThisContext()(mod.exports, createRequire(file), mod, file, __dirname);
-mod.exports.main(process.argv, { codeCache });
+const started = mod.exports.main(process.argv, { codeCache });
+// V8 gives a function its feedback vector (what its inline caches learn) only once it has run a
+// while; until then every property access and call in it takes the generic, slow path. Start-up
+// code runs once, so that is right for it; but the session code runs a few dozen times per peer
+// and mostly never gets there. Once started, functions get feedback from their first call. Set
+// after the cached compile: the code cache is checked against the flags in force then.
+if (started && typeof started.then === 'function') {
+  started.then(() => {
+    if (process.env.PETREL_EAGER_FEEDBACK !== 'off') v8.setFlagsFromString('--no-lazy-feedback-allocation');
+  });
+}

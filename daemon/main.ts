@@ -286,12 +286,15 @@ export interface LaunchInfo {
 
 let launch: LaunchInfo = {};
 
-/** Runs the `petrel` command line (node-style argv); a usage error exits 2, a failed start 1. */
-export function main(argv: readonly string[] = process.argv, info: LaunchInfo = {}): void {
+/**
+ * Runs the `petrel` command line (node-style argv); a usage error exits 2, a failed start 1.
+ * Resolves once the command's start is over: for the daemon, when its control sockets answer.
+ */
+export function main(argv: readonly string[] = process.argv, info: LaunchInfo = {}): Promise<void> {
   launch = info;
-  buildProgram(runDaemon)
+  return buildProgram(runDaemon)
     .parseAsync([...argv])
-    .catch((err: unknown) => {
+    .then(() => undefined, (err: unknown) => {
       const msg = err instanceof Error ? err.message : String(err);
       process.stderr.write(`petrel: ${msg}\n`);
       process.exit(err instanceof UsageError ? 2 : 1);
@@ -299,4 +302,4 @@ export function main(argv: readonly string[] = process.argv, info: LaunchInfo = 
 }
 
 const isMain = process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
-if (isMain) main();
+if (isMain) void main();

@@ -68,9 +68,25 @@ export interface LocalOpen {
   readonly bytes: Uint8Array;
 }
 
+/**
+ * Our OPENs by what they are made of: in a mesh every peer gets the same one, so a node with N
+ * peers builds and encodes it once rather than once per connection. Bounded (cleared when full):
+ * the inputs change only with configuration or a graceful restart ending.
+ */
+const openCache = new Map<string, LocalOpen>();
+const OPEN_CACHE_MAX = 64;
+
+/** Our OPEN for `peer` (shared and frozen: callers must not change it). */
 export function buildOpen(peer: PeerIntent, local: LocalSpeaker): LocalOpen {
+  const gr = local.gracefulRestart?.();
+  const key = `${peer.localAs}|${peer.holdTime}|${sessionFamilies(peer).join(',')}|${peer.gracefulRestartTime}|${local.routerId}|${local.extendedMessage ? 1 : 0}|${gr?.restarting ? 1 : 0}|${gr?.forwardingPreserved ? 1 : 0}|${local.hostname ?? ''}`;
+  const cached = openCache.get(key);
+  if (cached) return cached;
   const open = { version: 4, myAs: myAsField(peer.localAs), holdTime: peer.holdTime, bgpId: local.routerId, capabilities: localCapabilities(peer, local) };
-  return { open, bytes: encodeOpen(open) };
+  const built: LocalOpen = Object.freeze({ open: Object.freeze(open), bytes: encodeOpen(open) });
+  if (openCache.size >= OPEN_CACHE_MAX) openCache.clear();
+  openCache.set(key, built);
+  return built;
 }
 
 /** What the OPEN exchange agreed on. */

@@ -62,6 +62,18 @@ describe('the daemon start path and its code cache', () => {
     expect((await startWith({ PETREL_CODE_CACHE: other })).codeCache).toBe('stale');
   });
 
+  it('a cache written at exit by a daemon that ran (as the build trains it) is accepted by the next start', async () => {
+    // Once started the daemon changes a V8 flag (feedback from a function's first call); the cache
+    // is checked against the flags of the compile, so the one written at exit must be made with those.
+    const dir = mkdtempSync(join(tmpdir(), 'petrel-code-cache-write-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const out = join(dir, 'cache');
+    const { daemon } = await startWith({ PETREL_CODE_CACHE: 'off', PETREL_CODE_CACHE_WRITE: out });
+    daemon.signal('SIGTERM');
+    expect(await daemon.waitExit()).toEqual({ code: 0, signal: null });
+    expect((await startWith({ PETREL_CODE_CACHE: out })).codeCache).toBe('accepted');
+  });
+
   it('starts when V8 rejects the cache (another Node version, other flags, damage)', async () => {
     const damaged = variantCache((header, code) => Buffer.concat([Buffer.from(`${header}\n`, 'latin1'), Buffer.alloc(code.length, 0x5a)]));
     expect((await startWith({ PETREL_CODE_CACHE: damaged })).codeCache).toBe('rejected');

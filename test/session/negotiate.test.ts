@@ -34,6 +34,29 @@ describe('what petrel advertises (as Calico’s BIRD)', () => {
   });
 });
 
+describe('our OPEN is built once per distinct content', () => {
+  it('peers with the same settings share one encoded OPEN; any input that shows in it makes another', () => {
+    let restarting = true;
+    const gr = { ...local, gracefulRestart: () => ({ restarting, forwardingPreserved: true }) };
+    const a = buildOpen(peerIntent('10.0.0.2', { holdTime: 77 }), gr);
+    const b = buildOpen(peerIntent('10.0.0.3', { holdTime: 77 }), gr);
+    expect(b).toBe(a);
+    expect(Object.isFrozen(a) && Object.isFrozen(a.open)).toBe(true);
+    expect(decodeOpen(a.bytes).holdTime).toBe(77);
+    // The graceful-restart state is read at each OPEN: once recovered, the R bit is clear.
+    restarting = false;
+    const c = buildOpen(peerIntent('10.0.0.2', { holdTime: 77 }), gr);
+    expect(c).not.toBe(a);
+    expect(summarise(decodeOpen(c.bytes).capabilities).gracefulRestart?.restarting).toBe(false);
+    expect(summarise(decodeOpen(a.bytes).capabilities).gracefulRestart?.restarting).toBe(true);
+    expect(buildOpen(peerIntent('10.0.0.2', { holdTime: 78 }), gr)).not.toBe(c);
+    expect(buildOpen(peerIntent('10.0.0.2', { holdTime: 77, families: [4, 6] }), gr)).not.toBe(c);
+    expect(buildOpen(peerIntent('10.0.0.2', { holdTime: 77, localAs: 65001 }), gr)).not.toBe(c);
+    expect(buildOpen(peerIntent('10.0.0.2', { holdTime: 77 }), { ...gr, routerId: '10.0.0.9' })).not.toBe(c);
+    expect(buildOpen(peerIntent('10.0.0.2', { holdTime: 77 }), { ...gr, hostname: 'node-b' })).not.toBe(c);
+  });
+});
+
 describe('OPEN checks against the peer config', () => {
   const peer = peerIntent('10.0.0.2');
   const code = (f: () => void) => {

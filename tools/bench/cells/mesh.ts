@@ -4,7 +4,7 @@
  * kernel holds the M-1 blocks learned from the others. Memory per node is read after convergence.
  */
 import type { CellPart } from '../harness.js';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { birdMeshConfig, spawnBird } from '../bird.js';
@@ -97,6 +97,38 @@ export function pssKb(pid: number): number {
   return m ? Number(m[1]) : NaN;
 }
 
+/** CPU time (ms, user + system) of process `pid` and its live descendants (e.g. the netlink helper). */
+export function treeCpuMs(pid: number): number {
+  let ticks = 0;
+  const walk = (p: number): void => {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+    } catch {
+      return;
+    }
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    ticks += Number(f[11]) + Number(f[12]);
+    let tids: string[] = [];
+    try {
+      tids = readdirSync(`/proc/${p}/task`);
+    } catch {
+      return;
+    }
+    for (const t of tids) {
+      let kids = '';
+      try {
+        kids = readFileSync(`/proc/${p}/task/${t}/children`, 'utf8');
+      } catch {
+        continue;
+      }
+      for (const k of kids.split(' ')) if (k.trim()) walk(Number(k));
+    }
+  };
+  walk(pid);
+  return (ticks * 1000) / 100; // USER_HZ is 100 on Linux
+}
+
 export function gatewayRoutes(pid: number): number {
   const RTF_GATEWAY = 0x2;
   let n = 0;
@@ -149,11 +181,16 @@ function notConverged(done: readonly (number | undefined)[], expect: number, tim
 async function meshOnce(namespaces: readonly string[], kind: SpeakerKind, timeoutMs: number): Promise<{ value: number; extra: Record<string, number> }> {
   const run = await startMesh(kind, namespaces);
   try {
+    const cpuAtReady = run.speakers.map((s) => treeCpuMs(s.pid));
     const times = await waitConverged(namespaces, namespaces.length - 1, run.startedAt, timeoutMs, run.speakers.map((s) => s.pid));
+    // CPU each speaker (with its children) spent from its control socket answering to convergence
+    // (the session phase; read after the last node converged), and in all: means over the nodes.
+    const cpuAtEnd = run.speakers.map((s) => treeCpuMs(s.pid));
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     const mem = run.speakers.map((s) => s.memory());
     const rss = summarise(mem.map((x) => x.rssKb / 1024))!;
     const pss = summarise(run.speakers.map((s) => pssKb(s.pid) / 1024))!;
-    return { value: Math.max(...times), extra: { startupMs: run.readyAt - run.startedAt, medianNodeMs: summarise(times)!.median, rssPerNodeMB: rss.median, pssPerNodeMB: pss.median, peakRssMaxMB: Math.max(...mem.map((x) => x.peakKb / 1024)) } };
+    return { value: Math.max(...times), extra: { startupMs: run.readyAt - run.startedAt, medianNodeMs: summarise(times)!.median, rssPerNodeMB: rss.median, pssPerNodeMB: pss.median, peakRssMaxMB: Math.max(...mem.map((x) => x.peakKb / 1024)), sessionCpuMsPerNode: mean(cpuAtEnd.map((c, i) => c - cpuAtReady[i]!)), cpuMsPerNode: mean(cpuAtEnd) } };
   } finally {
     await stopMesh(run, namespaces);
   }
@@ -161,7 +198,9 @@ async function meshOnce(namespaces: readonly string[], kind: SpeakerKind, timeou
 
 export async function runMesh(opts: BenchOptions): Promise<CellPart> {
   const variants: VariantResult[] = [];
-  const sizes = opts.quick ? [4] : [10, 30];
+  // PETREL_BENCH_MESH_SIZES=30 (comma-separated) runs only those sizes; the default is the cell's.
+  const env = process.env.PETREL_BENCH_MESH_SIZES;
+  const sizes = env ? env.split(',').map(Number).filter((n) => n >= 2) : opts.quick ? [4] : [10, 30];
   for (const m of sizes) {
     const topo = new Topology(`mesh${m}`);
     try {
