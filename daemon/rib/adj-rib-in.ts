@@ -22,7 +22,11 @@ export class AdjRibIn {
   /** Number of (prefix, path id) routes held. */
   pathCount = 0;
 
-  constructor(private readonly loc: LocRib) {}
+  constructor(private readonly loc: LocRib) {
+    // Stored a second time on purpose: V8 treats a field stored once as a constant that optimized
+    // code depends on, and the first growth (part way through the first table) would deoptimize it.
+    this.bySlot = new Int32Array(0);
+  }
 
   get prefixCount(): number {
     return this.singles + this.multi.size;

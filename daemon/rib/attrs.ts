@@ -251,12 +251,12 @@ const NO_UNKNOWN: never[] = [];
  */
 export class AttrStore {
   private sets: (RouteAttrs | undefined)[] = [];
-  private refs = new Int32Array(1024);
-  private hashes = new Int32Array(1024);
-  private gens = new Uint16Array(1024);
-  private chain = new Int32Array(1024);
-  private buckets = new Int32Array(1024).fill(EMPTY);
-  private mask = 1023;
+  private refs = new Int32Array(0);
+  private hashes = new Int32Array(0);
+  private gens = new Uint16Array(0);
+  private chain = new Int32Array(0);
+  private buckets = new Int32Array(0);
+  private mask = 0;
   private free: number[] = [];
   private nextSlot = 0;
   private live = 0;
@@ -268,6 +268,14 @@ export class AttrStore {
   private lastGivenHop: string | undefined;
   private lastKeptHop = '';
   onFree: ((id: number) => void) | undefined;
+
+  constructor() {
+    // Sized by the methods that grow them, so every array field is stored twice before any code
+    // is optimized: V8 treats a field stored once as a constant that optimized code depends on,
+    // and the first growth (part way through the first table) would deoptimize intern and release.
+    this.grow(1024);
+    this.rehash(1024);
+  }
 
   /** Returns the id of `attrs`, taking one reference. The object may be kept: do not mutate it afterwards. */
   intern(attrs: RouteAttrs): number {
@@ -340,8 +348,7 @@ export class AttrStore {
     return s;
   }
 
-  private grow(): void {
-    const n = this.refs.length * 2;
+  private grow(n = this.refs.length * 2): void {
     const refs = new Int32Array(n);
     refs.set(this.refs);
     this.refs = refs;

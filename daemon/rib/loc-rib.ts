@@ -15,15 +15,23 @@ export interface BestRef {
 
 export class LocRib {
   private readonly slots = new PrefixMap(1024);
-  private bestSource = new Int16Array(1024);
-  private bestPathId = new Uint32Array(1024);
-  private bestAttr = new Int32Array(1024);
+  private bestSource = new Int16Array(0);
+  private bestPathId = new Uint32Array(0);
+  private bestAttr = new Int32Array(0);
   /** Seconds since the epoch, when the best route last changed (what `show route` prints). */
-  private since = new Float64Array(1024);
-  private candidates = new Uint32Array(1024);
+  private since = new Float64Array(0);
+  private candidates = new Uint32Array(0);
   private free: number[] = [];
   private nextSlot = 0;
   private bestTotal = 0;
+
+  constructor() {
+    // Sized by the method that grows them. V8 treats a field stored only once as a constant and
+    // optimized code depends on it; the first grow, part way through the first table, would then
+    // throw away (deoptimize) the decision code that had just been compiled. Stored twice here,
+    // the fields are plain mutable ones before any code is optimized.
+    this.resize(1024);
+  }
 
   get size(): number {
     return this.slots.size;
@@ -35,7 +43,10 @@ export class LocRib {
   }
 
   private grow(): void {
-    const n = grownCapacity(this.bestSource.length);
+    this.resize(grownCapacity(this.bestSource.length));
+  }
+
+  private resize(n: number): void {
     const copy = <T extends Int16Array | Uint32Array | Int32Array | Float64Array>(a: T, make: (n: number) => T): T => {
       const b = make(n);
       b.set(a);

@@ -42,12 +42,16 @@ export class PrefixMap {
   constructor(capacity = 64) {
     let c = 16;
     while (c < capacity) c *= 2;
-    this.eAddr = new Uint32Array(c);
-    this.eLen = new Uint8Array(c);
-    this.eVal = new Int32Array(c);
-    this.eNext = new Int32Array(c);
-    this.buckets = new Int32Array(c).fill(EMPTY);
-    this.mask = c - 1;
+    this.eAddr = new Uint32Array(0);
+    this.eLen = new Uint8Array(0);
+    this.eVal = new Int32Array(0);
+    this.eNext = new Int32Array(0);
+    this.buckets = new Int32Array(0);
+    this.mask = 0;
+    // Sized by resize, which stores every field a second time: V8 treats a field stored once as a
+    // constant that optimized code depends on, and the first resize (part way through the first
+    // table) would deoptimize every lookup compiled so far.
+    this.resize(c);
   }
 
   get size(): number {

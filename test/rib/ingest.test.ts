@@ -62,6 +62,20 @@ describe('RouteEngine.applyUpdate', () => {
     expect(engine.routeCount()).toMatchObject({ routes: 0, attributeSets: 0 });
   });
 
+  it('applied at once: the import checks follow a new intent (a route reflector cluster id set after the first UPDATEs)', async () => {
+    const { engine } = setup();
+    await engine.peerUp(IBGP, { send: () => undefined });
+    await engine.settled();
+    const reflected = attrs({ originatorId: '172.16.30.9', clusterList: ['1.2.3.4'] });
+    engine.applyUpdate(IBGP.name, announce(['10.1.0.0/24'], reflected));
+    expect(engine.counters(IBGP.name).importUpdates).toMatchObject({ received: 1, accepted: 1 });
+    await engine.setIntent(intent({ ownBlocks: [], rrClusterId: '1.2.3.4' }));
+    // Our cluster id in the CLUSTER_LIST now: a loop (RFC 4456 §8), filtered and withdrawn.
+    engine.applyUpdate(IBGP.name, announce(['10.1.0.0/24', '10.1.1.0/24'], reflected));
+    expect(engine.counters(IBGP.name).importUpdates).toMatchObject({ received: 3, accepted: 1, filtered: 2 });
+    expect(engine.routeCount()).toMatchObject({ routes: 0 });
+  });
+
   it('queues behind a running task and keeps call order (announce, then withdraw, then announce again)', async () => {
     const { engine } = setup();
     const up = engine.peerUp(EBGP, { send: () => undefined });
