@@ -163,6 +163,19 @@ static void ext_ack_text(const struct nlmsghdr *h, const char **text, uint32_t *
 	}
 }
 
+/* Sends buf[0, len) to the kernel in one sendmsg; 0 or the errno. */
+static int send_to_kernel(void *buf, size_t len)
+{
+	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+	struct iovec iov = { buf, len };
+	struct msghdr m = { .msg_name = &kernel, .msg_namelen = sizeof kernel, .msg_iov = &iov, .msg_iovlen = 1 };
+	ssize_t sent;
+	do
+		sent = sendmsg(nl, &m, 0);
+	while (sent < 0 && errno == EINTR);
+	return sent < 0 ? errno : 0;
+}
+
 /*
  * Sends msgs[0, len) (whole messages) in one sendmsg with an ACK on the last, then reads answers
  * until that message's own answer. Returns 0, or an errno when answers may have been lost.
@@ -170,17 +183,11 @@ static void ext_ack_text(const struct nlmsghdr *h, const char **text, uint32_t *
 static int send_piece(unsigned char *msgs, size_t len, struct nlmsghdr *last)
 {
 	static unsigned char rbuf[1 << 16];
-	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
 	last->nlmsg_flags |= NLM_F_ACK;
 	uint32_t want = last->nlmsg_seq;
-	struct iovec iov = { msgs, len };
-	struct msghdr m = { .msg_name = &kernel, .msg_namelen = sizeof kernel, .msg_iov = &iov, .msg_iovlen = 1 };
-	ssize_t sent;
-	do
-		sent = sendmsg(nl, &m, 0);
-	while (sent < 0 && errno == EINTR);
-	if (sent < 0)
-		return errno;
+	int err = send_to_kernel(msgs, len);
+	if (err)
+		return err;
 	int lost = 0;
 	for (;;) {
 		/* After an overflow the ACK may be gone too: only drain what is queued. */
@@ -223,15 +230,9 @@ static int dump(unsigned char *req, size_t len)
 	if (len < NLMSG_LENGTH(sizeof(struct rtmsg)) || h->nlmsg_len != len)
 		return EINVAL;
 	const struct rtmsg *want = NLMSG_DATA(h);
-	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
-	struct iovec iov = { req, len };
-	struct msghdr m = { .msg_name = &kernel, .msg_namelen = sizeof kernel, .msg_iov = &iov, .msg_iovlen = 1 };
-	ssize_t sent;
-	do
-		sent = sendmsg(nl, &m, 0);
-	while (sent < 0 && errno == EINTR);
-	if (sent < 0)
-		return errno;
+	int err = send_to_kernel(req, len);
+	if (err)
+		return err;
 	for (;;) {
 		ssize_t n = recv(nl, rbuf, sizeof rbuf, 0);
 		if (n < 0) {
