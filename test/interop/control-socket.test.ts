@@ -259,8 +259,12 @@ describe('the control socket file', () => {
     expect((await birdcResult(n3.ctl, 'show', 'status')).code).not.toBe(0);
     await lab.waitReady(lab.startPetrel('node3', 'kernel'), n3.ctl);
     expect(await run('birdc', ['-s', n3.ctl, 'show', 'status'])).toMatch(/^Daemon is up and running$/m);
-    await lab.until('node1–node3 to be established again', async () =>
-      logCount(n1, meshName(n3), 'session established') > established && / up\s+\S+\s+Established/.test(await birdc('show', 'protocols', meshName(n3))), 40_000);
+    // Both families: the IPv6 session is a session of its own, dialled on its own jittered connect
+    // delay, and the next tests read both tables.
+    await lab.until('node1–node3 to be established again, IPv4 and IPv6', async () =>
+      logCount(n1, meshName(n3), 'session established') > established &&
+        / up\s+\S+\s+Established/.test(await birdc('show', 'protocols', meshName(n3))) &&
+        / up\s+\S+\s+Established/.test(await birdc6('show', 'protocols', meshName6(n3))), 40_000);
   });
 });
 
