@@ -32,6 +32,20 @@ function dial(port: number): Promise<{ socket: net.Socket; received: Buffer[]; c
   });
 }
 
+/** The first connection that `port` accepts, dialling again (one attempt at a time) until one is. */
+async function dialWhenListening(port: number): Promise<Awaited<ReturnType<typeof dial>>> {
+  let probe: Awaited<ReturnType<typeof dial>> | undefined;
+  let dialling = false;
+  await until('the daemon listens', () => {
+    if (probe === undefined && !dialling) {
+      dialling = true;
+      void dial(port).then((p) => (probe = p), () => undefined).finally(() => (dialling = false));
+    }
+    return probe !== undefined;
+  });
+  return probe!;
+}
+
 describe('BgpListeners hold', () => {
   it('routes nothing while holding; release routes what was held in arrival order, and refuses the unknown with Cease 6/5', async () => {
     const routed: string[] = [];
@@ -92,18 +106,10 @@ describe('Daemon.start order', () => {
       taken();
       await (await starting).shutdown();
     });
-    let probe: Awaited<ReturnType<typeof dial>> | undefined;
-    let dialling = false;
-    await until('the daemon listens', () => {
-      if (probe === undefined && !dialling) {
-        dialling = true;
-        void dial(port).then((p) => (probe = p), () => undefined).finally(() => (dialling = false));
-      }
-      return probe !== undefined;
-    });
+    const probe = await dialWhenListening(port);
     // The engine has not taken the intent, yet the peer runs and has answered: an OPEN (type 1).
-    await until('the peer sends its OPEN', () => Buffer.concat(probe!.received).length >= 19);
-    expect(Buffer.concat(probe!.received)[18]).toBe(1);
+    await until('the peer sends its OPEN', () => Buffer.concat(probe.received).length >= 19);
+    expect(Buffer.concat(probe.received)[18]).toBe(1);
     expect(started).toBeUndefined();
     taken();
     const d = await starting;
@@ -120,22 +126,14 @@ describe('Daemon.start order', () => {
       go();
       await (await starting).shutdown();
     });
-    let probe: Awaited<ReturnType<typeof dial>> | undefined;
-    let dialling = false;
-    await until('the daemon listens', () => {
-      if (probe === undefined && !dialling) {
-        dialling = true;
-        void dial(port).then((p) => (probe = p), () => undefined).finally(() => (dialling = false));
-      }
-      return probe !== undefined;
-    });
+    const probe = await dialWhenListening(port);
     // Held: no peer yet, so no OPEN and no refusal.
     await new Promise((r) => setTimeout(r, 50));
-    expect(probe!.received).toEqual([]);
-    expect(probe!.closed()).toBe(false);
+    expect(probe.received).toEqual([]);
+    expect(probe.closed()).toBe(false);
     go();
-    await until('the peer sends its OPEN', () => Buffer.concat(probe!.received).length >= 19);
-    expect(Buffer.concat(probe!.received)[18]).toBe(1);
+    await until('the peer sends its OPEN', () => Buffer.concat(probe.received).length >= 19);
+    expect(Buffer.concat(probe.received)[18]).toBe(1);
     await starting;
   });
 
