@@ -15,7 +15,8 @@
  */
 import type { NodeIntent, PoolIntent, SinkRoute } from '../model.js';
 import type { LocalKind } from '../rib/attrs.js';
-import { keyToCidr, type PrefixKey } from '../rib/keys.js';
+import type { PrefixKey } from '../rib/keys.js';
+import { KeyedRoute, keyedRoute, plainSinkRoute } from '../sink/route.js';
 import { isIpv4, maskOf, parseIpv4 } from '../../proto/prefix.js';
 import { compileCidrs, firstContaining, type CompiledCidr } from './cidr.js';
 
@@ -87,39 +88,45 @@ function onSubnet(ip: string, subnet: CompiledCidr<string> | undefined): boolean
   return ((parseIpv4(ip) & maskOf(subnet.len)) >>> 0) === subnet.addr;
 }
 
-function withMetric(r: SinkRoute, metric: number | undefined): SinkRoute {
-  return metric === undefined ? r : { ...r, metric };
-}
-
-export function toSinkRoute(policy: KernelPolicy, key: PrefixKey, best: BestRoute): SinkRoute | null {
+/**
+ * The kernel route of the best route `best` of prefix `key`, or null for none: what the engine
+ * hands to its sink (the prefix kept as the key, its text made only if asked for: sink/route.ts).
+ */
+export function kernelRoute(policy: KernelPolicy, key: PrefixKey, best: BestRoute): SinkRoute | null {
   if (best.local === 'borrowed') return null;
   if (firstContaining(key, policy.rejects)) return null;
-  const prefix = keyToCidr(key);
   const pool = firstContaining(key, policy.pools)?.value;
   const v4 = typeof key === 'number';
   if (pool && pool.vxlanMode !== 'Never' && (!v4 || policy.ipv4Network !== undefined)) return null;
   const metric = policy.options.metric;
-  if (best.local !== undefined) return withMetric({ prefix, type: 'blackhole' }, metric);
+  if (best.local !== undefined) return keyedRoute(key, 'blackhole', undefined, undefined, undefined, metric);
   if (!v4) {
     const gw = ipv6Gateway(best, policy.options.linkLocalDevice);
     if (gw === null || policy.ownAddresses.has(gw.via)) return null;
-    return withMetric({ prefix, type: 'unicast', ...gw }, metric);
+    return keyedRoute(key, 'unicast', gw.via, gw.dev, undefined, metric);
   }
   const nh = best.nextHop;
   if (nh === undefined || policy.ownAddresses.has(nh)) return null;
-  if (v4 && pool && policy.ipv4Network !== undefined) {
+  if (pool && policy.ipv4Network !== undefined) {
     const tunnel =
       pool.ipipMode === 'Always' || (pool.ipipMode === 'CrossSubnet' && !onSubnet(nh, policy.localSubnet));
-    if (tunnel) return withMetric({ prefix, type: 'unicast', via: nh, dev: policy.options.ipipDevice, onlink: true }, metric);
+    if (tunnel) return keyedRoute(key, 'unicast', nh, policy.options.ipipDevice, true, metric);
   }
-  return withMetric({ prefix, type: 'unicast', via: nh }, metric);
+  return keyedRoute(key, 'unicast', nh, undefined, undefined, metric);
+}
+
+/** kernelRoute as a plain object with CIDR text (for status output and tests). */
+export function toSinkRoute(policy: KernelPolicy, key: PrefixKey, best: BestRoute): SinkRoute | null {
+  const r = kernelRoute(policy, key, best);
+  return r === null ? null : plainSinkRoute(r);
 }
 
 /** Two sink routes program the same kernel route. */
 export function sameSinkRoute(a: SinkRoute | null | undefined, b: SinkRoute | null | undefined): boolean {
   if (!a || !b) return !a && !b;
   return (
-    a.prefix === b.prefix &&
+    // Two engine routes compare their keys: no prefix text is made for it.
+    (a instanceof KeyedRoute && b instanceof KeyedRoute ? a.key === b.key : a.prefix === b.prefix) &&
     a.type === b.type &&
     a.via === b.via &&
     a.dev === b.dev &&

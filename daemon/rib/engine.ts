@@ -13,7 +13,8 @@ import { emptyRouteCounters, type Family, type NodeIntent, type RouteCounters, t
 import { diffOrigination, originate } from '../origin.js';
 import { compileExportPolicy, exportVerdict, type ExportPolicy } from '../policy/export.js';
 import { importVerdict, maxPrefixOutcome, normaliseImported, type ImportContext } from '../policy/import.js';
-import { compileKernelPolicy, sameSinkRoute, sinkRouteSatisfies, toSinkRoute, type KernelPolicy } from '../policy/kernel.js';
+import { compileKernelPolicy, kernelRoute, sameSinkRoute, sinkRouteSatisfies, toSinkRoute, type KernelPolicy } from '../policy/kernel.js';
+import { plainSinkRoute } from '../sink/route.js';
 import { AdjRibIn } from './adj-rib-in.js';
 import { AdjRibOut, ExportIndex, type OutBatch } from './adj-rib-out.js';
 import { AttrStore, localAttrs, type LocalKind, type RouteAttrs } from './attrs.js';
@@ -1410,8 +1411,9 @@ export class RouteEngine {
 
   /** The kernel route of `key` whose best route has attribute set `attrId` (0: no best route). */
   private sinkRouteOfAttr(key: PrefixKey, attrId: number, policy: KernelPolicy): SinkRoute | null {
-    // The interned set carries local / nextHop / nextHopLinkLocal itself: no copy per prefix.
-    return attrId === 0 ? null : toSinkRoute(policy, key, this.store.get(attrId));
+    // The interned set carries local / nextHop / nextHopLinkLocal itself: no copy per prefix. The
+    // route keeps the prefix as its key (sink/route.ts): no text unless a sink asks for it.
+    return attrId === 0 ? null : kernelRoute(policy, key, this.store.get(attrId));
   }
 
   private sinkRouteOf(key: PrefixKey, best: BestRef | undefined, policy: KernelPolicy): SinkRoute | null {
@@ -1574,7 +1576,7 @@ export class RouteEngine {
     } catch (e) {
       // A sink must report per route; if it throws anyway, record the whole batch as failed.
       const reason = (e as Error).message;
-      this.recordSinkFailures({ applied: 0, failures: [...add, ...remove].map((route) => ({ route, reason })) });
+      this.recordSinkFailures({ applied: 0, failures: [...add, ...remove].map((route) => ({ route: plainSinkRoute(route), reason })) });
     }
   }
 
@@ -1582,8 +1584,9 @@ export class RouteEngine {
     for (const f of result.failures) {
       this.sinkFailureTotal++;
       this.kernelRejected.add(f.route.prefix);
-      this.sinkFailures.push({ ...f, at: new Date(this.now() * 1000) });
-      this.log?.warn({ route: f.route, reason: f.reason }, 'kernel route failed');
+      const route = plainSinkRoute(f.route);
+      this.sinkFailures.push({ route, reason: f.reason, at: new Date(this.now() * 1000) });
+      this.log?.warn({ route, reason: f.reason }, 'kernel route failed');
     }
     if (this.sinkFailures.length > 100) this.sinkFailures.splice(0, this.sinkFailures.length - 100);
   }

@@ -6,6 +6,7 @@
  * while a line the kernel refuses only fails itself (`Command failed -:N`).
  */
 import type { SinkRoute } from '../model.js';
+import { KeyedRoute } from './route.js';
 import { familyOf, isIpv6, maskOf, parsePrefix4, parsePrefix6 } from '../../proto/prefix.js';
 
 export interface LineOptions {
@@ -89,7 +90,8 @@ let validVia4: string | undefined;
 
 /** What is wrong with the route itself (invalidReason without the options, which a batch checks once). */
 export function routeInvalidReason(r: SinkRoute): string | undefined {
-  const family = prefixFamily(r.prefix);
+  // An engine route's prefix is a RIB key: valid by construction, and no text to scan.
+  const family = r instanceof KeyedRoute ? (typeof r.key === 'number' ? 4 : 6) : prefixFamily(r.prefix);
   if (typeof family === 'string') return family;
   if (r.type !== 'blackhole' && r.type !== 'unicast') return `unsupported route type '${String(r.type)}'`;
   if (r.type === 'unicast') {

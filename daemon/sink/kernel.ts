@@ -23,7 +23,8 @@ import { constants as osConstants } from 'node:os';
 import { IpBatchProcess, type BatchAnswer } from './batch-process.js';
 import { deleteLine, isAlreadyGone, optionsInvalidReason, parseRouteDump, replaceLine, routeInvalidReason, type LineOptions } from './iproute.js';
 import { findNetlinkHelper, NetlinkProcess, type ChunkAnswer } from './netlink-process.js';
-import { decodeRouteMessage, MessageWriter, protocolNumber, routeDumpRequest, tableNumber, type RouteTarget } from './rtnetlink.js';
+import { plainSinkRoute } from './route.js';
+import { decodeRouteMessage, MAX_MESSAGE_BYTES, MessageWriter, protocolNumber, routeDumpRequest, tableNumber, type RouteTarget } from './rtnetlink.js';
 
 /** How routes reach the kernel: the netlink helper, iproute2, or the helper when it can (auto). */
 export type KernelSinkImpl = 'auto' | 'netlink' | 'ip';
@@ -105,8 +106,14 @@ export class KernelSink implements RouteSink {
   readonly netlinkOff: string | undefined;
   private readonly forced: boolean;
   private readonly target: RouteTarget | undefined;
-  private readonly writer = new MessageWriter();
+  private readonly writer: MessageWriter;
   private seq = 0;
+  /** The routes of the chunk being written (netlink), its first sequence number and how many of it are removals (they come first). */
+  private readonly chunk: SinkRoute[] = [];
+  private chunkFirstSeq = 0;
+  private chunkRemoves = 0;
+  /** What is wrong with the protocol or table every route is written with (they never change). */
+  private readonly badOptions: string | undefined;
   /** Interface name → ifindex, in the sink's namespace (names that exist; refreshed on ENODEV). */
   private readonly ifindex = new Map<string, number>();
   /** warm() was called: the helper is meant to stay. */
@@ -118,9 +125,13 @@ export class KernelSink implements RouteSink {
     this.prefix = opts.commandPrefix ?? [];
     this.ip = opts.ipCommand ?? 'ip';
     this.lineOpts = { protocol: opts.protocol ?? 'bird', ...(opts.table !== undefined ? { table: opts.table } : {}) };
+    this.badOptions = optionsInvalidReason(this.lineOpts);
     this.log = opts.log;
     this.timeoutMs = opts.timeoutMs ?? 60_000;
     this.chunkLines = Math.max(1, opts.chunkLines ?? 2000);
+    // Room for a full chunk of the largest messages: growing the buffer mid-chunk is a copy, and
+    // a branch first taken after the encoder was optimised (a deopt).
+    this.writer = new MessageWriter(Math.max(1 << 16, this.chunkLines * MAX_MESSAGE_BYTES));
     const batchOpts = { commandPrefix: this.prefix, ipCommand: this.ip, timeoutMs: this.timeoutMs, ...(opts.idleMs !== undefined ? { idleMs: opts.idleMs } : {}) };
     this.lanes = Array.from({ length: Math.max(1, opts.processes ?? 1) }, () => ({ batch: new IpBatchProcess(batchOpts), lines: [], routes: [], removes: 0 }));
     const impl = implOf(opts);
@@ -225,49 +236,87 @@ export class KernelSink implements RouteSink {
   /**
    * The netlink path: encodes the changes in chunks, each sent to the helper as soon as it is
    * written; resolves with the kernel's answers. `absent`: device names without an ifindex, and why.
+   *
+   * Removals go first (a prefix moving to another metric must not lose its new route). The
+   * per-route loops are small functions of their own that stop at a full chunk, which is sent from
+   * here: V8 compiles them while a table's first batch is being written (on-stack, then again
+   * whole), and that compile time, not the loop's, was most of this path's cost when everything
+   * was one async function with the chunk hand-over inside the loop.
    */
-  private async applyNetlink(changes: Changes, absent: ReadonlyMap<string, string>): Promise<SinkResult> {
+  private applyNetlink(changes: Changes, absent: ReadonlyMap<string, string>): Promise<SinkResult> {
     const failures: { route: SinkRoute; reason: string }[] = [];
     const sent: Promise<number>[] = [];
-    const helper = this.netlink!;
-    const target = this.target!;
-    const w = this.writer;
-    // The options are the same for every route: checked once.
-    const badOptions = optionsInvalidReason(this.lineOpts);
-    let routes: SinkRoute[] = [];
-    let removes = 0;
-    let firstSeq = 0;
-    // One loop, removals first (a prefix moving to another metric must not lose its new route),
-    // and no closure per call: a table's first applies run this while it is being optimised, and
-    // a fresh closure per call (or a chunk branch first taken late) sent it back to the interpreter.
-    const nr = changes.remove.length;
-    const total = nr + changes.add.length;
-    for (let i = 0; i < total; i++) {
-      const remove = i < nr;
-      const route = remove ? changes.remove[i]! : changes.add[i - nr]!;
-      const bad = routeInvalidReason(route) ?? badOptions;
-      const reason = bad ?? (!remove && route.dev !== undefined && route.type === 'unicast' ? absent.get(route.dev) : undefined);
-      if (reason !== undefined) failures.push({ route, reason });
-      else {
-        // Sequence numbers run on (from 1), restarting only between chunks: an answer's seq -
-        // firstSeq is the route's place in its chunk.
-        if (routes.length === 0 && this.seq > 0xf0000000) this.seq = 0;
-        this.seq++;
-        if (routes.length === 0) firstSeq = this.seq;
-        if (remove) {
-          w.remove(route, target, this.seq);
-          removes++;
-        } else w.replace(route, target, this.seq, route.type === 'unicast' && route.dev !== undefined ? this.ifindex.get(route.dev) : undefined);
-        routes.push(route);
-      }
-      // A full chunk goes at once, so the helper works while the next is written; so does the last.
-      if (routes.length > 0 && (routes.length >= this.chunkLines || i === total - 1)) {
-        sent.push(this.settleNetlink(helper.run(w.take()), firstSeq, routes, removes, failures));
-        routes = [];
-        removes = 0;
-      }
+    for (let i = 0; i < changes.remove.length; ) {
+      i = this.encodeRemovals(changes.remove, i, failures);
+      if (this.chunk.length >= this.chunkLines) this.sendChunk(sent, failures);
     }
+    for (let i = 0; i < changes.add.length; ) {
+      i = this.encodeAdds(changes.add, i, absent, failures);
+      if (this.chunk.length >= this.chunkLines) this.sendChunk(sent, failures);
+    }
+    if (this.chunk.length > 0) this.sendChunk(sent, failures);
     return this.answer(sent, failures);
+  }
+
+  /**
+   * The sequence number of the next message of the chunk. They run on (from 1), restarting only
+   * between chunks: an answer's seq - chunkFirstSeq is the route's place in its chunk.
+   */
+  private nextSeq(): number {
+    if (this.chunk.length === 0) {
+      if (this.seq > 0xf0000000) this.seq = 0;
+      this.chunkFirstSeq = this.seq + 1;
+    }
+    return ++this.seq;
+  }
+
+  /** Writes removals from `list[from]` on into the chunk until it is full; returns where it stopped. */
+  private encodeRemovals(list: readonly SinkRoute[], from: number, failures: { route: SinkRoute; reason: string }[]): number {
+    const w = this.writer;
+    const target = this.target!;
+    // The loop ends at a full chunk by its condition: a `return i + 1` inside would be code first
+    // run after the loop was optimised (a deopt once per table).
+    let i = from;
+    while (i < list.length && this.chunk.length < this.chunkLines) {
+      const route = list[i++]!;
+      const reason = routeInvalidReason(route) ?? this.badOptions;
+      if (reason !== undefined) {
+        failures.push({ route: plainSinkRoute(route), reason });
+        continue;
+      }
+      w.remove(route, target, this.nextSeq());
+      this.chunk.push(route);
+      this.chunkRemoves++;
+    }
+    return i;
+  }
+
+  /** Writes replacements from `list[from]` on into the chunk until it is full; returns where it stopped. */
+  private encodeAdds(list: readonly SinkRoute[], from: number, absent: ReadonlyMap<string, string>, failures: { route: SinkRoute; reason: string }[]): number {
+    const w = this.writer;
+    const target = this.target!;
+    let i = from;
+    while (i < list.length && this.chunk.length < this.chunkLines) {
+      const route = list[i++]!;
+      const dev = route.type === 'unicast' ? route.dev : undefined;
+      const reason = routeInvalidReason(route) ?? this.badOptions ?? (dev !== undefined ? absent.get(dev) : undefined);
+      if (reason !== undefined) {
+        failures.push({ route: plainSinkRoute(route), reason });
+        continue;
+      }
+      w.replace(route, target, this.nextSeq(), dev !== undefined ? this.ifindex.get(dev) : undefined);
+      this.chunk.push(route);
+    }
+    return i;
+  }
+
+  /** Hands the chunk written so far to the helper; its answer joins `sent`. */
+  private sendChunk(sent: Promise<number>[], failures: { route: SinkRoute; reason: string }[]): void {
+    // The chunk's routes move to a new array: `chunk` stays the one array, whose element kind the
+    // optimised loops were specialised on (a fresh `[]` starts out as another: a deopt per chunk).
+    const routes = this.chunk.splice(0);
+    sent.push(this.settleNetlink(this.netlink!.run(this.writer.take()), this.chunkFirstSeq, routes, this.chunkRemoves, failures));
+    this.chunkRemoves = 0;
   }
 
   /** The helper's answer to one chunk, like settle() for ip. A helper that never started hands the chunk to ip (auto). */
@@ -284,13 +333,13 @@ export class KernelSink implements RouteSink {
     routes.forEach((route, i) => {
       const failure = errors.get(firstSeq + i);
       if (failure === undefined) {
-        if (aborted !== undefined) failures.push({ route, reason: aborted });
+        if (aborted !== undefined) failures.push({ route: plainSinkRoute(route), reason: aborted });
         else applied++;
       } else if (i < removes && (failure.errno === ESRCH || failure.errno === ENOENT)) applied++;
       else {
         // The device went away (or was made again): look its index up afresh next time.
         if (failure.errno === ENODEV) this.ifindex.clear();
-        failures.push({ route, reason: failure.reason });
+        failures.push({ route: plainSinkRoute(route), reason: failure.reason });
       }
     });
     return applied;
@@ -312,7 +361,7 @@ export class KernelSink implements RouteSink {
     const push = (route: SinkRoute, remove: boolean) => {
       const bad = routeInvalidReason(route) ?? badOptions;
       if (bad !== undefined) {
-        failures.push({ route, reason: bad });
+        failures.push({ route: plainSinkRoute(route), reason: bad });
         return;
       }
       const lane = this.lanes[laneOf(route.prefix, this.lanes.length)]!;
@@ -352,10 +401,10 @@ export class KernelSink implements RouteSink {
       const reason = errors.get(i + 1);
       // A line ip never answered (it stopped) is a failure: we cannot tell whether it took.
       if (reason === undefined) {
-        if (aborted !== undefined) failures.push({ route, reason: aborted });
+        if (aborted !== undefined) failures.push({ route: plainSinkRoute(route), reason: aborted });
         else applied++;
       } else if (i < removes && isAlreadyGone(reason)) applied++;
-      else failures.push({ route, reason });
+      else failures.push({ route: plainSinkRoute(route), reason });
     });
     return applied;
   }

@@ -3,6 +3,7 @@
  * without root. Keyed like the kernel (prefix + metric), dumpable as JSON.
  */
 import type { RouteSink, SinkResult, SinkRoute } from '../model.js';
+import { KeyedRoute, plainSinkRoute } from './route.js';
 
 export interface MockSinkOptions {
   /** Returns a failure reason for a route the mock should refuse (tests of failure reporting). */
@@ -28,13 +29,15 @@ export class MockSink implements RouteSink {
       this.table.delete(slotOf(r));
       applied++;
     }
-    for (const r of changes.add) {
+    for (const added of changes.add) {
+      // A copy with the prefix as text (the engine's routes carry it as a key: route.ts).
+      const r = added instanceof KeyedRoute ? plainSinkRoute(added) : { ...added };
       const reason = this.opts.refuse?.(r);
       if (reason !== undefined) {
         failures.push({ route: r, reason });
         continue;
       }
-      this.table.set(slotOf(r), { ...r });
+      this.table.set(slotOf(r), r);
       applied++;
     }
     return { applied, failures };

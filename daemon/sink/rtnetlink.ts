@@ -11,10 +11,12 @@
  *                         value padded to 4 bytes.
  *
  * Routes are validated before they get here (iproute.ts invalidReason, or its route and options
- * halves): the encoder trusts them.
+ * halves): the encoder trusts them. The engine's IPv4 routes carry their prefix as the RIB's key
+ * (route.ts), written from the number; other prefixes are parsed from their text.
  */
 import type { SinkRoute } from '../model.js';
 import { formatIpv4, formatIpv6, parsePrefix6, parseIpv4, parseIpv6 } from '../../proto/prefix.js';
+import { key4Of } from './route.js';
 
 export const RTM_NEWROUTE = 24;
 export const RTM_DELROUTE = 25;
@@ -66,6 +68,9 @@ function u32be(b: Buffer, at: number, v: number): void {
   b[at + 3] = v & 255;
 }
 
+/** The largest message the writer writes: 16 + 12 + 20 (dst) + 20 (gateway) + 3 * 8 (oif, priority, table), rounded up. */
+export const MAX_MESSAGE_BYTES = 96;
+
 /** What every message of a sink carries: the protocol tag and the routing table, as numbers. */
 export interface RouteTarget {
   readonly protocol: number;
@@ -110,10 +115,13 @@ export class MessageWriter {
     return this.off;
   }
 
-  /** The messages written so far (a copy-free view), and a fresh start. */
+  /**
+   * The messages written so far (a copy: the writer keeps its buffer, sized for a full chunk, while
+   * the copy is on its way to the helper), and a fresh start.
+   */
   take(): Buffer {
-    const out = this.buf.subarray(0, this.off);
-    this.buf = Buffer.allocUnsafe(Math.max(1 << 16, this.buf.length));
+    const out = Buffer.allocUnsafe(this.off);
+    this.buf.copy(out, 0, 0, this.off);
     this.off = 0;
     this.count = 0;
     return out;
@@ -124,12 +132,13 @@ export class MessageWriter {
    * iproute2). `oif` is the ifindex of `route.dev` (0 or undefined: no RTA_OIF).
    */
   replace(route: SinkRoute, target: RouteTarget, seq: number, oif?: number): void {
-    if (this.sameAsLast(route, target, oif)) {
-      this.fromLast(route.prefix, seq);
+    const key4 = key4Of(route);
+    if (this.sameAsLast(route, key4, target, oif)) {
+      this.fromLast(route, key4, seq);
       return;
     }
     const start = this.begin(RTM_NEWROUTE, NLM_F_REQUEST | NLM_F_CREATE | NLM_F_REPLACE, seq);
-    const v6 = this.rtmsgAndDst(route.prefix, target);
+    const v6 = this.rtmsgAndDst(route, key4, target);
     const b = this.buf;
     let type = RTN_UNICAST;
     let scope = RT_SCOPE_UNIVERSE;
@@ -153,31 +162,33 @@ export class MessageWriter {
   /**
    * Whether an IPv4 route differs from the last one written only in its prefix: the common case
    * (a peer's routes share their next hop), where the message is the last one with a new prefix.
+   * `key4`: the route's IPv4 prefix key, or -1 (route.ts).
    */
-  private sameAsLast(route: SinkRoute, target: RouteTarget, oif: number | undefined): boolean {
+  private sameAsLast(route: SinkRoute, key4: number, target: RouteTarget, oif: number | undefined): boolean {
     const l = this.last;
     return (
       l !== undefined &&
       l.via === route.via &&
       l.type === route.type &&
       l.oif === oif &&
-      l.onlink === route.onlink &&
+      // undefined and false are the same message
+      (l.onlink ?? false) === (route.onlink ?? false) &&
       l.metric === route.metric &&
       l.target === target &&
-      route.prefix.indexOf(':') < 0
+      (key4 >= 0 || route.prefix.indexOf(':') < 0)
     );
   }
 
-  /** The template with `prefix` and `seq` in it. */
-  private fromLast(prefix: string, seq: number): void {
-    if (this.off + 96 > this.buf.length) this.grow();
+  /** The template with the route's prefix and `seq` in it. */
+  private fromLast(route: SinkRoute, key4: number, seq: number): void {
+    if (this.off + MAX_MESSAGE_BYTES > this.buf.length) this.grow();
     const b = this.buf;
     const at = this.off;
     // TypedArray#set is a builtin: fast from the first call, where a byte loop is not.
     b.set(this.template, at);
     u32le(b, at + 8, seq >>> 0);
     this.off = at + 28; // RTA_DST follows the rtmsg
-    b[at + 17] = this.prefix4(prefix);
+    b[at + 17] = key4 >= 0 ? this.key4(key4) : this.prefix4(route.prefix);
     this.off = at + this.template.length;
     this.count++;
   }
@@ -191,7 +202,7 @@ export class MessageWriter {
   /** RTM_DELROUTE for our route at `route.prefix` (the `route del PREFIX proto P [table T] [metric M]` of iproute2: any type, any next hop). */
   remove(route: SinkRoute, target: RouteTarget, seq: number): void {
     const start = this.begin(RTM_DELROUTE, NLM_F_REQUEST, seq);
-    const v6 = this.rtmsgAndDst(route.prefix, target);
+    const v6 = this.rtmsgAndDst(route, key4Of(route), target);
     // Any scope (IPv4); IPv6 routes have only the one.
     this.buf[start + 22] = v6 ? RT_SCOPE_UNIVERSE : RT_SCOPE_NOWHERE;
     this.buf[start + 23] = RTN_UNSPEC;
@@ -200,8 +211,7 @@ export class MessageWriter {
 
   /** The header with a placeholder length; returns where the message starts. */
   private begin(type: number, flags: number, seq: number): number {
-    // The largest message: 16 + 12 + 20 (dst) + 20 (gateway) + 3 * 8 (oif, priority, table).
-    if (this.off + 96 > this.buf.length) this.grow();
+    if (this.off + MAX_MESSAGE_BYTES > this.buf.length) this.grow();
     const b = this.buf;
     const at = this.off;
     u32le(b, at, 0);
@@ -214,10 +224,10 @@ export class MessageWriter {
   }
 
   /** struct rtmsg (scope and type filled in later) and RTA_DST; returns whether the route is IPv6. */
-  private rtmsgAndDst(prefix: string, target: RouteTarget): boolean {
+  private rtmsgAndDst(route: SinkRoute, key4: number, target: RouteTarget): boolean {
     const b = this.buf;
     const at = this.off;
-    const v6 = prefix.indexOf(':') >= 0;
+    const v6 = key4 < 0 && route.prefix.indexOf(':') >= 0;
     b[at] = v6 ? AF_INET6 : AF_INET;
     b[at + 2] = 0; // src_len
     b[at + 3] = 0; // tos
@@ -225,8 +235,20 @@ export class MessageWriter {
     b[at + 5] = target.protocol;
     u32le(b, at + 8, 0); // flags
     this.off = at + 12;
-    b[at + 1] = v6 ? this.prefix6(prefix) : this.prefix4(prefix);
+    b[at + 1] = key4 >= 0 ? this.key4(key4) : v6 ? this.prefix6(route.prefix) : this.prefix4(route.prefix);
     return v6;
+  }
+
+  /** RTA_DST of an IPv4 prefix given as its RIB key (address * 64 + length); returns its length. */
+  private key4(key: number): number {
+    const b = this.buf;
+    const at = this.off;
+    // Not `key % 64`: on a double that is a library call.
+    const addr = Math.floor(key / 64);
+    u32le(b, at, 0x00010008); // len 8, type RTA_DST
+    u32be(b, at + 4, addr);
+    this.off = at + 8;
+    return key - addr * 64;
   }
 
   /** RTA_DST of an IPv4 prefix; returns its length. */

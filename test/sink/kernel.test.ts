@@ -19,6 +19,8 @@ import { MockSink } from '../../daemon/sink/mock.js';
 import { sinkRouteSatisfies } from '../../daemon/policy/kernel.js';
 import { RouteEngine } from '../../daemon/rib/index.js';
 import type { SinkRoute } from '../../daemon/model.js';
+import { KeyedRoute, keyedRoute } from '../../daemon/sink/route.js';
+import { prefix4Key } from '../../proto/prefix.js';
 import { announce, attrs, Capture, intent, peer, pool, RecordingEncoder } from '../rib/helpers.js';
 
 const ns = `pt-rib-${process.pid}`;
@@ -138,6 +140,30 @@ describe.each(IMPLS)('one long-lived process (%s)', (impl) => {
     expect(sink.batches).toBe(3);
     expect(started(sink, impl)).toBe(1);
     expect((await sink.dump()).map((r) => r.prefix).sort()).toEqual(['10.250.2.0/24', '10.250.3.0/24', '10.250.4.0/24']);
+    sink.close();
+  });
+
+  it('programs the engine\'s routes (prefix as a RIB key) in chunks, failures reported as plain routes with their text', async () => {
+    await flushBird();
+    const sink = sinkOn(impl, { chunkLines: 7 });
+    const key = (third: number, fourth: number) => prefix4Key(((10 << 24) | (252 << 16) | (third << 8) | fourth) >>> 0, 24 + (fourth === 0 ? 0 : 8));
+    const good = (i: number) => keyedRoute(key(i, 0), 'unicast', '172.16.30.8');
+    const host = (i: number) => keyedRoute(key(i, 1), 'blackhole', undefined, undefined, undefined, 9);
+    const unreachable = (i: number) => keyedRoute(key(100 + i, 0), 'unicast', '10.99.99.99');
+    // 30 adds over five chunks, a refused one in the second and the last; then removals across chunks too.
+    const add = [...Array.from({ length: 26 }, (_, i) => (i % 2 === 0 ? good(i) : host(i))), unreachable(1), good(40), good(41), unreachable(2)];
+    const first = await sink.apply({ add: [...add.slice(0, 9), unreachable(0), ...add.slice(9)], remove: [] });
+    expect(first.applied).toBe(28);
+    expect(first.failures.map((f) => f.route)).toEqual([0, 1, 2].map((i) => ({ prefix: `10.252.${100 + i}.0/24`, type: 'unicast', via: '10.99.99.99' })));
+    expect(first.failures.every((f) => !(f.route instanceof KeyedRoute))).toBe(true);
+    const held = await routes(ns, ['proto', 'bird']);
+    expect(held).toHaveLength(28);
+    expect(held).toContainEqual(expect.objectContaining({ dst: '10.252.24.0/24', gateway: '172.16.30.8' }));
+    expect(held).toContainEqual(expect.objectContaining({ type: 'blackhole', dst: '10.252.25.1', metric: 9 }));
+    // Removals across chunks of 7, one of a route that is not there (done, as for ip).
+    const second = await sink.apply({ add: [], remove: [...Array.from({ length: 13 }, (_, i) => good(2 * i)), unreachable(3)] });
+    expect(second).toEqual({ applied: 14, failures: [] });
+    expect(await routes(ns, ['proto', 'bird'])).toHaveLength(15);
     sink.close();
   });
 

@@ -7,6 +7,8 @@
 import { describe, expect, it } from 'vitest';
 import { MessageWriter, NLM_F_ACK, protocolNumber, RTM_DELROUTE, RTM_NEWROUTE, tableNumber } from '../../daemon/sink/rtnetlink.js';
 import type { SinkRoute } from '../../daemon/model.js';
+import { keyedRoute } from '../../daemon/sink/route.js';
+import { cidrToKey } from '../../daemon/rib/keys.js';
 
 const bird = { protocol: 12, table: 254 };
 
@@ -161,6 +163,28 @@ describe('rtnetlink route messages', () => {
     const other = new MessageWriter(64);
     other.replace(shapes[1]!, { protocol: 12, table: 300 }, 2);
     expect(w.take().subarray(44).toString('hex')).toBe(other.take().toString('hex'));
+  });
+
+  it('writes an engine route (prefix as its RIB key) byte for byte as the same route with prefix text', () => {
+    const text: SinkRoute[] = [
+      { prefix: '10.1.0.0/24', type: 'unicast', via: '172.16.30.8' },
+      { prefix: '10.1.1.0/24', type: 'unicast', via: '172.16.30.8' },
+      { prefix: '200.1.2.128/25', type: 'unicast', via: '172.16.30.9', dev: 'd0', onlink: true },
+      { prefix: '255.255.255.255/32', type: 'blackhole', metric: 5 },
+      { prefix: '0.0.0.0/0', type: 'blackhole' },
+      { prefix: 'fd00:9::/64', type: 'unicast', via: 'fd00::9', metric: 5 },
+    ];
+    const keyed = text.map((r) => keyedRoute(cidrToKey(r.prefix), r.type, r.via, r.dev, r.onlink, r.metric));
+    const oif = (r: SinkRoute) => (r.dev !== undefined ? 3 : undefined);
+    const encode = (routes: readonly SinkRoute[]) => {
+      const w = new MessageWriter(64);
+      routes.forEach((r, i) => w.replace(r, bird, i + 1, oif(r)));
+      routes.forEach((r, i) => w.remove(r, bird, 100 + i));
+      return w.take().toString('hex');
+    };
+    expect(encode(keyed)).toBe(encode(text));
+    // Mixed: a keyed route after a text one with the same next hop reuses its message, and back.
+    expect(encode([text[0]!, keyed[1]!, text[1]!])).toBe(encode([text[0]!, text[1]!, text[1]!]));
   });
 
   it('knows protocol and table numbers, and leaves other names to iproute2', () => {
