@@ -1437,7 +1437,9 @@ export class RouteEngine {
     // Queued already: the kernel still holds what was noted then (and the batch that takes it
     // reads its latest route).
     if (this.sinkPending.has(key) || (this.sinkTaking.size > 0 && this.sinkTaking.has(key))) return;
-    const before = this.sinkRouteOfAttr(key, beforeAttr, policy);
+    // A new prefix (the bulk of a table) has no kernel route yet: decided here, so the mapping
+    // is called (and compiled) only from the batch that reads what the kernel should hold.
+    const before = beforeAttr === 0 ? null : this.sinkRouteOfAttr(key, beforeAttr, policy);
     this.sinkPending.set(key, before === null ? -1 : this.sinkBefore.push(before) - 1);
   }
 
