@@ -12,6 +12,8 @@ interface Refable {
 
 export class ChildLease {
   private timer: NodeJS.Timeout | undefined;
+  /** The child `timer` kills. */
+  private timerChild: ChildProcessWithoutNullStreams | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private reffed = true;
 
@@ -30,9 +32,13 @@ export class ChildLease {
   /**
    * Re-arms for the current state: `working` while answers are outstanding; `onTimeout` runs (and
    * the child is killed) when none came within timeoutMs.
+   *
+   * Called on every submission and every answer (per route when routes change one at a time): a
+   * timer already running for the same child and state is restarted in place (refresh), where a
+   * clear and a new setTimeout allocated a timer and, the list of its duration being left empty,
+   * rebuilt that list too.
    */
   update(child: ChildProcessWithoutNullStreams, working: boolean, onTimeout: () => void): void {
-    this.stop();
     if (working !== this.reffed) {
       this.reffed = working;
       // The pipes are sockets underneath, each a handle that would keep Node running. stderr is
@@ -44,27 +50,44 @@ export class ChildLease {
       }
     }
     if (working) {
+      this.clearIdle();
+      if (this.timer !== undefined && this.timerChild === child) {
+        this.timer.refresh();
+        return;
+      }
+      clearTimeout(this.timer);
+      this.timerChild = child;
       this.timer = setTimeout(() => {
         onTimeout();
         child.kill('SIGKILL');
       }, this.timeoutMs);
     } else {
-      this.idleTimer = setTimeout(this.onIdle, this.idleMs);
-      this.idleTimer.unref();
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      this.timerChild = undefined;
+      if (this.idleTimer !== undefined) this.idleTimer.refresh();
+      else {
+        this.idleTimer = setTimeout(this.onIdle, this.idleMs);
+        this.idleTimer.unref();
+      }
     }
+  }
+
+  private clearIdle(): void {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
   }
 
   /** Stops the idle timer only: the child is closing, and answers still outstanding stay guarded. */
   stopIdle(): void {
-    clearTimeout(this.idleTimer);
-    this.idleTimer = undefined;
+    this.clearIdle();
   }
 
   /** Stops both timers (the child is gone). */
   stop(): void {
     clearTimeout(this.timer);
-    clearTimeout(this.idleTimer);
     this.timer = undefined;
-    this.idleTimer = undefined;
+    this.timerChild = undefined;
+    this.clearIdle();
   }
 }
