@@ -81,6 +81,13 @@ function laneOf(prefix: string, lanes: number): number {
   return (h >>> 0) % lanes;
 }
 
+/**
+ * Routes per call of an encode loop. In short runs V8 optimises the loop once, as a function; a
+ * run through a whole first batch (1,000 routes) had it compiled on the stack (OSR) and then
+ * again for the next call.
+ */
+const ENCODE_RUN = 256;
+
 type Changes = { readonly add: readonly SinkRoute[]; readonly remove: readonly SinkRoute[] };
 
 interface RunResult {
@@ -238,10 +245,10 @@ export class KernelSink implements RouteSink {
    * written; resolves with the kernel's answers. `absent`: device names without an ifindex, and why.
    *
    * Removals go first (a prefix moving to another metric must not lose its new route). The
-   * per-route loops are small functions of their own that stop at a full chunk, which is sent from
-   * here: V8 compiles them while a table's first batch is being written (on-stack, then again
-   * whole), and that compile time, not the loop's, was most of this path's cost when everything
-   * was one async function with the chunk hand-over inside the loop.
+   * per-route loops are small functions of their own that write a short run of routes and stop at
+   * a full chunk, which is sent from here: V8 compiles them while a table's first batch is being
+   * written, and that compile time, not the loop's, was most of this path's cost when everything
+   * was one async function with the chunk hand-over inside the loop (compiled five times a table).
    */
   private applyNetlink(changes: Changes, absent: ReadonlyMap<string, string>): Promise<SinkResult> {
     const failures: { route: SinkRoute; reason: string }[] = [];
@@ -270,14 +277,15 @@ export class KernelSink implements RouteSink {
     return ++this.seq;
   }
 
-  /** Writes removals from `list[from]` on into the chunk until it is full; returns where it stopped. */
+  /** Writes up to ENCODE_RUN removals from `list[from]` on into the chunk, stopping at a full one; returns where it stopped. */
   private encodeRemovals(list: readonly SinkRoute[], from: number, failures: { route: SinkRoute; reason: string }[]): number {
     const w = this.writer;
     const target = this.target!;
     // The loop ends at a full chunk by its condition: a `return i + 1` inside would be code first
     // run after the loop was optimised (a deopt once per table).
     let i = from;
-    while (i < list.length && this.chunk.length < this.chunkLines) {
+    const end = Math.min(list.length, from + ENCODE_RUN);
+    while (i < end && this.chunk.length < this.chunkLines) {
       const route = list[i++]!;
       const reason = routeInvalidReason(route) ?? this.badOptions;
       if (reason !== undefined) {
@@ -291,12 +299,13 @@ export class KernelSink implements RouteSink {
     return i;
   }
 
-  /** Writes replacements from `list[from]` on into the chunk until it is full; returns where it stopped. */
+  /** Writes up to ENCODE_RUN replacements from `list[from]` on into the chunk, stopping at a full one; returns where it stopped. */
   private encodeAdds(list: readonly SinkRoute[], from: number, absent: ReadonlyMap<string, string>, failures: { route: SinkRoute; reason: string }[]): number {
     const w = this.writer;
     const target = this.target!;
     let i = from;
-    while (i < list.length && this.chunk.length < this.chunkLines) {
+    const end = Math.min(list.length, from + ENCODE_RUN);
+    while (i < end && this.chunk.length < this.chunkLines) {
       const route = list[i++]!;
       const dev = route.type === 'unicast' ? route.dev : undefined;
       const reason = routeInvalidReason(route) ?? this.badOptions ?? (dev !== undefined ? absent.get(dev) : undefined);
