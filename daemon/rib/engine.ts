@@ -155,6 +155,8 @@ const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 const FIRST_SINK_BATCH = 1000;
 /** Kernel batches handed to the sink at once: it programs one while the next waits in its pipe. */
 const SINK_IN_FLIGHT = 2;
+/** Queued prefixes visited per walk of the sink queue (a batch walks it as often as it needs). */
+const SINK_WALK_RUN = 256;
 
 export class RouteEngine {
   private intent: NodeIntent;
@@ -1533,15 +1535,19 @@ export class RouteEngine {
       }
       const taking = this.sinkTaking;
       const before = this.sinkTakingBefore;
+      // At most SINK_WALK_RUN entries per walk: V8 then optimises the walk once, as a function,
+      // rather than on the stack during a table's first batch and again for the next.
+      let run = 0;
       const pos = taking.walk(this.sinkFrom, (bi, key) => {
         taking.delete(key);
         taken++;
+        run++;
         const b = bi < 0 ? null : before[bi]!;
         const a = this.wantedSinkRoute(key);
-        if (sameSinkRoute(b, a)) return true;
+        if (sameSinkRoute(b, a)) return run < SINK_WALK_RUN;
         if (a) add.push(a);
         else if (b) remove.push(b);
-        return add.length + remove.length < limit;
+        return add.length + remove.length < limit && run < SINK_WALK_RUN;
       });
       if (pos < 0 || taking.size === 0) {
         // All taken (the next batch starts on the changes queued since).
