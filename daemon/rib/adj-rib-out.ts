@@ -60,6 +60,11 @@ export class ExportIndex {
     return this.users.length;
   }
 
+  /** One past the highest slot ever handed out: every slot from here on has always been empty. */
+  get highWater(): number {
+    return this.next;
+  }
+
   /** The slot of `key`, made if needed; pair with releaseIfUnused once done with it. */
   acquire(key: PrefixKey): number {
     const s = this.slots.get(key);
@@ -126,8 +131,9 @@ export class AdjRibOut {
   constructor(
     private readonly store: AttrRefs,
     private readonly index: ExportIndex,
+    state?: Int32Array,
   ) {
-    this.state = new Int32Array(index.capacity);
+    this.state = state ?? new Int32Array(index.capacity);
   }
 
   get size(): number {
@@ -193,7 +199,8 @@ export class AdjRibOut {
   /** Queues every announced route again (ROUTE-REFRESH from the peer). */
   resendAll(): void {
     const st = this.state;
-    for (let slot = 0; slot < st.length; slot++) {
+    const end = Math.min(st.length, this.index.highWater);
+    for (let slot = 0; slot < end; slot++) {
       const v = st[slot]!;
       if (v > 0) {
         st[slot] = -v;
@@ -296,12 +303,13 @@ export class AdjRibOut {
    * peer that shared its class's Adj-RIB-Out and now needs one of its own.
    */
   clone(): AdjRibOut {
-    const c = new AdjRibOut(this.store, this.index);
     const st = this.state.slice();
-    c.state = st;
+    const c = new AdjRibOut(this.store, this.index, st);
     c.pending = this.pending.slice();
     c.announced = this.announced;
-    for (let slot = 0; slot < st.length; slot++) {
+    // Slots past the index's high-water mark were never used (the arrays are sized for capacity).
+    const end = Math.min(st.length, this.index.highWater);
+    for (let slot = 0; slot < end; slot++) {
       const v = st[slot]!;
       if (v === NOTHING) continue;
       this.index.use(slot, 1);
@@ -313,7 +321,8 @@ export class AdjRibOut {
   /** Drops everything (session gone), releasing references. */
   clear(): void {
     const st = this.state;
-    for (let slot = 0; slot < st.length; slot++) {
+    const end = Math.min(st.length, this.index.highWater);
+    for (let slot = 0; slot < end; slot++) {
       const v = st[slot]!;
       if (v === NOTHING) continue;
       if (v !== WITHDRAW_PENDING) this.store.release(v < 0 ? -v : v);
@@ -328,7 +337,8 @@ export class AdjRibOut {
   /** The prefixes announced (told or not). */
   *keys(): Iterable<PrefixKey> {
     const st = this.state;
-    for (let slot = 0; slot < st.length; slot++) {
+    const end = Math.min(st.length, this.index.highWater);
+    for (let slot = 0; slot < end; slot++) {
       const v = st[slot]!;
       if (v !== NOTHING && v !== WITHDRAW_PENDING) yield this.index.keyAt(slot);
     }

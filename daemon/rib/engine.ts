@@ -1202,12 +1202,18 @@ export class RouteEngine {
     const out = dest.out!;
     const shared = out.shared;
     if (!shared) return;
-    out.adjOut = shared.adjOut.clone();
-    this.leaveShared(dest);
+    // Its only member takes the shared one over as it is (in a mesh, each peer's first route
+    // comes while it is alone there): no copy to make and no shared state left to clear.
+    const alone = shared.members.length === 1 && shared.members[0] === dest;
+    out.adjOut = alone ? shared.adjOut : shared.adjOut.clone();
+    this.leaveShared(dest, alone);
   }
 
-  /** Ends `dest`'s use of the shared Adj-RIB-Out (what it counted there becomes its own); the last member out clears it. */
-  private leaveShared(dest: Source): void {
+  /**
+   * Ends `dest`'s use of the shared Adj-RIB-Out (what it counted there becomes its own); the last
+   * member out clears it, unless it `keeps` it as its own.
+   */
+  private leaveShared(dest: Source, keeps = false): void {
     const out = dest.out!;
     const shared = out.shared!;
     addExportDelta(dest.counters, shared.counters, out.sharedCountersBase);
@@ -1215,7 +1221,7 @@ export class RouteEngine {
     const i = shared.members.indexOf(dest);
     if (i >= 0) shared.members.splice(i, 1);
     if (shared.members.length === 0) {
-      shared.adjOut.clear();
+      if (!keeps) shared.adjOut.clear();
       if (this.sharedOuts.get(shared.cls) === shared) this.sharedOuts.delete(shared.cls);
     }
     this.groups = undefined;
@@ -1226,6 +1232,9 @@ export class RouteEngine {
     const owner = best ? this.sources[best.source] : undefined;
     if (owner !== dest && owner?.out?.shared) this.ownAdjRibOut(owner);
     const result = !best || best.source === dest.index ? EXPORT_NONE : this.exportResult(dest, key, best.source, best.attrId);
+    // A route that goes nowhere (an iBGP-learned one toward an iBGP peer: most of a mesh's table,
+    // met once per route for every peer that comes up) needs no slot when no Adj-RIB-Out holds the prefix.
+    if (result === EXPORT_NONE && this.exportIndex.slotOf(key) < 0) return;
     const slot = this.exportIndex.acquire(key);
     // A peer sharing its class's Adj-RIB-Out (it joined while that was empty) records there, and counts for itself.
     this.applyExport(dest.out!.adjOut, dest.counters, slot, result);

@@ -132,7 +132,7 @@ export function negotiate(peer: PeerIntent, ours: Pick<OpenMessage, 'capabilitie
     keepaliveTime,
     context: negotiateContext(ours, theirs),
     families,
-    localCaps: summarise(ours.capabilities),
+    localCaps: summariseLocal(ours.capabilities),
     peerCaps: summarise(theirs.capabilities),
     peerGracefulRestart: theirs.capabilities.some((c) => c.kind === 'gracefulRestart'),
     internal: peerAs === peer.localAs,
@@ -140,6 +140,18 @@ export function negotiate(peer: PeerIntent, ours: Pick<OpenMessage, 'capabilitie
 }
 
 /** The capability tree `show protocols all` prints, from a capability list. */
+/**
+ * Our capabilities are buildOpen's cached array, the same for every session of a configuration:
+ * summarised once, not once per session (the summary is only ever read).
+ */
+const localSummaries = new WeakMap<readonly Capability[], CapabilitySummary>();
+
+function summariseLocal(caps: readonly Capability[]): CapabilitySummary {
+  let s = localSummaries.get(caps);
+  if (!s) localSummaries.set(caps, (s = summarise(caps)));
+  return s;
+}
+
 export function summarise(caps: readonly Capability[]): CapabilitySummary {
   const mp = caps.flatMap((c) => (c.kind === 'multiprotocol' ? [familyName(c.afi)] : []));
   const gr = caps.find((c) => c.kind === 'gracefulRestart');

@@ -136,7 +136,7 @@ export class PeerSession {
     if (this.running) return;
     this.running = true;
     this.setProtoState('start');
-    this.log.info({ passive: this.intent.passive, peerIp: this.intent.peerIp, peerPort: this.intent.peerPort }, 'peer started');
+    if (this.log.isLevelEnabled('info')) this.log.info({ passive: this.intent.passive, peerIp: this.intent.peerIp, peerPort: this.intent.peerPort }, 'peer started');
     // Node's sockets cannot set TCP_MD5SIG or IP_MINTTL yet: say so rather than pretend.
     if (this.intent.password !== undefined) this.log.warn('TCP-MD5 password configured but not supported yet: the session runs without it');
     if (this.intent.ttlSecurity !== undefined) this.log.warn('ttlSecurity configured but not supported yet');
@@ -400,11 +400,12 @@ export class PeerSession {
     const from = att.state;
     const t = step(from, event);
     if (t.ignored) {
-      this.log.debug({ state: from, event: event.name, conn: att.direction }, 'event ignored');
+      if (this.log.isLevelEnabled('debug')) this.log.debug({ state: from, event: event.name, conn: att.direction }, 'event ignored');
       return;
     }
     att.state = t.next;
-    if (from !== t.next || t.fsmError) {
+    // Checked before the record is built: at Calico's default level (Warning) every transition of every session would make one for nothing.
+    if ((from !== t.next || t.fsmError) && this.log.isLevelEnabled('info')) {
       this.log.info({ from, to: t.next, event: event.name, reason, conn: att.direction, ...(t.fsmError ? { fsmError: true } : {}) }, 'state change');
     }
     for (const action of t.actions) this.execute(att, action, event);
@@ -412,7 +413,7 @@ export class PeerSession {
     // A connection the peer opened cannot be re-dialled: when it falls back to Active it is over.
     if (att.direction === 'incoming' && t.next === 'Active' && from !== 'Idle') {
       att.state = 'Idle';
-      this.log.info({ from: 'Active', to: 'Idle', event: event.name, reason: 'incoming connection closed', conn: att.direction }, 'state change');
+      if (this.log.isLevelEnabled('info')) this.log.info({ from: 'Active', to: 'Idle', event: event.name, reason: 'incoming connection closed', conn: att.direction }, 'state change');
     }
     if (att.state === 'Idle') this.attemptEnded(att);
   }
@@ -726,7 +727,7 @@ export class PeerSession {
     att.cause = undefined;
     this.setProtoState('up');
     const socket = att.socket;
-    this.log.info({ neighborId: neg.neighborId, holdTime: neg.holdTime, keepalive: neg.keepaliveTime, families: neg.families }, 'session established');
+    if (this.log.isLevelEnabled('info')) this.log.info({ neighborId: neg.neighborId, holdTime: neg.holdTime, keepalive: neg.keepaliveTime, families: neg.families }, 'session established');
     this.callEngine('peer-up', () => this.deps.engine.peerUp({
       peer: this.intent,
       neighborId: neg.neighborId,

@@ -184,6 +184,31 @@ describe('AdjRibOut on the shared export index', () => {
     a.resendAll();
     expect(a.drain().announce.get(4)!.get(5)).toEqual([k('10.0.0.0/24'), k('10.0.1.0/24')]);
   });
+
+  it('clones, resends, lists and clears every used slot, also past the first capacity and after slots were freed', () => {
+    const { refs, index, a, b } = rib();
+    // 1500 prefixes: the index grows past its first 1024 slots; the first 100 are freed again.
+    const keys = Array.from({ length: 1500 }, (_, i) => k(`10.${i >> 8}.${i & 255}.0/24`));
+    for (const key of keys) b.announce(key, 7);
+    for (const key of keys.slice(0, 100)) b.withdraw(key);
+    b.drain();
+    expect(index.size).toBe(1400);
+    a.announce(keys[1499]!, 8);
+    const c = a.clone();
+    expect(c.get(keys[1499]!)).toBe(8);
+    expect([...b.keys()]).toEqual(keys.slice(100));
+    b.resendAll();
+    expect(b.drain().announce.get(4)!.get(7)).toHaveLength(1400);
+    expect(refs.get(7)).toBe(1400);
+    b.clear();
+    expect(refs.get(7)).toBe(0);
+    expect(index.size).toBe(1);
+    a.clear();
+    expect(index.size).toBe(1); // the clone still holds it
+    c.clear();
+    expect(index.size).toBe(0);
+    expect(refs.get(8)).toBe(0);
+  });
 });
 
 describe('ExportClasses', () => {

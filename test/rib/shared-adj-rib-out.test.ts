@@ -4,7 +4,8 @@
  * encoding per batch). Split horizon, route refresh, late joiners and peers leaving must look,
  * from each peer's side, exactly as with an Adj-RIB-Out per peer.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { AdjRibOut } from '../../daemon/rib/adj-rib-out.js';
 import { RouteEngine } from '../../daemon/rib/index.js';
 import { MockSink } from '../../daemon/sink/mock.js';
 import { announce, attrs, Capture, intent, peer, pool, RecordingEncoder, withdraw } from './helpers.js';
@@ -140,5 +141,44 @@ describe('shared Adj-RIB-Out of an export class', () => {
     await engine.settled();
     expect(fresh.table().size).toBe(0);
     expect(engine.counters('Node_c7').exported).toBe(0);
+  });
+
+  it('in a full mesh each peer, alone in a fresh shared Adj-RIB-Out when its own route comes, keeps it as its own and is served as before', async () => {
+    // Calico's node-to-node mesh: iBGP, no reflection, the node's own block in the table.
+    const enc = new RecordingEncoder();
+    const engine = new RouteEngine({ intent: intent({ pools: [pool('10.244.0.0/16', { ipipMode: 'Never' })] }), sink: new MockSink(), encoder: enc });
+    const mesh = (n: number) => peer(`Mesh_172_16_30_${n}`, { peerIp: `172.16.30.${n}`, neighborId: `172.16.30.${n}` });
+    const OWN = '10.244.1.0/26';
+    const E = '10.244.9.0/26';
+    const caps: Capture[] = [];
+    const clone = vi.spyOn(AdjRibOut.prototype, 'clone');
+    for (const n of [2, 3, 4]) {
+      const c = new Capture(enc);
+      caps.push(c);
+      await engine.peerUp(mesh(n), c);
+      await engine.peerUpdate(mesh(n).name, announce([`10.244.${n}.0/26`], attrs({ nextHop: `172.16.30.${n}` })));
+    }
+    await engine.settled();
+    // Taken over, not copied.
+    expect(clone).not.toHaveBeenCalled();
+    clone.mockRestore();
+    // iBGP-learned blocks go to no other mesh peer: each has the own block, once.
+    for (const c of caps) expect([...c.table().keys()]).toEqual([OWN]);
+    for (const c of caps) expect(c.take().filter((m) => m.kind === 'update')).toHaveLength(1);
+    // Every one still follows changes, each told once, with its own counters.
+    await engine.peerUp(EBGP, new Capture(enc));
+    await engine.peerUpdate(EBGP.name, announce([E], fromEbgp));
+    await engine.settled();
+    for (const c of caps) expect(c.take()).toEqual([expect.objectContaining({ kind: 'update', prefixes: [E] })]);
+    await engine.peerUpdate(EBGP.name, withdraw([E]));
+    await engine.settled();
+    for (const c of caps) expect(c.take()).toEqual([expect.objectContaining({ kind: 'withdraw', prefixes: [E] })]);
+    for (const n of [2, 3, 4]) expect(engine.counters(mesh(n).name)).toMatchObject({ exported: 1, exportUpdates: { received: 2, accepted: 2 }, exportWithdraws: { accepted: 1 } });
+    // A peer leaving releases what it held; a late joiner gets the table.
+    await engine.peerDown(mesh(2).name);
+    const late = new Capture(enc);
+    await engine.peerUp(mesh(5), late);
+    await engine.settled();
+    expect([...late.table().keys()].sort()).toEqual([OWN]);
   });
 });

@@ -93,6 +93,19 @@ describe('OPEN checks against the peer config', () => {
     expect(n.internal).toBe(true);
     expect(n.peerGracefulRestart).toBe(false);
   });
+
+  it('summarises our capabilities once per OPEN built, each session its peer\'s', () => {
+    const ours = buildOpen(peer, local).open;
+    const a = negotiate(peer, ours, theirOpen());
+    const b = negotiate(peer, ours, theirOpen({ capabilities: [{ kind: 'as4', asn: 64512 }, { kind: 'routeRefresh' }] }));
+    expect(a.localCaps).toBe(b.localCaps);
+    expect(a.localCaps).toEqual(summarise(ours.capabilities));
+    expect(a.peerCaps.routeRefresh).toBe(false);
+    expect(b.peerCaps.routeRefresh).toBe(true);
+    // Another configuration, another OPEN: its own summary.
+    const other = buildOpen(peerIntent('10.0.0.2', { families: [4, 6] }), local).open;
+    expect(negotiate(peer, other, theirOpen()).localCaps.multiprotocol).toEqual(['ipv4', 'ipv6']);
+  });
 });
 
 describe('peer diff on reload', () => {
