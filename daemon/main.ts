@@ -282,6 +282,8 @@ class StartError extends Error {}
 export interface LaunchInfo {
   /** The build-time V8 code cache: accepted, rejected (another Node/V8 or flags), stale, missing or off. */
   readonly codeCache?: string;
+  /** V8 flags the launcher sets once the start is over (session phase; daemon/launcher.cjs runtimeFlags). */
+  readonly v8Flags?: readonly string[];
 }
 
 let launch: LaunchInfo = {};
