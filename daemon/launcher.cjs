@@ -27,13 +27,6 @@ const vm = require('node:vm');
 const v8 = require('node:v8');
 
 const file = join(__dirname, 'petrel-daemon.cjs');
-/**
- * V8's --interrupt-budget in Node 20 (V8 11.3), put back before a cache is written at exit (the
- * flag is part of what V8 checks). A Node whose default differs fails the build's cache check.
- */
-const V8_INTERRUPT_BUDGET = 67584;
-/** The daemon's, once started: four times V8's (see runtimeFlags). */
-const SESSION_INTERRUPT_BUDGET = 4 * V8_INTERRUPT_BUDGET;
 const MAGIC = 'petrel-code-cache ';
 
 /** The cache's code for build `id`, or why there is none. */
@@ -71,51 +64,24 @@ if (out) {
   delete process.env.PETREL_CODE_CACHE_WRITE;
   process.on('exit', () => {
     // The flags as they were at the compile (see below), or V8 rejects the cache at every start.
+    // The daemon itself changes --interrupt-budget while its sessions come up (daemon/tiering.ts):
+    // V8's default (Node 20) back too; a Node whose default differs fails the build's cache check.
     v8.setFlagsFromString('--lazy-feedback-allocation');
-    v8.setFlagsFromString(`--interrupt-budget=${V8_INTERRUPT_BUDGET}`);
+    v8.setFlagsFromString('--interrupt-budget=67584');
     writeFileSync(out, Buffer.concat([Buffer.from(`${MAGIC}${id}\n`, 'latin1'), script.createCachedData()]));
   });
 }
 
-/**
- * V8 flags set once the daemon has started (see below), as the start-up log line reports them.
- *
- * --no-lazy-feedback-allocation: V8 gives a function its feedback vector (what its inline caches
- * learn) only once it has run a while; until then every property access and call in it takes the
- * generic, slow path. Start-up code runs once, so that is right for it; but the session code runs
- * a few dozen times per peer and mostly never gets there. Once started, functions get feedback
- * from their first call (PETREL_EAGER_FEEDBACK=off leaves V8's default).
- *
- * --interrupt-budget: how much bytecode a function runs between V8's checks whether to optimise
- * it, i.e. how soon TurboFan compiles it. At V8's default a full mesh's session phase, where each
- * piece of session and RIB code runs a few dozen times, sets TurboFan compiling functions that
- * will not run again: about a fifth of a daemon's CPU in that phase (issue 10, mesh cell). Four
- * times the default leaves that code in the interpreter and baseline compiler, and 10 to 15 ms of
- * session-phase CPU per daemon at M = 30; the loops of a large table still get optimised (ingest
- * and kernel cells at 100k and 1M routes measured no worse). PETREL_INTERRUPT_BUDGET=<bytes> sets
- * another budget, =off leaves V8's default.
- */
-function runtimeFlags(env) {
-  const flags = [];
-  if (env.PETREL_EAGER_FEEDBACK !== 'off') flags.push('--no-lazy-feedback-allocation');
-  const budget = env.PETREL_INTERRUPT_BUDGET;
-  if (budget === 'off') return flags;
-  // A positive number that fits V8's int flag.
-  const valid = budget !== undefined && /^[1-9][0-9]{0,8}$/.test(budget);
-  if (budget !== undefined && budget !== '' && !valid) {
-    process.stderr.write(`petrel: PETREL_INTERRUPT_BUDGET=${budget} is not a number of bytes or off; using ${SESSION_INTERRUPT_BUDGET}\n`);
-  }
-  flags.push(`--interrupt-budget=${valid ? budget : SESSION_INTERRUPT_BUDGET}`);
-  return flags;
-}
-
-const flags = runtimeFlags(process.env);
 const mod = { exports: {} };
 script.runInThisContext()(mod.exports, createRequire(file), mod, file, __dirname);
-const started = mod.exports.main(process.argv, { codeCache, v8Flags: flags });
-// Set after the cached compile: the code cache is checked against the flags in force then.
+const started = mod.exports.main(process.argv, { codeCache });
+// V8 gives a function its feedback vector (what its inline caches learn) only once it has run a
+// while; until then every property access and call in it takes the generic, slow path. Start-up
+// code runs once, so that is right for it; but the session code runs a few dozen times per peer
+// and mostly never gets there. Once started, functions get feedback from their first call. Set
+// after the cached compile: the code cache is checked against the flags in force then.
 if (started && typeof started.then === 'function') {
   started.then(() => {
-    for (const f of flags) v8.setFlagsFromString(f);
+    if (process.env.PETREL_EAGER_FEEDBACK !== 'off') v8.setFlagsFromString('--no-lazy-feedback-allocation');
   });
 }
