@@ -173,8 +173,8 @@ async function runDaemon(o: PetrelOptions): Promise<void> {
   if (sink instanceof KernelSink) sink.warm();
   const stop = installSignals(daemon, log, o.restartOnSigterm === true);
   const backend = new DaemonControlBackend(daemon, rib, { configSource: o.intentFile ?? resolveDatastoreUrl(o.datastore), onDown: () => stop('down') });
-  // As calico-node: bird.ctl shows the IPv4 protocols, bird6.ctl (beside it) the IPv6 ones when the node has an IPv6 address.
   phase.begin();
+  // As calico-node: bird.ctl shows the IPv4 protocols, bird6.ctl (beside it) the IPv6 ones when the node has an IPv6 address.
   const sockets: { path: string; families: (4 | 6)[] }[] = [{ path: o.ctlSocket, families: [4] }];
   const v6Path = o.ctlSocket6 ?? (first.ipv6Address ? join(dirname(o.ctlSocket), 'bird6.ctl') : undefined);
   if (v6Path && v6Path !== o.ctlSocket) sockets.push({ path: v6Path, families: [6] });

@@ -5,11 +5,12 @@
  * bytecode. While the configured peers come up, the session, codec and RIB code runs a few dozen
  * times per peer; at V8's default budget TurboFan compiles much of it, for calls that mostly never
  * come again: about a fifth of a daemon's CPU in a full mesh's session phase (issue 10, mesh cell,
- * M = 30). Four times the budget leaves that code to the interpreter and baseline compiler (10 to
- * 15 ms less CPU per daemon there). A large table is another matter: its loops run hundreds of
+ * M = 30). Four times the budget leaves that code to the interpreter and baseline compiler: about
+ * 10 ms less CPU per daemon there. A large table is another matter: its loops run hundreds of
  * thousands of times and want TurboFan early (re-advertising 100k routes of four per set to ten
- * peers took 7-10 % more CPU with the larger budget), so V8's budget comes back once every
- * configured peer has been Established, or after `maxMs` at most (a peer that never comes up).
+ * peers took up to 6 % more CPU in runs with the larger budget throughout), so V8's budget comes
+ * back once every configured peer has been Established, or after `maxMs` at most (a peer that
+ * never comes up).
  *
  * PETREL_INTERRUPT_BUDGET=off leaves V8's budget alone; =<bytes> uses that budget for the phase.
  */
