@@ -69,9 +69,6 @@ describe('the session phase in the daemon', () => {
       expect((await p.waitLog('ready', ready)).interruptBudget).toBe(SESSION_PHASE_INTERRUPT_BUDGET);
       const over = await p.waitLog('phase over', phaseOver);
       expect(over).toMatchObject({ why: 'all peers up', up: 1, configured: 1, interruptBudget: V8_INTERRUPT_BUDGET });
-      // It ended at the peer's Established, not later.
-      const at = (pred: (l: LogLine) => boolean) => p.logs.findIndex(pred);
-      expect(at(phaseOver)).toBeGreaterThan(at((l) => l.msg === 'session established'));
       expect(p.logs.some((l) => l.msg === 'session established')).toBe(true);
     }
   });
