@@ -16,6 +16,8 @@ import { tablePrefixes } from '../table.js';
 import { formatPrefix4 } from '../../../proto/prefix.js';
 import { KernelSink, type KernelSinkImpl } from '../../../daemon/sink/kernel.js';
 import type { SinkRoute } from '../../../daemon/model.js';
+import { keyedRoute } from '../../../daemon/sink/route.js';
+import { cidrToKey } from '../../../daemon/rib/keys.js';
 
 /**
  * Waits until the main table of the speaker's namespace holds `baseline + n` prefixes, polling
@@ -68,7 +70,7 @@ export async function ipBatchFloor(ns: string, n: number): Promise<number> {
 
 /**
  * Petrel's kernel sink alone adding the same N routes (no BGP): a KernelSink in this process fed
- * the way the engine feeds it (a first batch of 1,000, then doubling up to 20,000, two in flight),
+ * the way the engine feeds it (keyed routes; a first batch of 1,000, then doubling up to 20,000, two in flight),
  * from the first apply to the last answer. Comparable with the ip -batch floor, which it beats when
  * the netlink helper is used; `ip` shows the iproute2 fallback.
  */
@@ -76,7 +78,8 @@ export async function sinkAlone(ns: string, n: number, impl: KernelSinkImpl): Pr
   await flushBirdRoutes(ns);
   const p = tablePrefixes(n);
   const routes: SinkRoute[] = [];
-  for (let i = 0; i < n; i++) routes.push({ prefix: formatPrefix4(p[2 * i]!, p[2 * i + 1]!), type: 'unicast', via: HUB.injector });
+  // As the engine hands them over: keyed by the RIB's prefix key, the text made only if asked for.
+  for (let i = 0; i < n; i++) routes.push(keyedRoute(cidrToKey(formatPrefix4(p[2 * i]!, p[2 * i + 1]!)), 'unicast', HUB.injector));
   const sink = new KernelSink({ commandPrefix: ['ip', 'netns', 'exec', ns], impl });
   try {
     if (impl === 'netlink' && !sink.usesNetlink) throw new Error(`netlink sink unavailable: ${sink.netlinkOff ?? ''}`);
