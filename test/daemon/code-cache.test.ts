@@ -3,7 +3,7 @@
  * build made (issue 10, mesh: ~15 ms of CPU less per start), and starts just the same without it:
  * the cache missing, switched off, made for another build, or rejected by V8.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -21,13 +21,13 @@ beforeAll(() => ensureBuilt());
 const CACHE = join(MAIN, '..', 'petrel-daemon.cjs.cache');
 
 /** Starts the daemon from an intent file with `env`; returns the codeCache field of its start-up line. */
-async function startWith(env: NodeJS.ProcessEnv): Promise<{ codeCache: unknown; daemon: PetrelProcess }> {
+async function startWith(env: NodeJS.ProcessEnv, command?: readonly string[]): Promise<{ codeCache: unknown; daemon: PetrelProcess }> {
   const dir = mkdtempSync(join(tmpdir(), 'petrel-code-cache-test-'));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   const port = await freePort();
   const file = join(dir, 'intent.json');
   writeFileSync(file, JSON.stringify(intent({ ipv4Address: '127.0.0.1', routerId: '127.0.0.1', listenPort: port })));
-  const daemon = new PetrelProcess(['--intent-file', file, '--listen', `127.0.0.1:${port}`, '--ctl-socket', join(dir, 'bird.ctl'), '--sink', 'mock', '--log-level', 'info'], env);
+  const daemon = new PetrelProcess(['--intent-file', file, '--listen', `127.0.0.1:${port}`, '--ctl-socket', join(dir, 'bird.ctl'), '--sink', 'mock', '--log-level', 'info'], env, command);
   cleanups.push(() => daemon.kill());
   const ready = await daemon.waitLog('control socket ready', (l) => l.msg === 'control socket ready');
   return { codeCache: ready.codeCache, daemon };
@@ -50,6 +50,17 @@ describe('the daemon start path and its code cache', () => {
     expect(codeCache).toBe('accepted');
     daemon.signal('SIGTERM');
     expect(await daemon.waitExit()).toEqual({ code: 0, signal: null });
+  });
+
+  it('run as a program, the bin starts Node with one V8 worker thread (its shebang), from the cache', async () => {
+    const bin = await startWith({}, [MAIN]);
+    const plain = await startWith({});
+    expect(bin.codeCache).toBe('accepted');
+    expect(readFileSync(`/proc/${bin.daemon.pid}/cmdline`, 'utf8').split('\0')).toContain('--v8-pool-size=1');
+    expect(readFileSync(`/proc/${plain.daemon.pid}/cmdline`, 'utf8').split('\0')).not.toContain('--v8-pool-size=1');
+    // Node's default pool is four workers: three threads fewer.
+    const threads = (pid: number) => readdirSync(`/proc/${pid}/task`).length;
+    expect(threads(bin.daemon.pid)).toBeLessThanOrEqual(threads(plain.daemon.pid) - 3);
   });
 
   it('starts without a cache: missing or switched off', async () => {

@@ -2,7 +2,7 @@
  * Petrel as the speaker under test: Calico v3 resources for each scenario (the same peers and blocks
  * the BIRD configs get), and a runner for the daemon (`node dist/petrel.cjs`, the `petrel` bin) inside a namespace.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nsSpawn } from '../lab/netns.js';
@@ -11,6 +11,16 @@ import { SpeakerProcess, type HubSpeakerConfig } from './speaker.js';
 
 /** The daemon's start path (scripts/bundle.mjs: the bundle run from its code cache), dist/petrel.cjs beside this file's dist/tools/bench/. */
 export const DAEMON_JS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'petrel.cjs');
+
+/**
+ * The Node options the bin's shebang gives (`#!/usr/bin/env -S node <options>`): the daemon runs
+ * with them as the `petrel` bin does, under the harness' own Node binary.
+ */
+export function binNodeOptions(bin = DAEMON_JS): string[] {
+  const first = readFileSync(bin, 'utf8').split('\n', 1)[0] ?? '';
+  const m = /^#!\/usr\/bin\/env -S node\s+(.*)$/.exec(first);
+  return m ? m[1]!.trim().split(/\s+/) : [];
+}
 
 export function petrelBuilt(): boolean {
   return existsSync(DAEMON_JS);
@@ -61,7 +71,7 @@ export function spawnPetrel(ns: string, dir: string, node: string, listen: strin
   const ctl = join(dir, `${node}.ctl`);
   // `npm run bench -- <cell> --profile` sets this: each daemon writes a V8 CPU profile on exit.
   const profileDir = process.env.PETREL_BENCH_PROFILE_DIR;
-  const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const nodeArgs = [...binNodeOptions(), ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])];
   // NODE_EXTRA_CA_CERTS (set on some build machines for an HTTPS proxy) makes every Node process
   // parse the whole CA store before any JavaScript runs: ~30 ms of CPU per start, a third of a
   // daemon's start-up, paid by no daemon of a calico-node container. The daemon never uses it.

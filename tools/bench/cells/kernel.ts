@@ -109,13 +109,21 @@ export async function sinkAlone(ns: string, n: number, impl: KernelSinkImpl): Pr
   }
 }
 
+/** CPU time (ms) used so far by a speaker: its main thread, its other threads (V8's compiler and GC workers), its live child processes. */
+export interface CpuSplit {
+  readonly mainMs: number;
+  readonly threadsMs: number;
+  readonly childrenMs: number;
+}
+
 /**
- * CPU time (ms) used so far by process `pid`: every thread of it and of its live child processes
- * (Petrel's netlink helper, where the kernel does the route inserts), from /proc/.../schedstat (ns).
+ * CPU time used so far by process `pid`, split as CpuSplit: every thread of it and of its live
+ * child processes (Petrel's netlink helper, where the kernel does the route inserts), from
+ * /proc/.../schedstat (ns).
  */
-export function cpuMsOf(pid: number): number {
-  let ns = 0;
-  const visit = (p: number): void => {
+export function cpuSplitOf(pid: number): CpuSplit {
+  const ns = { main: 0, threads: 0, children: 0 };
+  const visit = (p: number, child: boolean): void => {
     let tasks: string[];
     try {
       tasks = readdirSync(`/proc/${p}/task`);
@@ -124,15 +132,24 @@ export function cpuMsOf(pid: number): number {
     }
     for (const t of tasks) {
       try {
-        ns += Number(readFileSync(`/proc/${p}/task/${t}/schedstat`, 'utf8').split(' ')[0]);
-        for (const c of readFileSync(`/proc/${p}/task/${t}/children`, 'utf8').split(' ')) if (c.trim() !== '') visit(Number(c));
+        const used = Number(readFileSync(`/proc/${p}/task/${t}/schedstat`, 'utf8').split(' ')[0]);
+        if (child) ns.children += used;
+        else if (Number(t) === p) ns.main += used;
+        else ns.threads += used;
+        for (const c of readFileSync(`/proc/${p}/task/${t}/children`, 'utf8').split(' ')) if (c.trim() !== '') visit(Number(c), true);
       } catch {
         // the thread or process ended meanwhile
       }
     }
   };
-  visit(pid);
-  return ns / 1e6;
+  visit(pid, false);
+  return { mainMs: ns.main / 1e6, threadsMs: ns.threads / 1e6, childrenMs: ns.children / 1e6 };
+}
+
+/** All of cpuSplitOf(pid), in ms. */
+export function cpuMsOf(pid: number): number {
+  const c = cpuSplitOf(pid);
+  return c.mainMs + c.threadsMs + c.childrenMs;
 }
 
 async function kernelOnce(lab: HubLab, kind: 'bird' | 'petrel', shape: TableShape, timeoutMs: number): Promise<{ value: number; extra: Record<string, number> }> {
@@ -140,11 +157,15 @@ async function kernelOnce(lab: HubLab, kind: 'bird' | 'petrel', shape: TableShap
   let agent: AgentHandle | undefined;
   try {
     const baseline = mainTablePrefixes(speaker.pid);
-    const cpu0 = cpuMsOf(speaker.pid);
+    const cpu0 = cpuSplitOf(speaker.pid);
     agent = AgentHandle.start(lab.ns.agentNs, { timeoutMs, peers: [injectSpec('inj', shape, HUB.speaker)] });
     const est = await agent.wait('established', 'inj', timeoutMs);
     const done = await pollKernel(speaker.pid, lab.ns.speakerNs, baseline, shape.prefixes, timeoutMs);
-    return { value: done.at - est.t, extra: { firstRouteMs: done.firstAt - est.t, cpuMs: cpuMsOf(speaker.pid) - cpu0, peakRssMB: speaker.memory().peakKb / 1024 } };
+    const cpu = cpuSplitOf(speaker.pid);
+    const main = cpu.mainMs - cpu0.mainMs;
+    const threads = cpu.threadsMs - cpu0.threadsMs;
+    const children = cpu.childrenMs - cpu0.childrenMs;
+    return { value: done.at - est.t, extra: { firstRouteMs: done.firstAt - est.t, cpuMs: main + threads + children, cpuMainMs: main, cpuThreadsMs: threads, cpuChildrenMs: children, peakRssMB: speaker.memory().peakKb / 1024 } };
   } finally {
     await agent?.stop();
     await speaker.stop();
