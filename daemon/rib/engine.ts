@@ -52,7 +52,7 @@ export interface RouteEngineOptions {
 
 const LOCAL = 0;
 const OUT_CACHE_LIMIT = 4096;
-/** Prefixes announce4 handles per call (see announce4All). */
+/** Prefixes announce4 handles per call (see there). */
 const ANNOUNCE_RUN = 256;
 /** An UPDATE of up to this many yields' work is applied at once (applyUpdate), not queued. */
 const INLINE_YIELDS = 4;
@@ -747,7 +747,11 @@ export class RouteEngine {
     const imported = normaliseImported(attrs, peer.ibgp);
     if (!importVerdict(this.importContext(peer), imported).accept) return false;
     const id = this.store.intern(imported);
-    this.announce4All(src, u.nlri, id);
+    const packed = u.nlri;
+    this.clock = this.now();
+    // In runs of at most ANNOUNCE_RUN prefixes per call (see announce4).
+    const end = packed.length - 1;
+    for (let from = 0; from < end; from += 2 * ANNOUNCE_RUN) this.announce4(src, packed, from, Math.min(end, from + 2 * ANNOUNCE_RUN), id);
     this.store.release(id);
     return true;
   }
@@ -825,7 +829,9 @@ export class RouteEngine {
       }
       const id = this.store.intern(imported);
       if (inline && family === 4 && pathIds === undefined && src.stale === undefined && src.adjIn.simple) {
-        this.announce4All(src, packed, id);
+        this.clock = this.now();
+        const end = packed.length - 1;
+        for (let from = 0; from < end; from += 2 * ANNOUNCE_RUN) this.announce4(src, packed, from, Math.min(end, from + 2 * ANNOUNCE_RUN), id);
         this.store.release(id);
         return;
       }
@@ -947,16 +953,12 @@ export class RouteEngine {
    * The IPv4 announcements of one UPDATE from a peer with no ADD-PATH paths and no stale routes:
    * each prefix is stored and decided in one pass, with no key list or closure per prefix.
    */
-  private announce4All(src: Source, packed: Uint32Array, id: number): void {
-    this.clock = this.now();
-    // In runs of at most ANNOUNCE_RUN prefixes per call: an UPDATE of a thousand prefixes would
-    // have V8 compile announce4's loop on the stack (OSR) during the first ones and then again as
-    // a whole; called with short runs, announce4 is compiled once, as a function.
-    const end = packed.length - 1;
-    for (let from = 0; from < end; from += 2 * ANNOUNCE_RUN) this.announce4(src, packed, from, Math.min(end, from + 2 * ANNOUNCE_RUN), id);
-  }
-
-  /** Prefixes `from / 2` up to (not including) `to / 2` of `packed`; the caller has read the clock. */
+  /**
+   * Prefixes `from / 2` up to (not including) `to / 2` of `packed`; the caller has read the clock.
+   * Callers pass runs of at most ANNOUNCE_RUN prefixes: an UPDATE of a thousand prefixes (one
+   * attribute set) would have V8 compile this loop on the stack (OSR) during the first UPDATEs and
+   * then again as a whole; called with short runs, it is compiled once, as a function.
+   */
   private announce4(src: Source, packed: Uint32Array, from: number, to: number, id: number): void {
     const adj = src.adjIn;
     const loc = this.loc;
