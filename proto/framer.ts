@@ -17,7 +17,7 @@ const COALESCE_SIZE = 4096;
 
 export class MessageFramer {
   /** Buffered chunks; the live ones are chunks[first..]. An index (not shift()) keeps dropping O(1). */
-  private chunks: Uint8Array[] = [];
+  private readonly chunks: Uint8Array[] = [];
   private first = 0;
   /** Read offset into chunks[first]. */
   private head = 0;
@@ -150,12 +150,14 @@ export class MessageFramer {
     this.chunks[this.first] = EMPTY;
     this.first++;
     this.head = 0;
+    // The list is emptied and compacted in place, never replaced: V8 takes a field that keeps its
+    // first value for a constant, and code compiled with it is thrown away at the first new array.
     if (this.first === this.chunks.length) {
-      this.chunks = [];
+      this.chunks.length = 0;
       this.first = 0;
       this.spare = undefined;
     } else if (this.first >= 64 && this.first * 2 >= this.chunks.length) {
-      this.chunks = this.chunks.slice(this.first);
+      this.chunks.splice(0, this.first);
       this.first = 0;
     }
   }

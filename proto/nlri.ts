@@ -44,18 +44,30 @@ export function decodePrefixes4(b: Uint8Array, off: number, end: number, addPath
   // An empty field (the withdrawn routes of almost every UPDATE): no scratch, no copy.
   if (off >= end) return addPath ? NONE_WITH_IDS : NONE;
   ensureScratch();
-  const out = scratch;
-  const ids = idScratch;
+  // In runs of at most RUN4 prefixes per call: a table UPDATE carries up to ~1,000, and a long
+  // loop here would be compiled by V8 on the stack (OSR) during the first UPDATEs of a cold
+  // daemon and then again as a whole; the small run function is compiled once.
   let o = off;
-  let n = 0;
-  let k = 0;
-  while (o < end) {
-    if (addPath) {
-      if (o + 4 > end) malformed(subcode, 'truncated path identifier');
-      ids[k++] = ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
-      o += 4;
-      if (o >= end) malformed(subcode, 'path identifier without a prefix');
-    }
+  run4N = 0;
+  run4K = 0;
+  while (o < end) o = addPath ? decodeRun4AddPath(b, o, end, subcode) : decodeRun4(b, o, end, subcode);
+  const result: DecodedPrefixes = { prefixes: copyOut(scratch, run4N) };
+  if (addPath) result.pathIds = copyOut(idScratch, run4K);
+  return result;
+}
+
+/** Prefixes per call of decodeRun4 (see decodePrefixes4). */
+const RUN4 = 256;
+/** Words written to scratch, and path identifiers to idScratch, by the runs so far. */
+let run4N = 0;
+let run4K = 0;
+
+/** Up to RUN4 plain IPv4 prefixes from b[o, end) into scratch at run4N; returns where it stopped. */
+function decodeRun4(b: Uint8Array, o: number, end: number, subcode: number): number {
+  const out = scratch;
+  let n = run4N;
+  const stop = n + 2 * RUN4;
+  while (o < end && n < stop) {
     const len = b[o++]!;
     if (len > 32) malformed(subcode, `IPv4 prefix length ${len}`);
     const nb = (len + 7) >> 3;
@@ -69,9 +81,38 @@ export function decodePrefixes4(b: Uint8Array, off: number, end: number, addPath
     out[n++] = len === 0 ? 0 : (a & (0xffffffff << (32 - len))) >>> 0;
     out[n++] = len;
   }
-  const result: DecodedPrefixes = { prefixes: copyOut(out, n) };
-  if (addPath) result.pathIds = copyOut(ids, k);
-  return result;
+  run4N = n;
+  return o;
+}
+
+/** decodeRun4 for ADD-PATH NLRI (RFC 7911): each prefix after its path identifier, into idScratch at run4K. */
+function decodeRun4AddPath(b: Uint8Array, o: number, end: number, subcode: number): number {
+  const out = scratch;
+  const ids = idScratch;
+  let n = run4N;
+  let k = run4K;
+  const stop = n + 2 * RUN4;
+  while (o < end && n < stop) {
+    if (o + 4 > end) malformed(subcode, 'truncated path identifier');
+    ids[k++] = ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
+    o += 4;
+    if (o >= end) malformed(subcode, 'path identifier without a prefix');
+    const len = b[o++]!;
+    if (len > 32) malformed(subcode, `IPv4 prefix length ${len}`);
+    const nb = (len + 7) >> 3;
+    if (o + nb > end) malformed(subcode, 'prefix overruns the field');
+    let a = 0;
+    if (nb > 0) a = b[o]! << 24;
+    if (nb > 1) a |= b[o + 1]! << 16;
+    if (nb > 2) a |= b[o + 2]! << 8;
+    if (nb > 3) a |= b[o + 3]!;
+    o += nb;
+    out[n++] = len === 0 ? 0 : (a & (0xffffffff << (32 - len))) >>> 0;
+    out[n++] = len;
+  }
+  run4N = n;
+  run4K = k;
+  return o;
 }
 
 /** IPv6 prefixes in b[off, end) as quintuples. */

@@ -239,6 +239,8 @@ const SLOT_BITS = 22;
 const SLOTS = 2 ** SLOT_BITS;
 const MAX_GEN = 511;
 const EMPTY = -1;
+/** Slots rehashed per call (see rehash). */
+const REHASH_RUN = 256;
 const NO_UNKNOWN: never[] = [];
 
 /**
@@ -366,7 +368,13 @@ export class AttrStore {
   private rehash(n: number): void {
     this.buckets = new Int32Array(n).fill(EMPTY);
     this.mask = n - 1;
-    for (let s = 0; s < this.nextSlot; s++) {
+    // In runs of at most REHASH_RUN slots per call: a long loop here would be compiled on the stack
+    // (OSR) part way through a big rehash and then again as a whole; a small function once.
+    for (let s = 0; s < this.nextSlot; s += REHASH_RUN) this.rehashRun(s, Math.min(this.nextSlot, s + REHASH_RUN));
+  }
+
+  private rehashRun(from: number, to: number): void {
+    for (let s = from; s < to; s++) {
       if (this.sets[s] === undefined) continue;
       const b = this.hashes[s]! & this.mask;
       this.chain[s] = this.buckets[b]!;

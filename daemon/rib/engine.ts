@@ -52,6 +52,8 @@ export interface RouteEngineOptions {
 
 const LOCAL = 0;
 const OUT_CACHE_LIMIT = 4096;
+/** Prefixes announce4 handles per call (see there). */
+const ANNOUNCE_RUN = 256;
 /** An UPDATE of up to this many yields' work is applied at once (applyUpdate), not queued. */
 const INLINE_YIELDS = 4;
 /** Work units of one member's Adj-RIB-Out write, against one for a decision or a class's export verdict. */
@@ -745,7 +747,11 @@ export class RouteEngine {
     const imported = normaliseImported(attrs, peer.ibgp);
     if (!importVerdict(this.importContext(peer), imported).accept) return false;
     const id = this.store.intern(imported);
-    this.announce4(src, u.nlri, id);
+    const packed = u.nlri;
+    this.clock = this.now();
+    // In runs of at most ANNOUNCE_RUN prefixes per call (see announce4).
+    const end = packed.length - 1;
+    for (let from = 0; from < end; from += 2 * ANNOUNCE_RUN) this.announce4(src, packed, from, Math.min(end, from + 2 * ANNOUNCE_RUN), id);
     this.store.release(id);
     return true;
   }
@@ -823,7 +829,9 @@ export class RouteEngine {
       }
       const id = this.store.intern(imported);
       if (inline && family === 4 && pathIds === undefined && src.stale === undefined && src.adjIn.simple) {
-        this.announce4(src, packed, id);
+        this.clock = this.now();
+        const end = packed.length - 1;
+        for (let from = 0; from < end; from += 2 * ANNOUNCE_RUN) this.announce4(src, packed, from, Math.min(end, from + 2 * ANNOUNCE_RUN), id);
         this.store.release(id);
         return;
       }
@@ -945,19 +953,24 @@ export class RouteEngine {
    * The IPv4 announcements of one UPDATE from a peer with no ADD-PATH paths and no stale routes:
    * each prefix is stored and decided in one pass, with no key list or closure per prefix.
    */
-  private announce4(src: Source, packed: Uint32Array, id: number): void {
+  /**
+   * Prefixes `from / 2` up to (not including) `to / 2` of `packed`; the caller has read the clock.
+   * Callers pass runs of at most ANNOUNCE_RUN prefixes: an UPDATE of a thousand prefixes (one
+   * attribute set) would have V8 compile this loop on the stack (OSR) during the first UPDATEs and
+   * then again as a whole; called with short runs, it is compiled once, as a function.
+   */
+  private announce4(src: Source, packed: Uint32Array, from: number, to: number, id: number): void {
     const adj = src.adjIn;
     const loc = this.loc;
     const hint = src.index;
-    this.clock = this.now();
     let accepted = 0;
     let added = 0;
-    const n = packed.length >> 1;
+    const n = (to - from + 1) >> 1;
     // The Adj-RIB-In's references on `id`, taken after the loop in one step: the caller holds one
     // throughout, so no release in between can free the set.
     let refs = 0;
     try {
-      for (let i = 0; i + 1 < packed.length; i += 2) {
+      for (let i = from; i < to; i += 2) {
         const addr = packed[i]!;
         const len = packed[i + 1]!;
         // One lookup in the Loc-RIB's prefix index: the Adj-RIB-In is indexed by its slots.

@@ -16,6 +16,8 @@ import type { PrefixKey } from './keys.js';
 const EMPTY = -1;
 /** eLen value of an IPv6 entry (IPv4 entries hold len + 1, 1..33; a hole holds 0). */
 const V6 = 255;
+/** Entries moved per call while resizing (see resize). */
+const RUN = 256;
 
 /**
  * The next capacity of a full table: four times while small (a table arriving rehashes a third as
@@ -270,8 +272,17 @@ export class PrefixMap {
     } else this.eLen = new Uint8Array(capacity);
     this.buckets.fill(EMPTY);
     this.v6Keys = [];
+    // In runs of at most RUN entries per call: a long loop inside resize would be compiled on the
+    // stack (OSR) part way through the first big rehash and then again as a whole at the next; a
+    // small function called many times is compiled once.
     let n = 0;
-    for (let i = 0; i < used; i++) {
+    for (let i = 0; i < used; i += RUN) n = this.moveRun(eAddr, eLen, eVal, v6Keys, i, Math.min(used, i + RUN), n);
+    this.used = n;
+  }
+
+  /** Moves the live entries `from`..`to` of the old arrays to the new ones from index `n`; returns the next free index. */
+  private moveRun(eAddr: Uint32Array, eLen: Uint8Array, eVal: Int32Array, v6Keys: (string | undefined)[], from: number, to: number, n: number): number {
+    for (let i = from; i < to; i++) {
       const l = eLen[i]!;
       if (l === 0) continue;
       this.eAddr[n] = eAddr[i]!;
@@ -285,6 +296,6 @@ export class PrefixMap {
       } else this.link(n, PrefixMap.hash(eAddr[i]!, l - 1) & this.mask);
       n++;
     }
-    this.used = n;
+    return n;
   }
 }

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { type CodecContext, decodeUpdate, defaultCodecContext, encodeUpdate, type PathAttributes } from '../../proto/index.js';
-import { decodePrefixes4 } from '../../proto/nlri.js';
+import { decodePrefixes4, writePrefix4 } from '../../proto/nlri.js';
 
 const ctx4: CodecContext = defaultCodecContext();
 const ctx2: CodecContext = { ...defaultCodecContext(), as4: false };
@@ -83,6 +83,34 @@ describe('decoded attribute sharing between UPDATEs', () => {
     const out = decodePrefixes4(many, 0, many.length, false).prefixes;
     expect(out.length).toBe(80);
     expect(out[78]).toBe(0x0a002700);
+  });
+
+  it('decodes a field of more prefixes than one decode run (700, every length 0-32, plain and ADD-PATH) exactly, and rejects a bad one past the first run', () => {
+    const want: number[] = [];
+    const ids: number[] = [];
+    const plain = new Uint8Array(700 * 5);
+    const withIds = new Uint8Array(700 * 9);
+    let o = 0;
+    let p = 0;
+    for (let i = 0; i < 700; i++) {
+      const len = i % 33;
+      const addr = len === 0 ? 0 : ((0x0a000000 + i * 0x01010101) & (0xffffffff << (32 - len))) >>> 0;
+      want.push(addr, len);
+      ids.push(i + 1);
+      o = writePrefix4(plain, o, addr, len);
+      withIds.set([0, 0, (i + 1) >> 8, (i + 1) & 255], p);
+      p = writePrefix4(withIds, p + 4, addr, len);
+    }
+    expect([...decodePrefixes4(plain, 0, o, false).prefixes]).toEqual(want);
+    const d = decodePrefixes4(withIds, 0, p, true);
+    expect([...d.prefixes]).toEqual(want);
+    expect([...(d.pathIds ?? [])]).toEqual(ids);
+    // A length of 33 as the 600th prefix: malformed, as in the first run.
+    const bad = plain.slice(0, o);
+    let q = 0;
+    for (let i = 0; i < 599; i++) q += 1 + (((i % 33) + 7) >> 3);
+    bad[q] = 33;
+    expect(() => decodePrefixes4(bad, 0, o, false)).toThrow(/prefix length 33/);
   });
 
   it('carries nothing of one UPDATE into the next (MP_REACH, errors, AS4 merging): each decodes as it does first in a fresh run', () => {

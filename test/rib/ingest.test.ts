@@ -48,6 +48,25 @@ describe('RouteEngine.applyUpdate', () => {
     expect(engine.routeCount()).toMatchObject({ routes: 0, networks: 0, attributeSets: 0 });
   });
 
+  it('applied at once: an UPDATE of more prefixes than one announce run (600: runs of 256, 256, 88) stores, decides and counts every one', async () => {
+    const { engine } = setup();
+    await engine.peerUp(EBGP, { send: () => undefined });
+    await engine.settled();
+    const a = attrs({ asPath: [{ type: 2, asns: [65001] }], localPref: undefined });
+    const cidrs = Array.from({ length: 600 }, (_, i) => `10.${2 + (i >> 8)}.${i & 255}.0/24`);
+    const r = engine.applyUpdate(EBGP.name, announce(cidrs, a));
+    expect(r).toEqual({ maxPrefixExceeded: false, prefixes: 600 });
+    expect(engine.counters(EBGP.name)).toMatchObject({ imported: 600, preferred: 600 });
+    expect(engine.routeCount()).toMatchObject({ routes: 600, networks: 600, primary: 600, attributeSets: 1 });
+    const listed = new Set([...engine.listRoutes()].map((x) => x.prefix));
+    expect(cidrs.every((c) => listed.has(c))).toBe(true);
+    // Across run boundaries again: 300 known (ignored), 300 new.
+    const more = cidrs.slice(300).concat(Array.from({ length: 300 }, (_, i) => `10.9.${i & 255}.${i >> 8}/32`));
+    engine.applyUpdate(EBGP.name, announce(more, a));
+    expect(engine.counters(EBGP.name).importUpdates).toMatchObject({ received: 1200, accepted: 900, ignored: 300 });
+    expect(engine.routeCount()).toMatchObject({ routes: 900, attributeSets: 1 });
+  });
+
   it('applied at once: a set with our AS in its path is filtered and a treat-as-withdraw UPDATE withdraws, as when queued', async () => {
     const { engine } = setup();
     await engine.peerUp(EBGP, { send: () => undefined });
