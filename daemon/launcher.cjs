@@ -71,10 +71,7 @@ if (out) {
   delete process.env.PETREL_CODE_CACHE_WRITE;
   process.on('exit', () => {
     // The flags as they were at the compile (see below), or V8 rejects the cache at every start.
-    // The daemon itself changes --interrupt-budget while its sessions come up (daemon/tiering.ts):
-    // V8's default (Node 20) back too; a Node whose default differs fails the build's cache check.
     v8.setFlagsFromString('--lazy-feedback-allocation');
-    v8.setFlagsFromString('--interrupt-budget=67584');
     writeFileSync(out, Buffer.concat([Buffer.from(`${MAGIC}${id}\n`, 'latin1'), script.createCachedData()]));
   });
 }

@@ -12,7 +12,6 @@
  * so GR peers keep our routes and the kernel keeps theirs. A crash (kill -9) is the same restart.
  */
 import { realpathSync } from 'node:fs';
-import { setFlagsFromString } from 'node:v8';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,7 +28,6 @@ import { RibBridge } from './session/rib-bridge.js';
 import { GracefulRestartEngine } from './gr/index.js';
 import { KernelSink, MockSink } from './sink/index.js';
 import { findDeviceHolding } from './sink/address-device.js';
-import { SessionPhase, sessionPhaseBudget, V8_INTERRUPT_BUDGET } from './tiering.js';
 
 export interface PetrelOptions {
   node?: string;
@@ -142,16 +140,7 @@ async function runDaemon(o: PetrelOptions): Promise<void> {
   const rib = new RibEngine({ intent: first, sink: sink && kernelDump ? answeringFirstDumpWith(sink, kernelDump) : sink, log, ipipDevice: o.ipipDevice, ...(linkLocalDevice ? { linkLocalDevice } : {}) });
   // Routes a previous run left in the kernel (proto bird) that this intent does not want go now.
   const reconcile = () => rib.reconcileSink().then(() => undefined, (e: unknown) => log.warn({ err: String(e) }, 'kernel reconcile failed'));
-  // TurboFan later while the configured peers come up (daemon/tiering.ts).
-  const tiering = sessionPhaseBudget(process.env.PETREL_INTERRUPT_BUDGET);
-  if (tiering.warning) log.warn(tiering.warning);
-  const phase = new SessionPhase({
-    budget: tiering.budget,
-    setFlags: setFlagsFromString,
-    peers: () => first.peers.map((p) => p.name),
-    onEnd: (why, up, configured) => log.debug({ why, up, configured, interruptBudget: V8_INTERRUPT_BUDGET }, 'session phase over: V8 interrupt budget back to its default'),
-  });
-  const engine = new GracefulRestartEngine({ inner: new PhaseBridge(rib, log, phase), rib, log });
+  const engine = new GracefulRestartEngine({ inner: new RibBridge(rib, log), rib, log });
   // Graceful restart: routes we left in the kernel stay until the peers have re-sent theirs. The
   // daemon listens first (holding what it accepts) and starts the peers once this is decided.
   let reconciled: Promise<void> | undefined;
@@ -173,7 +162,6 @@ async function runDaemon(o: PetrelOptions): Promise<void> {
   if (sink instanceof KernelSink) sink.warm();
   const stop = installSignals(daemon, log, o.restartOnSigterm === true);
   const backend = new DaemonControlBackend(daemon, rib, { configSource: o.intentFile ?? resolveDatastoreUrl(o.datastore), onDown: () => stop('down') });
-  phase.begin();
   // As calico-node: bird.ctl shows the IPv4 protocols, bird6.ctl (beside it) the IPv6 ones when the node has an IPv6 address.
   const sockets: { path: string; families: (4 | 6)[] }[] = [{ path: o.ctlSocket, families: [4] }];
   const v6Path = o.ctlSocket6 ?? (first.ipv6Address ? join(dirname(o.ctlSocket), 'bird6.ctl') : undefined);
@@ -182,27 +170,11 @@ async function runDaemon(o: PetrelOptions): Promise<void> {
     try {
       const ctl = await startControlServer({ path: sock.path, backend, families: sock.families });
       daemon.onClose(() => ctl.close());
-      log.info({ path: sock.path, families: sock.families, startupMs: Math.round(performance.now()), ...launch, ...(phase.running ? { interruptBudget: tiering.budget } : {}) }, 'control socket ready');
+      log.info({ path: sock.path, families: sock.families, startupMs: Math.round(performance.now()), ...launch }, 'control socket ready');
     } catch (e) {
       await daemon.shutdown();
       throw new StartError(`control socket ${sock.path}: ${e instanceof Error ? e.message : String(e)}`);
     }
-  }
-}
-
-/** The route engine's bridge, telling the session phase (daemon/tiering.ts) each peer that came up. */
-class PhaseBridge extends RibBridge {
-  constructor(
-    rib: RibEngine,
-    log: Logger,
-    private readonly phase: SessionPhase,
-  ) {
-    super(rib, log);
-  }
-
-  override peerUp(up: Parameters<RibBridge['peerUp']>[0]): void {
-    super.peerUp(up);
-    this.phase.peerUp(up.peer.name);
   }
 }
 
