@@ -105,14 +105,19 @@ async function runDaemon(o: PetrelOptions): Promise<void> {
   const node = o.node ?? process.env.NODENAME ?? (await nodenameFile());
   if (!o.intentFile && !node) throw new UsageError(`no node name: pass --node <name>, set NODENAME or write it to ${NODENAME_FILE}`);
   const source = o.intentFile ? intentFileSource(o.intentFile) : datastoreSource(resolveDatastoreUrl(o.datastore), node as string);
-  // Graceful restart needs the proto bird routes a previous run left: they are read (two `ip` runs)
-  // once the daemon listens, before the peers start, and the reconcile below uses the same dump.
+  // Graceful restart needs the proto bird routes a previous run left: they are read (through the
+  // sink's netlink helper, or two `ip` runs) once the daemon listens, before the peers start, and
+  // the reconcile below uses the same dump.
   // Nothing is programmed before it is taken (answeringFirstDumpWith holds the applies).
   let takeDump: () => void = () => undefined;
   const kernelDump =
     o.sink === 'kernel' && o.gracefulRestart
       ? new Promise<SinkRoute[]>((resolve, reject) => {
-          takeDump = () => void new KernelSink().dump().then(resolve, reject);
+          takeDump = () => {
+            // The daemon's own sink reads the table, its helper started for good: one process spawned at start, not two.
+            if (sink instanceof KernelSink) sink.warm();
+            void (sink instanceof KernelSink ? sink : new KernelSink()).dump().then(resolve, reject);
+          };
         })
       : undefined;
   kernelDump?.catch(() => {}); // consumed below; a start that fails first must not report it as unhandled
