@@ -170,12 +170,19 @@ export class PeerSession {
    * An incoming connection from this peer's address. Returns false when refused (the caller
    * closes it): while stopped, during the error wait, when a connection from the peer is already
    * being set up, or when a session is established and the peer did not announce graceful restart.
+   *
+   * With a session established to a graceful-restart peer, the new connection is only a candidate:
+   * we send our OPEN on it, and the peer counts as restarted once its OPEN arrives there (onOpen).
+   * A bare TCP connection proves nothing: when both sides dial at once, the peer abandons its own
+   * dial as soon as ours carries an OPEN, and the kernel may have completed that dial's handshake
+   * here after our session came up. Taking it for a restart would close a good session and leave
+   * none (both ends then wait for the next connect delay).
    */
   accept(socket: net.Socket): boolean {
     if (!this.running) return this.refuse(socket, 'peer not running');
     if (this.waiting === 'errorWait') return this.refuse(socket, 'in error wait');
     const est = this.attempts.find((a) => a.state === 'Established');
-    if (!est && this.attempts.some((a) => a.direction === 'incoming')) return this.refuse(socket, 'a connection from the peer is already open');
+    if (this.attempts.some((a) => a !== est && a.direction === 'incoming')) return this.refuse(socket, 'a connection from the peer is already open');
     if (est && !est.negotiated?.peerGracefulRestart) {
       this.log.info({ source: socket.remoteAddress }, 'connection refused: session established');
       socket.end(notificationBytes(6, 7));
@@ -191,8 +198,7 @@ export class PeerSession {
     this.attachSocket(att, socket);
     this.fire(att, { name: 'AutomaticStart_with_PassiveTcpEstablishment' }, 'incoming connection');
     this.fire(att, { name: 'TcpConnectionConfirmed' }, 'incoming connection');
-    // The peer restarted (graceful restart): the old session is gone.
-    if (est) this.fire(est, { name: 'TcpConnectionFails' }, 'peer reconnected', { errorClass: 'Error', message: 'Graceful restart' });
+    if (est && this.log.isLevelEnabled('info')) this.log.info({ source: socket.remoteAddress }, 'new connection from a graceful-restart peer while established: waiting for its OPEN');
     return true;
   }
 
@@ -409,7 +415,9 @@ export class PeerSession {
       this.log.info({ from, to: t.next, event: event.name, reason, conn: att.direction, ...(t.fsmError ? { fsmError: true } : {}) }, 'state change');
     }
     for (const action of t.actions) this.execute(att, action, event);
-    if (att.cause && !att.superseded) this.lastError = att.cause;
+    // A connection that ends beside an established session (a lost collision, a candidate that
+    // closed before its OPEN) is not the session's error.
+    if (att.cause && !att.superseded && (!this.established || this.established === att)) this.lastError = att.cause;
     // A connection the peer opened cannot be re-dialled: when it falls back to Active it is over.
     if (att.direction === 'incoming' && t.next === 'Active' && from !== 'Idle') {
       att.state = 'Idle';
@@ -678,6 +686,14 @@ export class PeerSession {
       return this.fire(att, { name: 'BGPOpenMsgErr', error: e }, e.message);
     }
     att.framer.setExtendedMessage(att.negotiated.context.extendedMessage);
+    // The peer's OPEN on a new connection while its old session is established: the peer restarted
+    // (RFC 4724; accept() only lets a graceful-restart peer this far). The old session ends without
+    // a NOTIFICATION, so the route engine keeps its routes as stale, and this connection goes on.
+    const est = this.established;
+    if (est && est !== att && att.direction === 'incoming' && est.negotiated?.peerGracefulRestart) {
+      this.log.info({ remote: theirs.bgpId }, 'peer restarted (OPEN on a new connection): the established session gives way');
+      this.fire(est, { name: 'TcpConnectionFails' }, 'peer reconnected', { errorClass: 'Error', message: 'Graceful restart' });
+    }
     // RFC 4271 §6.8: another connection that already carries BGP (OpenSent, OpenConfirm) collides
     // with this one and the identifiers decide; an established one always wins; one that is still
     // only dialling (Connect, Active) gives way, as in BIRD, so a blocked direction cannot starve the other.

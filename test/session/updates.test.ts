@@ -120,14 +120,60 @@ describe('UPDATEs through the session', () => {
     expect(speaker.status(name)?.lastError?.message).toBe('Maximum number of prefixes reached');
   });
 
-  it('replaces the established session when a graceful-restart peer connects again', async () => {
+  it('replaces the established session when a graceful-restart peer connects again and sends its OPEN', async () => {
     const { speaker, remote, port, name } = await established({}, true);
     const again = await ScriptedPeer.connect('127.0.0.1', port, '127.0.0.5');
     cleanup.push(async () => void again.socket.destroy());
     await until('our OPEN on the new connection', () => again.types().includes(1), 100_000);
+    // Until the peer's OPEN arrives the new connection is only a candidate: the session stays up.
+    expect(speaker.peers.get(name)!.attemptStates()).toEqual([
+      { direction: 'incoming', state: 'Established' },
+      { direction: 'incoming', state: 'OpenSent' },
+    ]);
+    expect(speaker.status(name)?.bgpState).toBe('Established');
+    expect(remote.closed).toBe(false);
+    again.sendOpen(90, 64512, '10.9.9.9', [{ kind: 'gracefulRestart', restartState: true, notification: false, restartTime: 120, families: [] }]);
     await until('old connection closed', () => remote.closed, 100_000);
-    expect(speaker.peers.get(name)!.attemptStates()).toEqual([{ direction: 'incoming', state: 'OpenSent' }]);
+    await until('the new connection answers the OPEN', () => speaker.peers.get(name)!.attemptStates()[0]?.state === 'OpenConfirm', 100_000);
+    expect(speaker.peers.get(name)!.attemptStates()).toEqual([{ direction: 'incoming', state: 'OpenConfirm' }]);
+    expect(remote.types()).not.toContain(MsgType.NOTIFICATION); // a restart is no error of the old session
     expect(speaker.status(name)?.flaps).toBe(1);
+    again.sendKeepalive();
+    await until('Established again', () => speaker.status(name)?.bgpState === 'Established', 100_000);
+    expect(speaker.status(name)?.lastError).toBeUndefined();
+  });
+
+  it('keeps the established session when a graceful-restart peer’s extra connection closes before its OPEN', async () => {
+    // Both ends dialled at once: the peer gives up its own dial once ours carries an OPEN, but the
+    // kernel had already completed that dial's handshake here. It is no restart.
+    const { speaker, remote, port, name } = await established({}, true);
+    const stray = await ScriptedPeer.connect('127.0.0.1', port, '127.0.0.5');
+    await until('our OPEN on the stray connection', () => stray.types().includes(1), 100_000);
+    stray.socket.destroy();
+    await until('the stray attempt is gone', () => speaker.peers.get(name)!.attemptStates().length === 1, 100_000);
+    expect(speaker.peers.get(name)!.attemptStates()).toEqual([{ direction: 'incoming', state: 'Established' }]);
+    expect(remote.closed).toBe(false);
+    expect(remote.types()).not.toContain(MsgType.NOTIFICATION);
+    const st = speaker.status(name)!;
+    expect(st.bgpState).toBe('Established');
+    expect(st.flaps).toBe(0);
+    expect(st.lastError).toBeUndefined();
+  });
+
+  it('refuses a third connection while a graceful-restart peer’s candidate connection waits for its OPEN', async () => {
+    const { speaker, remote, port, name } = await established({}, true);
+    const candidate = await ScriptedPeer.connect('127.0.0.1', port, '127.0.0.5');
+    cleanup.push(async () => void candidate.socket.destroy());
+    await until('our OPEN on the candidate', () => candidate.types().includes(1), 100_000);
+    const third = await ScriptedPeer.connect('127.0.0.1', port, '127.0.0.5');
+    cleanup.push(async () => void third.socket.destroy());
+    await until('third refused', () => third.closed, 100_000);
+    expect(third.types()).not.toContain(MsgType.OPEN);
+    expect(remote.closed).toBe(false);
+    expect(speaker.peers.get(name)!.attemptStates()).toEqual([
+      { direction: 'incoming', state: 'Established' },
+      { direction: 'incoming', state: 'OpenSent' },
+    ]);
   });
 
   it('refuses a second connection with 6/7 while established without graceful restart', async () => {
