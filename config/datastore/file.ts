@@ -4,7 +4,7 @@
  * processes on one machine never lose an update and readers never see half a file.
  */
 import { watch as fsWatch, type FSWatcher } from 'node:fs';
-import { mkdir, open, readFile, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, rename, stat, unlink, writeFile } from '../fs-async.js';
 import { basename, dirname, join } from 'node:path';
 import { nodeCrypto } from '../crypto.js';
 import { ConfigError, DatastoreError, formatIssue, type ConfigIssue } from '../errors.js';

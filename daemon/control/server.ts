@@ -7,7 +7,7 @@
  *    high-water mark, so a client that stops reading stalls only itself.
  */
 import { EventEmitter } from 'node:events';
-import { promises as fs } from 'node:fs';
+import * as fs from '../../config/fs-async.js';
 import net from 'node:net';
 import path from 'node:path';
 import type { Family } from '../model.js';
