@@ -71,13 +71,15 @@ export function datastoreSource(url: string, node: string): IntentSource {
   const ds = openDatastore(url);
   const compute = (snapshot: Parameters<typeof computeNodeIntent>[0]) => computeNodeIntent(snapshot, node, process.env);
   // The watch starts with a read of its own; when that gives the intent the daemon started with,
-  // applying it again would only redo the start-up work, so it is dropped.
-  let started: string | undefined;
+  // applying it again would only redo the start-up work, so it is dropped. The same snapshot (the
+  // datastore hands the same one back while the store is unchanged) is not even recomputed.
+  let started: { snapshot: Parameters<typeof computeNodeIntent>[0]; intent: NodeIntent } | undefined;
   let watched = false;
   return {
     current: async () => {
-      const intent = compute(await ds.snapshot());
-      if (!watched) started = JSON.stringify(intent);
+      const snapshot = await ds.snapshot();
+      const intent = compute(snapshot);
+      if (!watched) started = { snapshot, intent };
       return intent;
     },
     watch: async (cb) =>
@@ -85,9 +87,10 @@ export function datastoreSource(url: string, node: string): IntentSource {
         const first = !watched;
         watched = true;
         if (ev.type === 'error') return cb(ev.error);
+        if (first && ev.snapshot === started?.snapshot) return;
         try {
           const intent = compute(ev.snapshot);
-          if (!first || JSON.stringify(intent) !== started) cb(intent);
+          if (!first || JSON.stringify(intent) !== JSON.stringify(started?.intent)) cb(intent);
         } catch (e) {
           cb(e instanceof Error ? e : new Error(String(e)));
         }
