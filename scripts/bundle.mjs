@@ -27,6 +27,22 @@ const args = process.argv.slice(2);
 const at = args.indexOf('--outdir');
 const outdir = at >= 0 && args[at + 1] ? resolve(args[at + 1]) : join(root, 'dist');
 
+// pino (through sonic-boom and its transport code) loads node:assert and node:worker_threads at
+// start, about 1 ms of CPU per daemon start in Node's own modules (issue 10, mesh cell) for code the
+// daemon never runs: sonic-boom's one assert(value, message), pino's isMainThread (the daemon logs
+// from its main thread) and a transport's Worker (the daemon uses no pino transport). For those
+// packages only, the bundle takes the stand-ins in scripts/bundle-shims/; everything else gets Node's.
+const SHIMMED = { assert: 'assert.cjs', worker_threads: 'worker-threads.cjs' };
+const startShims = {
+  name: 'petrel-start-shims',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?(assert|worker_threads)$/ }, (args) => {
+      if (!/[\\/]node_modules[\\/](pino|sonic-boom|thread-stream)[\\/]/.test(args.importer)) return undefined;
+      return { path: join(root, 'scripts', 'bundle-shims', SHIMMED[args.path.replace(/^node:/, '')]) };
+    });
+  },
+};
+
 const result = await build({
   absWorkingDir: root,
   entryPoints: { 'petrel-daemon': 'daemon/main.ts' },
@@ -38,6 +54,7 @@ const result = await build({
   target: 'node20',
   // gRPC and protobuf are big and only needed with etcd: resolved from node_modules when used.
   external: ['etcd3'],
+  plugins: [startShims],
   // The sources are ESM: import.meta.url (finding node_modules and the netlink helper) is the bundle's own URL.
   define: { 'import.meta.url': '__petrelModuleUrl' },
   banner: { js: 'const __petrelModuleUrl = require("node:url").pathToFileURL(__filename).href;' },

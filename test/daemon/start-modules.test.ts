@@ -3,9 +3,11 @@
  * once on two cores, and each Node module a start loads costs every one of them). The file datastore
  * and the control socket use fs callbacks, not node:fs/promises (which loads Node's FileHandle and
  * readline code), and the start-up line's clock is process.uptime(), not performance.now() (which
- * loads node:perf_hooks). The list is taken at exit, after a start and a clean stop, by a preloaded
- * module; file-datastore writes (the lock, fsync'd temp files) still load node:fs/promises when they
- * happen, tested with the datastore.
+ * loads node:perf_hooks); the bundle gives pino and sonic-boom stand-ins for node:assert and
+ * node:worker_threads (scripts/bundle-shims), which they load but the daemon never uses. The list is
+ * taken at exit, after a start (which logs) and a clean stop, by a preloaded module; file-datastore
+ * writes (the lock, fsync'd temp files) still load node:fs/promises when they happen, tested with the
+ * datastore.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,7 +24,7 @@ afterEach(async () => {
 beforeAll(() => ensureBuilt());
 
 describe('the daemon start path', () => {
-  it('starts from a file datastore and stops without loading node:fs/promises or node:perf_hooks', async () => {
+  it('starts from a file datastore, logs, and stops without loading node:fs/promises, node:perf_hooks, node:assert or node:worker_threads', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'petrel-start-modules-'));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     const port = await freePort();
@@ -53,5 +55,7 @@ describe('the daemon start path', () => {
     expect(loaded).toContain('NativeModule net');
     expect(loaded).not.toContain('NativeModule internal/fs/promises');
     expect(loaded).not.toContain('NativeModule perf_hooks');
+    expect(loaded).not.toContain('NativeModule assert');
+    expect(loaded).not.toContain('NativeModule worker_threads');
   });
 });
