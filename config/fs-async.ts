@@ -3,23 +3,24 @@
  * socket), without loading node:fs/promises at start: that module loads Node's FileHandle and
  * readline machinery, about 0.6 ms of CPU per start that thirty daemons starting at once on two
  * cores pay thirty times (issue 10, mesh cell). Path calls go through the callback API; `open` (a FileHandle, for the
- * fsync'd writes) loads node:fs/promises on its first use.
+ * fsync'd writes) loads node:fs/promises on its first use. Named imports: a namespace import of a
+ * Node module makes the bundle copy every export of it at start.
  */
-import * as fs from 'node:fs';
+import { chmod as chmodCb, chown as chownCb, link as linkCb, lstat as lstatCb, mkdir as mkdirCb, readdir as readdirCb, readFile as readFileCb, rename as renameCb, stat as statCb, unlink as unlinkCb, writeFile as writeFileCb } from 'node:fs';
 import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
 
-export const readFile = promisify(fs.readFile);
-export const writeFile = promisify(fs.writeFile);
-export const stat = promisify(fs.stat);
-export const readdir = promisify(fs.readdir);
-export const mkdir = promisify(fs.mkdir);
-export const rename = promisify(fs.rename);
-export const unlink = promisify(fs.unlink);
-export const link = promisify(fs.link);
-export const lstat = promisify(fs.lstat);
-export const chmod = promisify(fs.chmod);
-export const chown = promisify(fs.chown);
+export const readFile = promisify(readFileCb);
+export const writeFile = promisify(writeFileCb);
+export const stat = promisify(statCb);
+export const readdir = promisify(readdirCb);
+export const mkdir = promisify(mkdirCb);
+export const rename = promisify(renameCb);
+export const unlink = promisify(unlinkCb);
+export const link = promisify(linkCb);
+export const lstat = promisify(lstatCb);
+export const chmod = promisify(chmodCb);
+export const chown = promisify(chownCb);
 
 type FsPromises = typeof import('node:fs/promises');
 let fsPromises: FsPromises | undefined;
