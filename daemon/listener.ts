@@ -3,7 +3,7 @@
  * (the peer manager) by source address; connections nobody claims are refused with Cease 6/5
  * (Connection rejected) and logged with their source, without touching any session.
  */
-import * as net from 'node:net';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Logger } from './log.js';
 import { notificationBytes } from './session/wire.js';
 
@@ -13,7 +13,7 @@ export interface ListenAddress {
 }
 
 /** Offers an accepted socket to its peer; returns 'unknown' when no peer has that address. */
-export type ConnectionRouter = (socket: net.Socket, source: string) => 'accepted' | 'refused' | 'unknown';
+export type ConnectionRouter = (socket: Socket, source: string) => 'accepted' | 'refused' | 'unknown';
 
 /** Parses `addr:port`, `[v6]:port`, `addr` or `:port` (defaults 0.0.0.0 and 179). */
 export function parseListen(text: string, defaultPort = 179): ListenAddress {
@@ -35,14 +35,14 @@ export function stripV4Mapped(a: string): string {
 const ADDRESS_WAIT_MS = 10_000;
 
 export class BgpListener {
-  private readonly server: net.Server;
+  private readonly server: Server;
 
   constructor(
     private readonly address: ListenAddress,
     private readonly route: ConnectionRouter,
     private readonly log: Logger,
   ) {
-    this.server = net.createServer({ noDelay: true }, (socket) => this.onConnection(socket));
+    this.server = createServer({ noDelay: true }, (socket) => this.onConnection(socket));
   }
 
   /**
@@ -70,7 +70,7 @@ export class BgpListener {
       this.server.listen({ host: this.address.host, port: this.address.port, exclusive: true }, () => {
         this.server.off('error', reject);
         this.server.on('error', (e) => this.log.error({ err: e }, 'listener error'));
-        const a = this.server.address() as net.AddressInfo;
+        const a = this.server.address() as AddressInfo;
         this.log.info({ host: a.address, port: a.port }, 'listening for BGP');
         resolve({ host: a.address, port: a.port });
       });
@@ -85,13 +85,13 @@ export class BgpListener {
     });
   }
 
-  private onConnection(socket: net.Socket): void {
+  private onConnection(socket: Socket): void {
     socket.on('error', () => {}); // a refused socket may still report ECONNRESET
     this.offer(socket, stripV4Mapped(socket.remoteAddress ?? ''));
   }
 
   /** Hands an accepted socket to the router; one nobody claims gets Cease 6/5. */
-  offer(socket: net.Socket, source: string): void {
+  offer(socket: Socket, source: string): void {
     const verdict = this.route(socket, source);
     if (verdict !== 'unknown') return;
     this.log.warn({ source, sourcePort: socket.remotePort }, 'connection from an unconfigured address refused');
@@ -108,7 +108,7 @@ export class BgpListener {
 export class BgpListeners {
   private readonly listeners: BgpListener[];
   /** Connections accepted while holding, in arrival order (see `hold`). */
-  private held: { socket: net.Socket; source: string; listener: BgpListener }[] | undefined;
+  private held: { socket: Socket; source: string; listener: BgpListener }[] | undefined;
 
   /**
    * With `hold`, connections accepted before `release()` wait (their OPEN stays unread in the

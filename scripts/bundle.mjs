@@ -27,6 +27,22 @@ const args = process.argv.slice(2);
 const at = args.indexOf('--outdir');
 const outdir = at >= 0 && args[at + 1] ? resolve(args[at + 1]) : join(root, 'dist');
 
+// pino (through sonic-boom and its transport code) loads node:assert and node:worker_threads at
+// start, about 1 ms of CPU per daemon start in Node's own modules (issue 10, mesh cell) for code the
+// daemon never runs: sonic-boom's one assert(value, message), pino's isMainThread (the daemon logs
+// from its main thread) and a transport's Worker (the daemon uses no pino transport). For those
+// packages only, the bundle takes the stand-ins in scripts/bundle-shims/; everything else gets Node's.
+const SHIMMED = { assert: 'assert.cjs', worker_threads: 'worker-threads.cjs' };
+const startShims = {
+  name: 'petrel-start-shims',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?(assert|worker_threads)$/ }, (args) => {
+      if (!/[\\/]node_modules[\\/](pino|sonic-boom|thread-stream)[\\/]/.test(args.importer)) return undefined;
+      return { path: join(root, 'scripts', 'bundle-shims', SHIMMED[args.path.replace(/^node:/, '')]) };
+    });
+  },
+};
+
 const result = await build({
   absWorkingDir: root,
   entryPoints: { 'petrel-daemon': 'daemon/main.ts' },
@@ -38,6 +54,7 @@ const result = await build({
   target: 'node20',
   // gRPC and protobuf are big and only needed with etcd: resolved from node_modules when used.
   external: ['etcd3'],
+  plugins: [startShims],
   // The sources are ESM: import.meta.url (finding node_modules and the netlink helper) is the bundle's own URL.
   define: { 'import.meta.url': '__petrelModuleUrl' },
   banner: { js: 'const __petrelModuleUrl = require("node:url").pathToFileURL(__filename).href;' },
@@ -146,6 +163,19 @@ async function hasRoute(ctl, prefix) {
   }
 }
 
+/**
+ * A wrapper script in `dir` that runs the built netlink helper in a new user and network namespace
+ * (loopback up, nothing else), or undefined when there is no helper or no unprivileged `unshare -rn`.
+ */
+function isolatedNetlinkHelper(dir) {
+  const helper = join(outdir, 'petrel-netlink');
+  if (!existsSync(helper)) return undefined;
+  if (spawnSync('unshare', ['-rn', 'true'], { stdio: 'ignore' }).status !== 0) return undefined;
+  const wrapper = join(dir, 'petrel-netlink-isolated');
+  writeFileSync(wrapper, `#!/bin/sh\nexec unshare -rn sh -c 'ip link set lo up 2>/dev/null; exec "$0" "$@"' ${JSON.stringify(helper)} "$@"\n`, { mode: 0o755 });
+  return wrapper;
+}
+
 async function train(target) {
   const dir = mkdtempSync(join(tmpdir(), 'petrel-code-cache-'));
   const hosts = ['127.0.77.1', '127.0.77.2'];
@@ -162,9 +192,17 @@ async function train(target) {
     // The cache must match the flags daemons run with: none from the build's environment.
     const { NODE_OPTIONS: _o, NODE_EXTRA_CA_CERTS: _c, PETREL_CODE_CACHE: _p, ...env } = process.env;
     const out = join(dir, 'cache');
+    // The daemon that writes the cache runs the kernel sink when that is harmless, so the cache also
+    // holds the code every real daemon runs at start there (the graceful-restart dump, the own
+    // block's route, the netlink helper's replies): ~1 ms of lazy compiling less per start (issue
+    // 10, mesh). Its netlink helper then runs in a user and network namespace of its own
+    // (unshare -rn), writing to a throwaway routing table; without unprivileged user namespaces (or
+    // without the helper) it runs the mock sink as before.
+    const helper = isolatedNetlinkHelper(dir);
     const learned = hosts.map((h, i) => {
-      const child = spawn(process.execPath, [join(outdir, 'petrel.cjs'), '--node', `training-${i}`, '--listen', `${h}:${port}`, '--ctl-socket', join(dir, `${i}.ctl`), '--sink', 'mock'], {
-        env: { ...env, PETREL_DATASTORE: `file:${join(dir, 'datastore.yaml')}`, ...(i === 0 ? { PETREL_CODE_CACHE_WRITE: out, PETREL_CODE_CACHE: 'off' } : {}) },
+      const sink = i === 0 && helper ? 'kernel' : 'mock';
+      const child = spawn(process.execPath, [join(outdir, 'petrel.cjs'), '--node', `training-${i}`, '--listen', `${h}:${port}`, '--ctl-socket', join(dir, `${i}.ctl`), '--sink', sink], {
+        env: { ...env, PETREL_DATASTORE: `file:${join(dir, 'datastore.yaml')}`, ...(i === 0 ? { PETREL_CODE_CACHE_WRITE: out, PETREL_CODE_CACHE: 'off' } : {}), ...(sink === 'kernel' ? { PETREL_NETLINK_HELPER: helper } : {}) },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       children.push(child);

@@ -4,7 +4,7 @@
  * atomic, so only one waiter wins the takeover).
  */
 import { nodeCrypto } from '../crypto.js';
-import { link, open, readFile, rename, unlink } from 'node:fs/promises';
+import { link, open, readFile, rename, unlink } from '../fs-async.js';
 import { DatastoreError } from '../errors.js';
 
 /** Whether a process with this pid exists (EPERM: it exists but is not ours). */

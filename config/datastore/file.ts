@@ -4,7 +4,7 @@
  * processes on one machine never lose an update and readers never see half a file.
  */
 import { watch as fsWatch, type FSWatcher } from 'node:fs';
-import { mkdir, open, readFile, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, rename, stat, unlink, writeFile } from '../fs-async.js';
 import { basename, dirname, join } from 'node:path';
 import { nodeCrypto } from '../crypto.js';
 import { ConfigError, DatastoreError, formatIssue, type ConfigIssue } from '../errors.js';
@@ -122,10 +122,15 @@ export function openFileStore(path: string): StoreBackend {
     return text === undefined ? [] : [{ file: path, text }];
   };
 
+  // The last read, returned again (the same objects) while every file holds the same text: the
+  // datastore's watch starts with a read of its own just after the daemon's first one, and the
+  // datastore then skips the unchanged read (no copy, no comparison, no new snapshot).
+  let last: { files: { file: string; text: string }[]; result: { resources: Resource[]; issues: ConfigIssue[] } } | undefined;
   const read = async (): Promise<{ resources: Resource[]; issues: ConfigIssue[] }> => {
+    const files = await readFiles();
+    if (last && last.files.length === files.length && files.every((f, i) => f.file === last!.files[i]!.file && f.text === last!.files[i]!.text)) return last.result;
     const resources: Resource[] = [];
     const issues: ConfigIssue[] = [];
-    const files = await readFiles();
     for (const f of files) {
       const r = parseFileCached(f.text, f.file);
       resources.push(...r.resources);
@@ -135,7 +140,8 @@ export function openFileStore(path: string): StoreBackend {
       const seen = new Set(issues.map(formatIssue));
       issues.push(...validateSet(resources).filter((i) => !seen.has(formatIssue(i))));
     }
-    return { resources, issues };
+    last = { files, result: { resources, issues } };
+    return last.result;
   };
 
   const defaultFile = async (r: Resource) => ((await mode()) ? join(path, IPAM_KINDS.has(r.kind) ? 'ipam.yaml' : 'resources.yaml') : path);

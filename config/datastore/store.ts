@@ -32,10 +32,22 @@ function immutabilityIssues(existing: Resource | undefined, incoming: Resource):
 }
 
 export function createDatastore(backend: StoreBackend): Datastore {
+  // The snapshot of the backend's last read. A backend that answers an unchanged store with the same
+  // read (the file backend) gets the same snapshot back, so a caller can tell "nothing changed" by
+  // identity: the watch's first read, just after the daemon's first snapshot, is then no new work.
+  let lastRead: Awaited<ReturnType<StoreBackend['read']>> | undefined;
+  let lastSnapshot: ClusterSnapshot | undefined;
+  const snapshotFor = (read: Awaited<ReturnType<StoreBackend['read']>>): ClusterSnapshot => {
+    if (read !== lastRead || !lastSnapshot) {
+      lastSnapshot = snapshotOf(read.resources);
+      lastRead = read;
+    }
+    return lastSnapshot;
+  };
   const snapshot = async (): Promise<ClusterSnapshot> => {
-    const { resources, issues } = await backend.read();
-    if (issues.length > 0) throw new ConfigError(issues);
-    return snapshotOf(resources);
+    const read = await backend.read();
+    if (read.issues.length > 0) throw new ConfigError(read.issues);
+    return snapshotFor(read);
   };
   const ipamTxn = <T>(fn: (s: ClusterSnapshot) => { writes: IpamWrite[]; result: T }): Promise<T> =>
     backend.transact((resources) => {
@@ -133,6 +145,7 @@ export function createDatastore(backend: StoreBackend): Datastore {
     async watch(cb: (ev: WatchEvent) => void) {
       let lastGood: ClusterSnapshot | undefined;
       let lastSig = '';
+      let lastSeen: Awaited<ReturnType<StoreBackend['read']>> | undefined;
       let timer: NodeJS.Timeout | undefined;
       let running = false;
       let again = false;
@@ -153,15 +166,19 @@ export function createDatastore(backend: StoreBackend): Datastore {
               // Unreadable store (e.g. file vanished mid-rename, etcd down): report, keep the last good state.
               cb({ type: 'error', error: e as Error, ...(lastGood ? { lastGood } : {}) });
               lastSig = '';
+              lastSeen = undefined;
               continue;
             }
+            // The same read as last time (a backend that keeps it while nothing changed): unchanged.
+            if (read === lastSeen || stopped) continue;
+            lastSeen = read;
             const { resources, issues } = read;
             const sig = JSON.stringify({ r: resources.map(({ origin: _o, ...r }) => ({ ...r, metadata: { ...r.metadata, resourceVersion: undefined } })), i: issues });
             if (sig === lastSig || stopped) continue;
             lastSig = sig;
             if (issues.length > 0) cb({ type: 'error', error: new ConfigError(issues), ...(lastGood ? { lastGood } : {}) });
             else {
-              lastGood = snapshotOf(resources);
+              lastGood = snapshotFor(read);
               cb({ type: 'snapshot', snapshot: lastGood });
             }
           } while (again && !stopped);

@@ -7,9 +7,9 @@
  *    high-water mark, so a client that stops reading stalls only itself.
  */
 import { EventEmitter } from 'node:events';
-import { promises as fs } from 'node:fs';
-import net from 'node:net';
-import path from 'node:path';
+import * as fs from '../../config/fs-async.js';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { dirname } from 'node:path';
 import type { Family } from '../model.js';
 import type { ControlBackend } from './backend.js';
 import { execute, type CommandContext, type SessionState } from './commands.js';
@@ -58,7 +58,7 @@ const WRITES_PER_TURN = 8;
 /** True when something accepts connections on the unix socket at `p`. */
 export function probeSocket(p: string, timeoutMs = 1000): Promise<boolean> {
   return new Promise((resolve) => {
-    const s = net.connect(p);
+    const s = connect(p);
     const done = (alive: boolean) => { clearTimeout(timer); s.destroy(); resolve(alive); };
     const timer = setTimeout(() => done(true), timeoutMs); // a hung listener is still a listener
     s.once('connect', () => done(true));
@@ -94,7 +94,7 @@ async function clearPath(p: string): Promise<void> {
 export class ControlServer extends EventEmitter {
   readonly path: string;
   readonly dialect: Dialect;
-  private readonly server: net.Server;
+  private readonly server: Server;
   private readonly sessions = new Set<ClientSession>();
   private readonly ctx: CommandContext;
   private inode: number | undefined;
@@ -111,7 +111,7 @@ export class ControlServer extends EventEmitter {
       now: opts.now ?? (() => new Date()),
       ...(opts.version !== undefined ? { version: opts.version } : {}),
     };
-    this.server = net.createServer((socket) => this.accept(socket));
+    this.server = createServer((socket) => this.accept(socket));
   }
 
   /** Creates the socket (replacing a stale one) and starts serving. */
@@ -126,7 +126,7 @@ export class ControlServer extends EventEmitter {
   }
 
   private async listen(): Promise<void> {
-    await fs.mkdir(path.dirname(this.path), { recursive: true });
+    await fs.mkdir(dirname(this.path), { recursive: true });
     await clearPath(this.path);
     await new Promise<void>((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException) => {
@@ -147,7 +147,7 @@ export class ControlServer extends EventEmitter {
     this.inode = (await fs.lstat(this.path)).ino;
   }
 
-  private accept(socket: net.Socket): void {
+  private accept(socket: Socket): void {
     if (this.closed || this.sessions.size >= (this.opts.maxClients ?? 64)) {
       socket.end('8000 Too many control connections\n');
       socket.on('error', () => socket.destroy());
@@ -201,7 +201,7 @@ class ClientSession {
   private busy = false;
   private ended = false;
 
-  constructor(private readonly socket: net.Socket, private readonly ctx: CommandContext, private readonly limits: SessionLimits) {
+  constructor(private readonly socket: Socket, private readonly ctx: CommandContext, private readonly limits: SessionLimits) {
     this.framer = new LineFramer(ctx.dialect);
   }
 
