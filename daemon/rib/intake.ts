@@ -8,9 +8,12 @@
  * bytes received (a full table is a few MiB on the wire, where decoded UPDATEs and a promise
  * each cost hundreds of MB and most of the ingest in GC) and are applied one budget per turn,
  * so timers, keepalives and the control socket get a turn between budgets. The sessions read
- * faster than that: once more than HIGH_WATER_BYTES wait, the session whose message passed the
- * mark stops reading (TCP flow control keeps the rest of its table at the peer) until
- * LOW_WATER_BYTES or less wait.
+ * faster than that: a session whose socket read leaves more than HIGH_WATER_BYTES waiting stops
+ * reading (TCP flow control keeps the rest of its table at the peer) until LOW_WATER_BYTES or
+ * less wait. The session asks after each read (readDone), not receive after each message: that
+ * branch, first taken part way through a table, threw away the compiled code of receive and of
+ * the session code it is inlined into; the session's per-read handler runs too rarely to be
+ * compiled at all.
  *
  * A message that waits behind an engine task is decoded once on arrival too (the result dropped),
  * so a malformed one is still thrown back to its session from the read that brought it; one that
@@ -40,7 +43,7 @@ export interface IntakeTarget {
   readonly idle: boolean;
   /** Resolves once the engine has no queued task. */
   whenIdle(): Promise<void>;
-  /** Stop reading from `peer` (more than HIGH_WATER_BYTES wait); resume once LOW_WATER_BYTES or less do. */
+  /** Stop reading from `peer` (a read of it left more than HIGH_WATER_BYTES waiting); resume once LOW_WATER_BYTES or less do. */
   pause?(peer: string): void;
   resume?(peer: string): void;
 }
@@ -107,11 +110,18 @@ export class UpdateIntake {
     // answered from the read that brought it. Waiting for the next turn: validated when applied.
     if (!this.target.idle) this.target.check(peer, message, context);
     this.push(peer, message, context);
+    this.scheduleDrain();
+  }
+
+  /**
+   * Every message of one socket read of `peer` was received: past HIGH_WATER_BYTES waiting, that
+   * session stops reading (once) until LOW_WATER_BYTES or less wait.
+   */
+  readDone(peer: string): void {
     if (this.waitingBytes > HIGH_WATER_BYTES && !this.paused.has(peer)) {
       this.paused.add(peer);
       this.target.pause?.(peer);
     }
-    this.scheduleDrain();
   }
 
   /** Applies every waiting message now (in order; into the engine's queue if it is busy). */
