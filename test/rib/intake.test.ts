@@ -188,6 +188,19 @@ describe('UpdateIntake', () => {
     expect(t.applied.map((a) => a[1])).toEqual([...Array(16).keys()].map((i) => i + 1));
   });
 
+  it('drains a whole budget in one turn, however many messages that is', async () => {
+    const t = new Target();
+    t.idle = false;
+    const intake = new UpdateIntake(t, 1e9);
+    for (let i = 0; i < 300; i++) intake.receive('A', msg(i % 256, 10), ctx);
+    expect(intake.backlog).toBe(300);
+    t.setIdle();
+    await until(() => intake.backlog < 300);
+    // The first turn that applied anything applied all of them (the budget is not reached).
+    expect(intake.backlog).toBe(0);
+    expect(t.applied).toHaveLength(300);
+  });
+
   it('pauses only when a read is done, not part way through one', () => {
     const t = new Target();
     const events: string[] = [];
