@@ -39,6 +39,11 @@ export class MessageFramer {
 
   push(chunk: Uint8Array): void {
     if (chunk.length === 0) return;
+    // Kept as plain Uint8Array views (a socket hands out Buffers): every chunk then has the map of
+    // the ones the framer makes itself (joined headers, coalesced reads), and the code reading them
+    // is not thrown away for a wrong map the first time one of those is read.
+    if (chunk.constructor !== Uint8Array) chunk = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length);
+    if (this.buffered > 0 && this.buffered < HEADER_LENGTH && this.buffered + chunk.length >= HEADER_LENGTH) chunk = this.joinHeader(chunk);
     this.buffered += chunk.length;
     if (chunk.length >= SMALL_CHUNK) {
       this.chunks.push(chunk);
@@ -58,6 +63,36 @@ export class MessageFramer {
       this.chunks.push(this.spare.subarray(0, chunk.length));
     }
     this.copied += chunk.length;
+  }
+
+  /**
+   * A header cut by a read boundary: its first bytes (all that is buffered) and the rest, from
+   * `chunk`, become one chunk of their own; returns what is left of `chunk`. Then next() finds
+   * every header whole in its first chunk whenever it is called after each push, as a session
+   * does: it never takes its split-header path, which a table first needed part way through, when
+   * that code was compiled without it and was thrown away (with the session's read loop) to take it.
+   */
+  private joinHeader(chunk: Uint8Array): Uint8Array {
+    const header = new Uint8Array(HEADER_LENGTH);
+    const have = this.buffered;
+    let filled = 0;
+    let off = this.head;
+    for (let i = this.first; i < this.chunks.length; i++) {
+      const c = this.chunks[i] as Uint8Array;
+      header.set(c.subarray(off), filled);
+      filled += c.length - off;
+      off = 0;
+    }
+    const need = HEADER_LENGTH - have;
+    header.set(chunk.subarray(0, need), have);
+    this.chunks.length = 0;
+    this.first = 0;
+    this.head = 0;
+    this.spare = undefined;
+    this.chunks.push(header);
+    this.buffered = HEADER_LENGTH;
+    this.copied += HEADER_LENGTH;
+    return new Uint8Array(chunk.buffer, chunk.byteOffset + need, chunk.length - need);
   }
 
   /** Bytes received and not yet returned as a message. */

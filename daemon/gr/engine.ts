@@ -136,6 +136,10 @@ export class GracefulRestartEngine implements IntentAwareEngine {
     if (f !== undefined) this.endOfRib(peer, f);
   }
 
+  readDone(peer: string): void {
+    this.opts.inner.readDone?.(peer);
+  }
+
   routeRefresh(peer: string, message: Uint8Array): void {
     this.opts.inner.routeRefresh?.(peer, message);
   }

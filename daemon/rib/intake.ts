@@ -8,9 +8,12 @@
  * bytes received (a full table is a few MiB on the wire, where decoded UPDATEs and a promise
  * each cost hundreds of MB and most of the ingest in GC) and are applied one budget per turn,
  * so timers, keepalives and the control socket get a turn between budgets. The sessions read
- * faster than that: once more than HIGH_WATER_BYTES wait, the session whose message passed the
- * mark stops reading (TCP flow control keeps the rest of its table at the peer) until
- * LOW_WATER_BYTES or less wait.
+ * faster than that: a session whose socket read leaves more than HIGH_WATER_BYTES waiting stops
+ * reading (TCP flow control keeps the rest of its table at the peer) until LOW_WATER_BYTES or
+ * less wait. The session asks after each read (readDone), not receive after each message: that
+ * branch, first taken part way through a table, threw away the compiled code of receive and of
+ * the session code it is inlined into; the session's per-read handler runs too rarely to be
+ * compiled at all.
  *
  * A message that waits behind an engine task is decoded once on arrival too (the result dropped),
  * so a malformed one is still thrown back to its session from the read that brought it; one that
@@ -40,7 +43,7 @@ export interface IntakeTarget {
   readonly idle: boolean;
   /** Resolves once the engine has no queued task. */
   whenIdle(): Promise<void>;
-  /** Stop reading from `peer` (more than HIGH_WATER_BYTES wait); resume once LOW_WATER_BYTES or less do. */
+  /** Stop reading from `peer` (a read of it left more than HIGH_WATER_BYTES waiting); resume once LOW_WATER_BYTES or less do. */
   pause?(peer: string): void;
   resume?(peer: string): void;
 }
@@ -49,8 +52,10 @@ export interface IntakeTarget {
 export const DEFAULT_WORK_PER_TURN = 4096;
 /** The work counted for a message on top of what the engine reports (decoding, an ignored UPDATE). */
 const MESSAGE_COST = 4;
+/** Messages applied per applyRun call (see drain). */
+const APPLY_RUN = 64;
 /**
- * Bytes waiting past which the session that sends more is paused (TCP flow control then holds the
+ * Bytes waiting past which a session whose read leaves them is paused (TCP flow control then holds the
  * rest of its table in the kernel and at the peer, not here), and at or under which paused
  * sessions read again: a few turns of work, so the RIB never waits for a read. Also bounds what
  * one turn frames and queues (a cold process does that slowly; the control socket waits).
@@ -107,11 +112,18 @@ export class UpdateIntake {
     // answered from the read that brought it. Waiting for the next turn: validated when applied.
     if (!this.target.idle) this.target.check(peer, message, context);
     this.push(peer, message, context);
+    this.scheduleDrain();
+  }
+
+  /**
+   * Every message of one socket read of `peer` was received: past HIGH_WATER_BYTES waiting, that
+   * session stops reading (once) until LOW_WATER_BYTES or less wait.
+   */
+  readDone(peer: string): void {
     if (this.waitingBytes > HIGH_WATER_BYTES && !this.paused.has(peer)) {
       this.paused.add(peer);
       this.target.pause?.(peer);
     }
-    this.scheduleDrain();
   }
 
   /** Applies every waiting message now (in order; into the engine's queue if it is busy). */
@@ -204,7 +216,10 @@ export class UpdateIntake {
       while (this.backlog > 0) {
         if (!this.target.idle) await this.target.whenIdle();
         // What this turn already applied at once (in the socket reads) counts against its budget.
-        while (this.backlog > 0 && this.target.idle && this.turnWork < this.workPerTurn) this.applyNext();
+        // In runs of at most APPLY_RUN messages per call: with the loop here, V8 compiled drain on
+        // the stack part way through its first turn, before the code after the loop had ever run,
+        // and threw that away again at the end of the turn (resumeIfLow without type feedback).
+        while (this.applyRun());
         this.compact();
         this.resumeIfLow();
         if (this.backlog > 0) await new Promise<void>((resolve) => setImmediate(resolve));
@@ -212,6 +227,15 @@ export class UpdateIntake {
     } finally {
       this.draining = false;
     }
+  }
+
+  /** Applies up to APPLY_RUN waiting messages while the engine is idle and the turn's budget lasts; true while it may go on. */
+  private applyRun(): boolean {
+    for (let n = 0; n < APPLY_RUN; n++) {
+      if (this.backlog === 0 || !this.target.idle || this.turnWork >= this.workPerTurn) return false;
+      this.applyNext();
+    }
+    return true;
   }
 
   private compact(): void {

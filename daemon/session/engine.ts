@@ -41,6 +41,11 @@ export interface RouteEngine {
   update(peer: string, message: Uint8Array, context: CodecContext): void;
   /** A ROUTE-REFRESH request from the peer (whole message). */
   routeRefresh?(peer: string, message: Uint8Array): void;
+  /**
+   * Every message of one socket read of an Established session was handed over (once per read,
+   * after its UPDATEs): the engine may stop the session reading (SessionUp.pauseReading).
+   */
+  readDone?(peer: string): void;
   peerDown(peer: string, reason: string): void;
 }
 

@@ -512,7 +512,14 @@ export class PeerSession {
     });
     socket.on('data', (chunk: Buffer) => {
       if (att.socket !== socket) return;
-      this.receive(att, chunk);
+      // The messages of one read arrived together: the hold timer restarts as of this read.
+      this.readAt = Date.now();
+      // Once per read, here and not in receive's per-message loop (compiled early, and thrown away
+      // for any branch first taken later): the framer's join of a header cut by the read boundary,
+      // and flow control (daemon/rib/intake.ts).
+      att.framer.push(chunk);
+      this.receive(att);
+      if (this.established === att) this.deps.engine.readDone?.(this.intent.name);
     });
   }
 
@@ -597,10 +604,8 @@ export class PeerSession {
 
   // ---------------------------------------------------------------- received messages
 
-  private receive(att: Attempt, chunk: Uint8Array): void {
-    // The messages of one read arrived together: the hold timer restarts as of this read.
-    this.readAt = Date.now();
-    att.framer.push(chunk);
+  /** Handles every whole message the framer holds. */
+  private receive(att: Attempt): void {
     for (;;) {
       let msg: Uint8Array | null;
       try {

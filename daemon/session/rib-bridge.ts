@@ -92,6 +92,11 @@ export class RibBridge implements IntentAwareEngine {
     this.intake.receive(peer, message, context);
   }
 
+  /** Every message of one socket read of `peer` was handed over: flow control (UpdateIntake.readDone). */
+  readDone(peer: string): void {
+    this.intake.readDone(peer);
+  }
+
   /** A waiting UPDATE turned out malformed: reset its session as the session would have (no NOTIFICATION data). */
   private failedLater(peer: string, e: unknown): void {
     const session = this.up.get(peer);

@@ -40,6 +40,7 @@ function setup() {
   const inner = {
     peerUp: (u: SessionUp) => void calls.push(`up ${u.peer.name}`),
     update: () => void calls.push('update'),
+    readDone: (n: string) => void calls.push(`read done ${n}`),
     peerDown: (n: string) => void calls.push(`down ${n}`),
     intentChanged: () => void calls.push('intent'),
   };
@@ -72,6 +73,13 @@ const settle = () => new Promise<void>((r) => setImmediate(r));
 const withPeers = (...names: string[]): NodeIntent => intent({ peers: names.map((name) => ({ name }) as PeerIntent) });
 
 describe('GracefulRestartEngine, receiving speaker', () => {
+  it('hands a session\'s end of a read to the engine it wraps (flow control)', () => {
+    const { calls, gr } = setup();
+    gr.peerUp(up('a'));
+    gr.readDone('a');
+    expect(calls).toEqual(['up a', 'read done a']);
+  });
+
   it('a GR peer\'s TCP failure retains its routes; its End-of-RIB after it returns purges the rest', () => {
     const { calls, timers, gr } = setup();
     gr.peerUp(up('Mesh_B', GR));

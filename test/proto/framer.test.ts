@@ -46,6 +46,26 @@ describe('MessageFramer', () => {
     expect(frame(stream, Array.from({ length: stream.length - 1 }, (_, i) => i + 1))).toEqual(expected);
   });
 
+  it('joins a header cut by a read boundary when the rest arrives, so next() reads every header in place', () => {
+    const stream = concatBytes(fixtures);
+    const second = fixtures[0]!.length;
+    const f = new MessageFramer();
+    f.push(stream.subarray(0, second + 10));
+    expect(toHex(f.next()!)).toBe(toHex(fixtures[0]!));
+    expect(f.next()).toBeNull();
+    const before = f.copiedBytes;
+    // Ten bytes of the second header wait; the next read (a big one, queued as it is) brings the
+    // rest: the header's 19 bytes are copied once, at push.
+    const rest = stream.subarray(second + 10);
+    expect(rest.length).toBeGreaterThan(512 + 9);
+    f.push(rest);
+    expect(f.copiedBytes - before).toBe(19);
+    expect(f.bufferedBytes).toBe(stream.length - second);
+    const out: string[] = [];
+    for (let m = f.next(); m; m = f.next()) out.push(toHex(m));
+    expect(out).toEqual(fixtures.slice(1).map(toHex));
+  });
+
   it('yields the stream for any random set of cuts', () => {
     const stream = concatBytes(fixtures);
     const expected = fixtures.map(toHex);

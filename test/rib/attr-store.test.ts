@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { AttrStore, attrsKey, type RouteAttrs } from '../../daemon/rib/attrs.js';
+import { AttrStore, attrsKey, hashAttrs, type RouteAttrs } from '../../daemon/rib/attrs.js';
 
 const base = { origin: 0, asPath: [{ type: 2, asns: [65001, 65002] }], unknown: [], nextHop: '10.0.0.1', med: 5 } as RouteAttrs;
 
@@ -13,6 +13,17 @@ const VARIANTS: Partial<RouteAttrs>[] = [
 ];
 
 describe('AttrStore', () => {
+  it('spreads sets that differ only in a field\'s high bits over the buckets (the hash\'s low bits)', () => {
+    // MEDs k·65536 and communities whose ASN half differs: before the finalizer every one of them
+    // fell into one bucket of a table of up to 65,536, and interning them was quadratic.
+    const lowBits = (sets: RouteAttrs[]) => new Set(sets.map((a) => hashAttrs(a) & 0xffff)).size;
+    const k = [...Array(1000).keys()];
+    expect(lowBits(k.map((i) => ({ ...base, med: i * 65536 })))).toBeGreaterThan(950);
+    expect(lowBits(k.map((i) => ({ ...base, communities: [((64512 + i) << 16) | 100] })))).toBeGreaterThan(950);
+    // And sets that differ in the low bits still do.
+    expect(lowBits(k.map((i) => ({ ...base, med: i })))).toBeGreaterThan(950);
+  });
+
   it('gives equal sets one id regardless of field order or object identity, and every differing field its own', () => {
     const store = new AttrStore();
     const id = store.intern(base);

@@ -171,9 +171,14 @@ describe('UpdateIntake', () => {
     // Messages of a tenth of the high-water mark, one per turn.
     const size = HIGH_WATER_BYTES / 10;
     const intake = new UpdateIntake(t, size);
-    for (let i = 1; i <= 16; i++) intake.receive(i % 4 === 0 ? 'B' : 'A', msg(i, size), ctx);
-    // The first applied at once; 15 wait: the 11th waiting (from B) passed the mark and paused B; the next one
-    // (from A) paused A; later ones pause nobody twice.
+    // One message per socket read: the session reports each read done after handing its messages over.
+    for (let i = 1; i <= 16; i++) {
+      const peer = i % 4 === 0 ? 'B' : 'A';
+      intake.receive(peer, msg(i, size), ctx);
+      intake.readDone(peer);
+    }
+    // The first applied at once; 15 wait: the read that brought the 11th waiting (from B) passed the mark and
+    // paused B; the next read (from A) paused A; later ones pause nobody twice.
     expect(events).toEqual(['pause B 11', 'pause A 12']);
     await until(() => intake.backlog === 0);
     // Resumed after the turn that left at most the low-water mark (two messages) waiting.
@@ -183,6 +188,36 @@ describe('UpdateIntake', () => {
     expect(t.applied.map((a) => a[1])).toEqual([...Array(16).keys()].map((i) => i + 1));
   });
 
+  it('drains a whole budget in one turn, however many messages that is', async () => {
+    const t = new Target();
+    t.idle = false;
+    const intake = new UpdateIntake(t, 1e9);
+    for (let i = 0; i < 300; i++) intake.receive('A', msg(i % 256, 10), ctx);
+    expect(intake.backlog).toBe(300);
+    t.setIdle();
+    await until(() => intake.backlog < 300);
+    // The first turn that applied anything applied all of them (the budget is not reached).
+    expect(intake.backlog).toBe(0);
+    expect(t.applied).toHaveLength(300);
+  });
+
+  it('pauses only when a read is done, not part way through one', () => {
+    const t = new Target();
+    const events: string[] = [];
+    t.pause = (peer: string) => void events.push(`pause ${peer} ${intake.backlog}`);
+    t.idle = false;
+    const intake = new UpdateIntake(t, 1e9);
+    // One read bringing twice the high-water mark: nobody is paused until the read is done.
+    for (let i = 1; i <= 20; i++) intake.receive('A', msg(i, HIGH_WATER_BYTES / 10), ctx);
+    expect(events).toEqual([]);
+    intake.readDone('A');
+    intake.readDone('A');
+    expect(events).toEqual(['pause A 20']);
+    // A read of another session that leaves the mark passed stops that one too.
+    intake.readDone('B');
+    expect(events).toEqual(['pause A 20', 'pause B 20']);
+  });
+
   it('forgets a paused session that ended, and resumes the others if little is left', async () => {
     const t = new Target();
     const events: string[] = [];
@@ -190,7 +225,11 @@ describe('UpdateIntake', () => {
     t.resume = (peer: string) => void events.push(`resume ${peer}`);
     t.idle = false;
     const intake = new UpdateIntake(t, 1e9);
-    for (let i = 1; i <= 13; i++) intake.receive(i <= 11 ? 'A' : 'B', msg(i, HIGH_WATER_BYTES / 10), ctx);
+    for (let i = 1; i <= 13; i++) {
+      const peer = i <= 11 ? 'A' : 'B';
+      intake.receive(peer, msg(i, HIGH_WATER_BYTES / 10), ctx);
+      intake.readDone(peer);
+    }
     expect(events).toEqual(['pause A', 'pause B']);
     // A's session ends: its eleven messages go; B's two are under the low-water mark.
     intake.drop('A');

@@ -18,6 +18,7 @@ import { CtlClient } from '../ctl-client.js';
 import { HUB } from '../topology.js';
 import { HubLab, INJECTOR_AS, SPEAKER_AS, hubConfig, injectorNeighbor, pollImported } from '../hub.js';
 import { newVariant, runAlternating, type BenchOptions, type VariantResult } from '../harness.js';
+import { cpuSplitOf } from './kernel.js';
 
 export interface TableShape {
   readonly prefixes: number;
@@ -91,13 +92,17 @@ export async function ingestOnce(lab: HubLab, kind: 'bird' | 'petrel', shape: Ta
     // 0.1 ms), a cost of the measuring, not of taking routes into the RIB.
     await ctl.command(`show protocols all ${injectorNeighbor.name}`);
     const base = speaker.memory();
+    const cpu0 = cpuSplitOf(speaker.pid);
     agent = AgentHandle.start(lab.ns.agentNs, { timeoutMs, peers: [injectSpec('inj', shape, HUB.speaker)] });
     const est = await agent.wait('established', 'inj', timeoutMs);
     const done = await pollImported(ctl, injectorNeighbor.name, shape.prefixes, timeoutMs);
     const mem = speaker.memory();
+    const cpu = cpuSplitOf(speaker.pid);
+    const cpuMainMs = cpu.mainMs - cpu0.mainMs;
+    const cpuThreadsMs = cpu.threadsMs - cpu0.threadsMs;
     return {
       value: done.at - est.t,
-      extra: { peakRssMB: mem.peakKb / 1024, bytesPerPrefix: ((mem.peakKb - base.rssKb) * 1024) / shape.prefixes, polls: done.polls },
+      extra: { cpuMs: cpuMainMs + cpuThreadsMs, cpuMainMs, cpuThreadsMs, peakRssMB: mem.peakKb / 1024, bytesPerPrefix: ((mem.peakKb - base.rssKb) * 1024) / shape.prefixes, polls: done.polls },
     };
   } finally {
     ctl?.close();
