@@ -18,7 +18,7 @@ import { CtlClient } from '../ctl-client.js';
 import { HUB } from '../topology.js';
 import { HubLab, INJECTOR_AS, SPEAKER_AS, hubConfig, injectorNeighbor, pollImported } from '../hub.js';
 import { newVariant, runAlternating, type BenchOptions, type VariantResult } from '../harness.js';
-import { cpuSplitOf } from './kernel.js';
+import { cpuSplitOf } from '../cpu.js';
 
 export interface TableShape {
   readonly prefixes: number;

@@ -5,12 +5,12 @@
  */
 import type { CellPart } from '../harness.js';
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { AgentHandle } from '../agent-handle.js';
 import { HUB, countKernelRoutes, flushBirdRoutes, mainTablePrefixes } from '../topology.js';
 import { HubLab, hubConfig, injectorNeighbor } from '../hub.js';
 import { injectSpec, shapeLabel, type TableShape } from './ingest.js';
 import { monoMs, summarise } from '../clock.js';
+import { cpuSplitOf } from '../cpu.js';
 import { newVariant, runAlternating, type BenchOptions, type VariantResult } from '../harness.js';
 import { tablePrefixes } from '../table.js';
 import { formatPrefix4 } from '../../../proto/prefix.js';
@@ -107,49 +107,6 @@ export async function sinkAlone(ns: string, n: number, impl: KernelSinkImpl): Pr
     sink.close();
     await flushBirdRoutes(ns);
   }
-}
-
-/** CPU time (ms) used so far by a speaker: its main thread, its other threads (V8's compiler and GC workers), its live child processes. */
-export interface CpuSplit {
-  readonly mainMs: number;
-  readonly threadsMs: number;
-  readonly childrenMs: number;
-}
-
-/**
- * CPU time used so far by process `pid`, split as CpuSplit: every thread of it and of its live
- * child processes (Petrel's netlink helper, where the kernel does the route inserts), from
- * /proc/.../schedstat (ns).
- */
-export function cpuSplitOf(pid: number): CpuSplit {
-  const ns = { main: 0, threads: 0, children: 0 };
-  const visit = (p: number, child: boolean): void => {
-    let tasks: string[];
-    try {
-      tasks = readdirSync(`/proc/${p}/task`);
-    } catch {
-      return;
-    }
-    for (const t of tasks) {
-      try {
-        const used = Number(readFileSync(`/proc/${p}/task/${t}/schedstat`, 'utf8').split(' ')[0]);
-        if (child) ns.children += used;
-        else if (Number(t) === p) ns.main += used;
-        else ns.threads += used;
-        for (const c of readFileSync(`/proc/${p}/task/${t}/children`, 'utf8').split(' ')) if (c.trim() !== '') visit(Number(c), true);
-      } catch {
-        // the thread or process ended meanwhile
-      }
-    }
-  };
-  visit(pid, false);
-  return { mainMs: ns.main / 1e6, threadsMs: ns.threads / 1e6, childrenMs: ns.children / 1e6 };
-}
-
-/** All of cpuSplitOf(pid), in ms. */
-export function cpuMsOf(pid: number): number {
-  const c = cpuSplitOf(pid);
-  return c.mainMs + c.threadsMs + c.childrenMs;
 }
 
 async function kernelOnce(lab: HubLab, kind: 'bird' | 'petrel', shape: TableShape, timeoutMs: number): Promise<{ value: number; extra: Record<string, number> }> {
