@@ -3,7 +3,7 @@
 // Builds (tsc) unless --no-build, always refreshes the daemon bundle, then runs each named cell (all when none is named) from dist/
 // (with --snapshot: from a private build in node_modules/.cache/petrel-bench/, so a rebuild of
 // dist/ by someone else during a long run cannot mix two versions of the daemon):
-//   codec, rib, sim    -> dist/tools/bench/<cell>.js (their own scripts)
+//   codec, rib, spawnfloor, sim -> dist/tools/bench/<cell>.js (their own scripts)
 //   ingest, propagate, kernel, mesh, churn, ctl -> dist/tools/bench/main.js (side by side with BIRD)
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const STANDALONE = ['codec', 'rib'];
+const STANDALONE = ['codec', 'rib', 'spawnfloor'];
 const SIDE_BY_SIDE = ['ingest', 'propagate', 'kernel', 'mesh', 'churn', 'ctl'];
 const LATE = ['sim'];
 const ALL = [...STANDALONE, ...SIDE_BY_SIDE, ...LATE];
