@@ -63,7 +63,10 @@ function firstNumber(child: ChildProcess): Promise<number | undefined> {
         resolve(Number(line));
       }
     });
-    child.on('exit', () => resolve(undefined));
+    child.on('exit', () => {
+      clearTimeout(timer);
+      resolve(undefined);
+    });
   });
 }
 
